@@ -1,0 +1,256 @@
+"""Chunked, bounded-memory extraction of gait features from uniform samples.
+
+This is the only stage that touches every sample. It turns uniform blocks
+(see ``analysis.timebase``) into small per-event and per-second results that
+the later stages (orientation, sides, bouts, cadence, asymmetry, lean) work
+on. It processes fixed chunks of ``CHUNK_S`` seconds with ``MARGIN_S`` of
+context on each side, so a live recording and a batch analysis of the same
+samples cut the signal at the same places and get identical results, and a
+12-hour stream needs no more memory than a few chunks.
+
+Everything here is in the sensor's own frame: nothing assumes how the sensor
+is mounted. The orientation stage later turns the accumulated statistics into
+vertical / anteroposterior / mediolateral axes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import signal
+
+from analysis.steps import detect_initial_contacts, vertical_dynamic
+from analysis.timebase import UniformBlock
+
+CHUNK_S = 60.0
+MARGIN_S = 5.0
+MAX_WALKING_STEP_S = 1.5
+SIDE_WINDOW_S = (0.15, 0.45)
+GYRO_WINDOW_S = (-0.05, 0.05)
+
+
+@dataclass
+class GaitFeatures:
+    """Everything later stages need, accumulated over a whole recording.
+
+    Per initial contact: time (s), segment, ``side_vec`` (stride-band
+    acceleration just after contact, sensor frame, g) and ``yaw_vec`` (mean
+    angular rate around contact, sensor frame, deg/s; NaN without gyro).
+    Per second of data: ``second_t_s`` (bin start), ``second_segment`` and
+    ``second_gravity_g`` (mean acceleration over the bin, sensor frame, g).
+    Walking statistics (sums over samples inside walking): ``lag_cov`` (3x3,
+    covariance at a lag of one step), ``vertical_jerk`` (3, vertical
+    acceleration times jerk), and autocorrelation sums for regularity.
+    """
+
+    fs_hz: float
+    ic_t_s: list[np.ndarray] = field(default_factory=list)
+    ic_segment: list[np.ndarray] = field(default_factory=list)
+    side_vec: list[np.ndarray] = field(default_factory=list)
+    yaw_vec: list[np.ndarray] = field(default_factory=list)
+    second_t_s: list[np.ndarray] = field(default_factory=list)
+    second_segment: list[np.ndarray] = field(default_factory=list)
+    second_sum_g: list[np.ndarray] = field(default_factory=list)
+    second_count: list[np.ndarray] = field(default_factory=list)
+    second_sumsq_g2: list[np.ndarray] = field(default_factory=list)
+    lag_cov: np.ndarray = field(default_factory=lambda: np.zeros((3, 3)))
+    vertical_jerk: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    regularity_sums: np.ndarray = field(default_factory=lambda: np.zeros(6))
+    walking_samples: int = 0
+    segments: list[tuple[float, float]] = field(default_factory=list)
+
+    def contacts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(t_s, segment, side_vec (n,3), yaw_vec (n,3)) of all initial contacts."""
+        if not self.ic_t_s:
+            empty = np.zeros((0, 3))
+            return np.zeros(0), np.zeros(0, dtype=int), empty, empty
+        t = np.concatenate(self.ic_t_s)
+        seg = np.concatenate(self.ic_segment)
+        side = np.concatenate(self.side_vec)
+        yaw = np.concatenate(self.yaw_vec)
+        keep = _enforce_min_interval(t, seg)
+        return t[keep], seg[keep], side[keep], yaw[keep]
+
+    def seconds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per second of data: bin start t_s, segment, mean and std of acceleration (n,3) in g."""
+        if not self.second_t_s:
+            return np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, 3)), np.zeros((0, 3))
+        t = np.concatenate(self.second_t_s)
+        seg = np.concatenate(self.second_segment)
+        total = np.concatenate(self.second_sum_g)
+        count = np.concatenate(self.second_count)
+        # A bin cut by a chunk boundary arrives in two pieces: add them up.
+        key = np.round(t * 1000.0).astype(np.int64) * 1000 + seg
+        uniq, inverse = np.unique(key, return_inverse=True)
+        sums = np.zeros((len(uniq), 3))
+        np.add.at(sums, inverse, total)
+        squares = np.zeros((len(uniq), 3))
+        np.add.at(squares, inverse, np.concatenate(self.second_sumsq_g2))
+        counts = np.zeros(len(uniq))
+        np.add.at(counts, inverse, count)
+        first = np.zeros(len(uniq), dtype=int)
+        first[inverse[::-1]] = np.arange(len(inverse))[::-1]
+        mean = sums / counts[:, None]
+        std = np.sqrt(np.maximum(squares / counts[:, None] - mean * mean, 0.0))
+        return t[first], seg[first], mean, std
+
+
+def _enforce_min_interval(t: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Mask dropping a contact closer than the minimum step interval to the previous one."""
+    from analysis.steps import MIN_STEP_INTERVAL_S
+
+    keep = np.ones(len(t), dtype=bool)
+    last = -np.inf
+    last_seg = -1
+    for i in range(len(t)):
+        if seg[i] == last_seg and t[i] - last < MIN_STEP_INTERVAL_S * 0.999:
+            keep[i] = False
+            continue
+        last, last_seg = t[i], seg[i]
+    return keep
+
+
+class FeatureExtractor:
+    """Feed uniform blocks in order; call ``finish()`` once; read ``features``."""
+
+    def __init__(self, fs_hz: float) -> None:
+        self.fs_hz = float(fs_hz)
+        self.features = GaitFeatures(fs_hz=self.fs_hz)
+        self._chunk = max(1, int(round(CHUNK_S * self.fs_hz)))
+        self._margin = int(round(MARGIN_S * self.fs_hz))
+        self._segment = -1
+        self._seg_t0 = 0.0
+        self._buf_acc = np.zeros((0, 3))
+        self._buf_gyro: np.ndarray | None = None
+        self._buf_start = 0  # segment sample index of the first buffered sample
+        self._next_core = 0  # segment sample index where the next core chunk starts
+        self._seg_len = 0
+
+    def feed(self, block: UniformBlock) -> None:
+        if block.segment != self._segment:
+            self._end_segment()
+            self._segment = block.segment
+            self._seg_t0 = block.t0_s
+            self._buf_acc = np.zeros((0, 3))
+            self._buf_gyro = None if block.gyro_dps is None else np.zeros((0, 3))
+            self._buf_start = 0
+            self._next_core = 0
+            self._seg_len = 0
+        self._buf_acc = np.concatenate([self._buf_acc, block.acc_g])
+        if self._buf_gyro is not None and block.gyro_dps is not None:
+            self._buf_gyro = np.concatenate([self._buf_gyro, block.gyro_dps])
+        else:
+            self._buf_gyro = None
+        self._seg_len += block.n
+        while self._next_core + self._chunk + self._margin <= self._seg_len:
+            self._process_core(self._next_core, self._next_core + self._chunk)
+
+    def finish(self) -> GaitFeatures:
+        self._end_segment()
+        return self.features
+
+    def _end_segment(self) -> None:
+        if self._segment < 0:
+            return
+        while self._next_core < self._seg_len:
+            self._process_core(self._next_core, min(self._next_core + self._chunk, self._seg_len))
+        f = self.features
+        f.segments.append((self._seg_t0, self._seg_t0 + self._seg_len / self.fs_hz))
+        self._segment = -1
+
+    def _process_core(self, core_start: int, core_end: int) -> None:
+        win_start = max(0, core_start - self._margin)
+        win_end = min(self._seg_len, core_end + self._margin)
+        a = win_start - self._buf_start
+        acc = self._buf_acc[a : a + (win_end - win_start)]
+        gyro = None if self._buf_gyro is None else self._buf_gyro[a : a + (win_end - win_start)]
+        _extract_window(
+            self.features, acc, gyro, self.fs_hz, self._segment, self._seg_t0,
+            win_start, core_start, core_end,
+        )
+        self._next_core = core_end
+        drop = max(0, core_end - self._margin - self._buf_start)
+        if drop:
+            self._buf_acc = self._buf_acc[drop:]
+            if self._buf_gyro is not None:
+                self._buf_gyro = self._buf_gyro[drop:]
+            self._buf_start += drop
+
+
+def _band(x: np.ndarray, fs_hz: float, low_hz: float, high_hz: float) -> np.ndarray:
+    sos = signal.butter(2, [low_hz, min(high_hz, 0.45 * fs_hz)], "bandpass", fs=fs_hz, output="sos")
+    return signal.sosfiltfilt(sos, x, axis=0)
+
+
+def _extract_window(
+    f: GaitFeatures,
+    acc: np.ndarray,
+    gyro: np.ndarray | None,
+    fs: float,
+    segment: int,
+    seg_t0: float,
+    win_start: int,
+    core_start: int,
+    core_end: int,
+) -> None:
+    n = len(acc)
+    c0, c1 = core_start - win_start, core_end - win_start
+    # Per-second mean acceleration (gravity) in the sensor frame.
+    idx = np.arange(core_start, core_end)
+    bins = np.floor(idx / fs).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, np.diff(bins) != 0])
+    f.second_t_s.append(seg_t0 + bins[starts].astype(float))
+    f.second_segment.append(np.full(len(starts), segment))
+    f.second_sum_g.append(np.add.reduceat(acc[c0:c1], starts, axis=0))
+    f.second_count.append(np.diff(np.r_[starts, len(idx)]).astype(float))
+    f.second_sumsq_g2.append(np.add.reduceat(acc[c0:c1] ** 2, starts, axis=0))
+    if n < int(fs) + 1:
+        return
+    ics = detect_initial_contacts(acc, fs)
+    in_core = ics[(ics >= c0) & (ics < c1)]
+    dyn = _band(acc, fs, 0.3, 4.0)
+    stride_band = _band(acc, fs, 0.3, 1.5)
+    if len(in_core):
+        f.ic_t_s.append(seg_t0 + (in_core + win_start) / fs)
+        f.ic_segment.append(np.full(len(in_core), segment))
+        f.side_vec.append(_window_means(stride_band, in_core, fs, SIDE_WINDOW_S))
+        if gyro is not None:
+            f.yaw_vec.append(_window_means(_band(gyro, fs, 0.3, 1.5), in_core, fs, GYRO_WINDOW_S))
+        else:
+            f.yaw_vec.append(np.full((len(in_core), 3), np.nan))
+    # Walking samples: between two contacts no more than MAX_WALKING_STEP_S apart.
+    if len(ics) < 3:
+        return
+    intervals = np.diff(ics) / fs
+    walking_steps = intervals <= MAX_WALKING_STEP_S
+    if not walking_steps.any():
+        return
+    mask = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(walking_steps):
+        mask[ics[i] : ics[i + 1]] = True
+    mask[:c0] = False
+    mask[c1:] = False
+    lag = int(round(np.median(intervals[walking_steps]) * fs))
+    valid = mask.copy()
+    valid[max(0, n - 2 * lag) :] = False
+    sel = np.flatnonzero(valid)
+    if len(sel) == 0:
+        return
+    f.lag_cov += dyn[sel].T @ dyn[sel + lag]
+    vertical = vertical_dynamic(acc, fs)
+    jerk = np.gradient(dyn, axis=0) * fs
+    f.vertical_jerk += vertical[sel] @ jerk[sel]
+    v0, v1, v2 = vertical[sel], vertical[sel + lag], vertical[sel + 2 * lag]
+    f.regularity_sums += np.array(
+        [v0 @ v1, v0 @ v0, v1 @ v1, v0 @ v2, v2 @ v2, float(len(sel))]
+    )
+    f.walking_samples += len(sel)
+
+
+def _window_means(x: np.ndarray, at: np.ndarray, fs: float, window_s: tuple[float, float]) -> np.ndarray:
+    lo = np.clip(at + int(round(window_s[0] * fs)), 0, len(x) - 1)
+    hi = np.clip(at + int(round(window_s[1] * fs)) + 1, 1, len(x))
+    cs = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
+    width = np.maximum(hi - lo, 1)[:, None]
+    return (cs[hi] - cs[lo]) / width

@@ -1,0 +1,394 @@
+"""From samples to a flagged walking session.
+
+``analyze`` runs the whole chain on arrays. ``SessionAnalyzer`` is the same
+chain fed incrementally (the live view and trace replay use it), so a replay
+and a batch analysis of the same samples give identical numbers: the
+per-sample work happens once, in fixed chunks (``analysis.extraction``), and
+``result()`` derives everything else from the small accumulated features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from analysis.asymmetry import (
+    _side_groups,
+    regularity,
+    rolling_step_time_si_pct,
+)
+from analysis.bouts import Bout, find_bouts
+from analysis.cadence import cadence_spm, rolling_cadence_spm, walking_intervals
+from analysis.errors import InputError
+from analysis.extraction import FeatureExtractor, GaitFeatures
+from analysis.lean import (
+    MIN_AUTO_WALKING_S,
+    auto_reference,
+    calibrated_reference,
+    lean_angles,
+    stride_average,
+)
+from analysis.orientation import BodyAxes, estimate_axes, parse_axes
+from analysis.rules import Flag, RuleInputs, RuleSet, evaluate, rules_from_toml
+from analysis.sides import label_sides
+from analysis.timebase import UniformResampler, estimate_sample_rate_hz, validate_samples
+from analysis.units import detect_acc_units, to_g
+
+SCHEMA = "stridewatch.session/1"
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "guidelines.toml"
+
+
+def default_rules() -> RuleSet:
+    """The default guideline rules shipped in data/guidelines.toml."""
+    import sys
+
+    for path in (DEFAULT_RULES_PATH, Path(sys.prefix) / "share/stridewatch/guidelines.toml"):
+        if path.exists():
+            return rules_from_toml(path.read_text(encoding="utf-8"), str(path.name))
+    raise FileNotFoundError(f"default rules not found at {DEFAULT_RULES_PATH}")
+
+
+@dataclass
+class SessionResult:
+    """Everything the analysis found in one recording (times on the input's clock, s)."""
+
+    sample_rate_hz: float
+    acc_units: str
+    start_s: float
+    end_s: float
+    segments: list[tuple[float, float]]
+    ic_t_s: np.ndarray
+    sides: np.ndarray
+    bouts: list[Bout]
+    bout_cadence_spm: np.ndarray
+    bout_si_pct: np.ndarray
+    cadence_spm: float
+    step_time_si_pct: float
+    step_regularity: float
+    stride_regularity: float
+    axes: BodyAxes
+    lean_reference: str
+    second_t_s: np.ndarray
+    walking: np.ndarray
+    series_cadence_spm: np.ndarray
+    series_sagittal_deg: np.ndarray
+    series_frontal_deg: np.ndarray
+    series_si_pct: np.ndarray
+    flags: list[Flag]
+    rules_version: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def walking_s(self) -> float:
+        return float(sum(b.end_s - b.start_s for b in self.bouts))
+
+    def to_dict(self, source: str) -> dict:
+        """The ``stridewatch.session/1`` JSON object."""
+        walk = self.walking
+        sag, fro = self.series_sagittal_deg[walk], self.series_frontal_deg[walk]
+        return {
+            "schema": SCHEMA,
+            "source": source,
+            "sample_rate_hz": round(self.sample_rate_hz, 3),
+            "acc_units_in": self.acc_units,
+            "start_s": round(self.start_s, 3),
+            "duration_s": round(self.end_s - self.start_s, 3),
+            "walking_s": round(self.walking_s, 2),
+            "steps": int(len(self.ic_t_s)),
+            "initial_contacts_s": [round(float(t), 3) for t in self.ic_t_s],
+            "sides": [str(s) for s in self.sides],
+            "bouts": [
+                {
+                    "start_s": round(b.start_s, 3),
+                    "end_s": round(b.end_s, 3),
+                    "steps": b.steps,
+                    "cadence_spm": _num(c),
+                    "step_time_si_pct": _num(abs(si)),
+                }
+                for b, c, si in zip(self.bouts, self.bout_cadence_spm, self.bout_si_pct,
+                                    strict=True)
+            ],
+            "cadence_spm": _num(self.cadence_spm),
+            "asymmetry": {
+                "step_time_si_pct": _num(abs(self.step_time_si_pct)),
+                "longer_steps": _longer(self.step_time_si_pct),
+                "step_regularity": _num(self.step_regularity, 3),
+                "stride_regularity": _num(self.stride_regularity, 3),
+            },
+            "lean": {
+                "reference": self.lean_reference,
+                "sagittal_deg_median": _num(np.nanmedian(sag) if np.isfinite(sag).any() else np.nan),
+                "frontal_deg_median": _num(np.nanmedian(fro) if np.isfinite(fro).any() else np.nan),
+                "sagittal_deg_p95": _num(
+                    np.nanpercentile(sag, 95) if np.isfinite(sag).any() else np.nan
+                ),
+            },
+            "series": {
+                "t_s": [round(float(t), 2) for t in self.second_t_s],
+                "cadence_spm": [_num(v) for v in self.series_cadence_spm],
+                "sagittal_deg": [_num(v) for v in self.series_sagittal_deg],
+                "frontal_deg": [_num(v) for v in self.series_frontal_deg],
+                "step_time_si_pct": [_num(abs(v)) for v in self.series_si_pct],
+            },
+            "flags": [f.as_dict() for f in self.flags],
+            "axes": self.axes.as_dict(),
+            "segments": [[round(a, 3), round(b, 3)] for a, b in self.segments],
+            "rules_version": self.rules_version,
+            "warnings": list(self.warnings),
+        }
+
+
+def _num(value: float, digits: int = 2) -> float | None:
+    value = float(value)
+    return round(value, digits) if np.isfinite(value) else None
+
+
+def _longer(si: float) -> str | None:
+    if not np.isfinite(si):
+        return None
+    return "left" if si > 0 else "right"
+
+
+class SessionAnalyzer:
+    """Incremental analysis: ``feed`` samples in time order, read ``result()`` at any time.
+
+    ``fs_hz`` is the grid rate (the device's nominal rate when known). Samples
+    must already be validated and in g (``analyze`` does that for whole arrays).
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        *,
+        rules: RuleSet | None = None,
+        calibrate_s: tuple[float, float] | None = None,
+        axes: str | BodyAxes | None = None,
+        acc_units: str = "g",
+    ) -> None:
+        self.fs_hz = float(fs_hz)
+        self.rules = rules if rules is not None else default_rules()
+        self.calibrate_s = calibrate_s
+        self.axes_override = parse_axes(axes) if isinstance(axes, str) else axes
+        self.acc_units = acc_units
+        self._resampler = UniformResampler(self.fs_hz)
+        self._extractor = FeatureExtractor(self.fs_hz)
+        self._first_t: float | None = None
+        self._last_t: float | None = None
+
+    def feed(self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None) -> None:
+        if len(t_s) == 0:
+            return
+        if self._first_t is None:
+            self._first_t = float(t_s[0])
+        self._last_t = float(t_s[-1])
+        for block in self._resampler.feed(t_s, acc_g, gyro_dps):
+            self._extractor.feed(block)
+
+    def finish(self) -> SessionResult:
+        self._extractor.finish()
+        return self.result()
+
+    def result(self) -> SessionResult:
+        """Stage B over what has been processed so far (call ``finish`` first for the end)."""
+        if self._first_t is None:
+            raise InputError("no samples were analysed")
+        return derive_session(
+            self._extractor.features,
+            rules=self.rules,
+            calibrate_s=self.calibrate_s,
+            axes_override=self.axes_override,
+            acc_units=self.acc_units,
+            start_s=self._first_t,
+            end_s=self._last_t,
+        )
+
+
+def analyze(
+    t_s: np.ndarray,
+    acc: np.ndarray,
+    gyro_dps: np.ndarray | None = None,
+    *,
+    acc_units: str | None = None,
+    rules: RuleSet | None = None,
+    calibrate_s: tuple[float, float] | None = None,
+    axes: str | None = None,
+    fs_hz: float | None = None,
+) -> SessionResult:
+    """Analyse a whole recording.
+
+    ``t_s`` (N,) seconds; ``acc`` (N,3) in ``acc_units`` ("g", "m/s2", or None
+    to detect from the resting magnitude); ``gyro_dps`` (N,3) deg/s or None;
+    ``fs_hz`` the nominal rate (estimated from the stamps when None).
+    Raises ``InputError`` (with the data row where there is one) for input that
+    cannot be analysed.
+    """
+    t_s = np.asarray(t_s, dtype=np.float64)
+    acc = np.asarray(acc, dtype=np.float64)
+    gyro = None if gyro_dps is None else np.asarray(gyro_dps, dtype=np.float64)
+    finite = np.isfinite(acc).all(axis=1)
+    units = acc_units or detect_acc_units(acc[finite] if finite.any() else acc)
+    acc_g = to_g(acc, units)
+    validate_samples(t_s, acc_g, gyro)
+    if acc_units is not None:
+        detect_check = float(np.median(np.linalg.norm(acc_g, axis=1)))
+        if not 0.5 <= detect_check <= 2.0:
+            raise InputError(
+                f"with --units {acc_units} the median acceleration is {detect_check:.3g} g, "
+                "not ~1 g: the units are probably wrong"
+            )
+    rate = fs_hz or estimate_sample_rate_hz(t_s)
+    analyzer = SessionAnalyzer(
+        rate, rules=rules, calibrate_s=calibrate_s, axes=axes, acc_units=units
+    )
+    analyzer.feed(t_s, acc_g, gyro)
+    return analyzer.finish()
+
+
+def derive_session(
+    features: GaitFeatures,
+    *,
+    rules: RuleSet,
+    calibrate_s: tuple[float, float] | None,
+    axes_override: BodyAxes | None,
+    acc_units: str,
+    start_s: float,
+    end_s: float,
+) -> SessionResult:
+    """Everything after the per-sample stage: bouts, sides, cadence, asymmetry, lean, rules."""
+    warnings: list[str] = []
+    ic_all, ic_seg, side_vec, _yaw = features.contacts()
+    bouts_all = find_bouts(ic_all, ic_seg)
+    keep = np.zeros(len(ic_all), dtype=bool)
+    ic_bout = np.full(len(ic_all), -1)
+    for k, b in enumerate(bouts_all):
+        keep[b.first : b.last + 1] = True
+        ic_bout[b.first : b.last + 1] = k
+    ic_t, side_vec, ic_bout = ic_all[keep], side_vec[keep], ic_bout[keep]
+    bouts, offset = [], 0
+    for b in bouts_all:
+        bouts.append(Bout(offset, offset + b.steps - 1, b.start_s, b.end_s))
+        offset += b.steps
+
+    sec_t, _sec_seg, sec_mean, sec_std = features.seconds()
+    walking = np.zeros(len(sec_t), dtype=bool)
+    for b in bouts:
+        walking |= (sec_t + 1.0 > b.start_s) & (sec_t < b.end_s)
+
+    if axes_override is not None:
+        axes = axes_override
+    else:
+        gravity = sec_mean[walking].mean(axis=0) if walking.any() else sec_mean.mean(axis=0)
+        axes = estimate_axes(gravity, features.lag_cov, features.vertical_jerk)
+        if not bouts:
+            warnings.append("no walking found: body axes could not be determined")
+        elif axes.forward_confidence < 0.2:
+            warnings.append(
+                "forward direction uncertain from the walking pattern; lean sign and "
+                "left/right may be swapped (pass --axes to state the mounting)"
+            )
+
+    sides = label_sides(ic_t, side_vec, axes)
+
+    bout_cadence = np.array([cadence_spm(ic_t[b.first : b.last + 1]) for b in bouts])
+    bout_si = np.array(
+        [_si(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1]) for b in bouts]
+    )
+    all_intervals = np.concatenate(
+        [walking_intervals(ic_t[b.first : b.last + 1]) for b in bouts] or [np.zeros(0)]
+    )
+    cadence = float(60.0 / np.median(all_intervals)) if len(all_intervals) >= 2 else np.nan
+    left, right = [], []
+    for b in bouts:
+        lg, rg = _side_groups(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1])
+        left.append(lg)
+        right.append(rg)
+    session_si = _si_from_groups(np.concatenate(left or [[]]), np.concatenate(right or [[]]))
+    step_reg, stride_reg = regularity(features.regularity_sums)
+
+    if calibrate_s is not None:
+        reference = calibrated_reference(sec_t, sec_mean, sec_std, *calibrate_s)
+        reference_kind = "calibrated"
+    elif walking.any():
+        reference = auto_reference(sec_mean[walking], axes)
+        reference_kind = "auto"
+        if walking.sum() < MIN_AUTO_WALKING_S:
+            warnings.append(
+                f"only {int(walking.sum())} s of walking: the automatic lean reference needs "
+                f"about {MIN_AUTO_WALKING_S:g} s and may be off by several degrees"
+            )
+    else:
+        reference = axes.up
+        reference_kind = "auto"
+    sagittal, frontal = lean_angles(sec_mean, reference, axes) if len(sec_t) else (
+        np.zeros(0), np.zeros(0))
+    sagittal = stride_average(np.where(walking, sagittal, np.nan))
+    frontal = stride_average(np.where(walking, frontal, np.nan))
+
+    series_cadence = np.where(walking, rolling_cadence_spm(ic_t, sec_t + 1.0), np.nan)
+    series_si = np.full(len(sec_t), np.nan)
+    for b in bouts:
+        rolling = rolling_step_time_si_pct(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1])
+        times = ic_t[b.first : b.last + 1]
+        in_bout = np.flatnonzero((sec_t + 1.0 > b.start_s) & (sec_t < b.end_s))
+        at = np.searchsorted(times, sec_t[in_bout] + 1.0, side="right") - 1
+        ok = at >= 0
+        series_si[in_bout[ok]] = rolling[at[ok]]
+
+    flags = evaluate(
+        rules,
+        RuleInputs(
+            second_t_s=sec_t,
+            walking=walking,
+            sagittal_deg=sagittal,
+            frontal_deg=frontal,
+            bout_start_s=np.array([b.start_s for b in bouts]),
+            bout_end_s=np.array([b.end_s for b in bouts]),
+            bout_cadence_spm=bout_cadence,
+            ic_t_s=ic_t,
+            sides=sides,
+            ic_bout=ic_bout,
+            session_start_s=start_s,
+            session_end_s=end_s,
+        ),
+    )
+    return SessionResult(
+        sample_rate_hz=features.fs_hz,
+        acc_units=acc_units,
+        start_s=start_s,
+        end_s=end_s,
+        segments=list(features.segments),
+        ic_t_s=ic_t,
+        sides=sides,
+        bouts=bouts,
+        bout_cadence_spm=bout_cadence,
+        bout_si_pct=bout_si,
+        cadence_spm=cadence,
+        step_time_si_pct=session_si,
+        step_regularity=step_reg,
+        stride_regularity=stride_reg,
+        axes=axes,
+        lean_reference=reference_kind,
+        second_t_s=sec_t,
+        walking=walking,
+        series_cadence_spm=series_cadence,
+        series_sagittal_deg=sagittal,
+        series_frontal_deg=frontal,
+        series_si_pct=series_si,
+        flags=flags,
+        rules_version=rules.version,
+        warnings=warnings,
+    )
+
+
+def _si(ic_t: np.ndarray, sides: np.ndarray) -> float:
+    left, right = _side_groups(ic_t, sides)
+    return _si_from_groups(left, right)
+
+
+def _si_from_groups(left: np.ndarray, right: np.ndarray) -> float:
+    if len(left) < 2 or len(right) < 2:
+        return float("nan")
+    x_l, x_r = float(np.mean(left)), float(np.mean(right))
+    return 100.0 * (x_l - x_r) / (0.5 * (x_l + x_r))

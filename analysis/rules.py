@@ -1,0 +1,325 @@
+"""Guideline rules: which walking guidelines a session broke, when, by how much.
+
+A rule set comes from TOML text (the default file is data/guidelines.toml);
+a per-patient file overrides any threshold or hold time and can switch a rule
+off. Evaluation is pure: it takes the per-second and per-step results of the
+analysis and returns flags with the rule id, interval, measured value,
+threshold and a plain-language message tied to the guideline.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from analysis.asymmetry import step_time_si_pct
+from analysis.errors import InputError
+
+FORMAT = "stridewatch-rules/1"
+
+# Rule id -> {parameter: (default, unit)}; the defaults match data/guidelines.toml.
+PARAMETERS: dict[str, dict[str, tuple[float, str]]] = {
+    "slow-pace": {
+        "threshold_spm": (100.0, "steps/min"),
+        "min_bout_s": (30.0, "s"),
+        "min_share_of_walking": (0.5, "fraction"),
+    },
+    "forward-lean": {"threshold_deg": (10.0, "deg"), "hold_s": (30.0, "s")},
+    "back-arch": {"threshold_deg": (5.0, "deg"), "hold_s": (30.0, "s")},
+    "side-lean": {"threshold_deg": (5.0, "deg"), "hold_s": (30.0, "s")},
+    "uneven-steps": {"threshold_pct": (10.0, "%"), "min_strides": (20.0, "strides")},
+    "no-break": {"max_continuous_min": (30.0, "min"), "min_pause_min": (2.0, "min")},
+    "short-walk": {"min_total_min": (5.0, "min")},
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    enabled: bool
+    params: dict[str, float]
+    guideline: str
+
+    def __getitem__(self, key: str) -> float:
+        return self.params[key]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: dict[str, Rule]
+    version: str
+    sources: tuple[str, ...] = field(default=())
+
+    def with_overrides(self, text: str, source: str) -> RuleSet:
+        """A copy with a per-patient TOML file's values applied (raises InputError naming it)."""
+        doc = _parse(text, source)
+        rules = dict(self.rules)
+        for rule_id, table in doc.items():
+            if rule_id in ("format", "version", "patient", "notes"):
+                continue
+            rules[rule_id] = _apply(rules[rule_id], table, source)
+        version = str(doc.get("version", f"{self.version}+{source}"))
+        return RuleSet(rules, version, self.sources + (source,))
+
+
+def _parse(text: str, source: str) -> dict:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: not valid TOML: {exc}") from exc
+    fmt = doc.get("format", FORMAT)
+    if fmt != FORMAT:
+        raise InputError(f"{source}: format {fmt!r} is not {FORMAT!r}")
+    for key, value in doc.items():
+        if key in ("format", "version", "patient", "notes"):
+            continue
+        if key not in PARAMETERS:
+            raise InputError(f"{source}: unknown rule [{key}]; known: {', '.join(PARAMETERS)}")
+        if not isinstance(value, dict):
+            raise InputError(f"{source}: [{key}] must be a table of settings")
+    return doc
+
+
+def _apply(rule: Rule, table: dict, source: str) -> Rule:
+    params = dict(rule.params)
+    enabled, guideline = rule.enabled, rule.guideline
+    for key, value in table.items():
+        where = f"{source}: [{rule.id}] {key}"
+        if key == "enabled":
+            if not isinstance(value, bool):
+                raise InputError(f"{where} must be true or false, not {value!r}")
+            enabled = value
+        elif key == "guideline":
+            guideline = str(value)
+        elif key in PARAMETERS[rule.id]:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InputError(f"{where} must be a number, not {value!r}")
+            if not np.isfinite(value) or value < 0:
+                raise InputError(f"{where} must be a finite number ≥ 0, not {value!r}")
+            params[key] = float(value)
+        else:
+            known = ", ".join(["enabled", "guideline", *PARAMETERS[rule.id]])
+            raise InputError(f"{where}: unknown setting; known: {known}")
+    return replace(rule, enabled=enabled, params=params, guideline=guideline)
+
+
+def rules_from_toml(text: str, source: str) -> RuleSet:
+    """A complete rule set from TOML text: built-in defaults with the file's values applied."""
+    base = RuleSet(
+        {
+            rule_id: Rule(rule_id, True, {k: v for k, (v, _) in spec.items()}, "")
+            for rule_id, spec in PARAMETERS.items()
+        },
+        version="built-in",
+    )
+    doc = _parse(text, source)
+    ruleset = base.with_overrides(text, source)
+    return replace(ruleset, version=str(doc.get("version", source)), sources=(source,))
+
+
+@dataclass(frozen=True)
+class Flag:
+    rule: str
+    start_s: float
+    end_s: float
+    value: float
+    threshold: float
+    unit: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "start_s": round(self.start_s, 2),
+            "end_s": round(self.end_s, 2),
+            "value": round(self.value, 2),
+            "threshold": self.threshold,
+            "unit": self.unit,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class RuleInputs:
+    """What the rules look at.
+
+    Per second (bin start ``second_t_s``): ``walking`` mask, stride-averaged
+    ``sagittal_deg`` / ``frontal_deg`` (NaN when not walking). Per bout:
+    ``bout_start_s``, ``bout_end_s``, ``bout_cadence_spm``. Per contact in a
+    bout: ``ic_t_s``, ``sides``, ``ic_bout`` (bout index).
+    """
+
+    second_t_s: np.ndarray
+    walking: np.ndarray
+    sagittal_deg: np.ndarray
+    frontal_deg: np.ndarray
+    bout_start_s: np.ndarray
+    bout_end_s: np.ndarray
+    bout_cadence_spm: np.ndarray
+    ic_t_s: np.ndarray
+    sides: np.ndarray
+    ic_bout: np.ndarray
+    session_start_s: float
+    session_end_s: float
+
+
+def evaluate(rules: RuleSet, x: RuleInputs) -> list[Flag]:
+    """All flags of the enabled rules, sorted by start time."""
+    flags: list[Flag] = []
+    checks = {
+        "slow-pace": _slow_pace,
+        "forward-lean": _forward_lean,
+        "back-arch": _back_arch,
+        "side-lean": _side_lean,
+        "uneven-steps": _uneven_steps,
+        "no-break": _no_break,
+        "short-walk": _short_walk,
+    }
+    for rule_id, check in checks.items():
+        rule = rules.rules[rule_id]
+        if rule.enabled:
+            flags.extend(check(rule, x))
+    return sorted(flags, key=lambda f: (f.start_s, f.rule))
+
+
+def _runs(t: np.ndarray, cond: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of runs where ``cond`` holds over consecutive seconds."""
+    runs = []
+    start = None
+    for i in range(len(cond)):
+        contiguous = i > 0 and t[i] - t[i - 1] < 1.5
+        if cond[i] and start is not None and contiguous:
+            continue
+        if start is not None:
+            runs.append((start, i - 1))
+            start = None
+        if cond[i]:
+            start = i
+    if start is not None:
+        runs.append((start, len(cond) - 1))
+    return runs
+
+
+def _held(rule: Rule, x: RuleInputs, measure: np.ndarray, cond: np.ndarray, unit: str,
+          describe) -> list[Flag]:
+    flags = []
+    for a, b in _runs(x.second_t_s, cond & x.walking):
+        start, end = float(x.second_t_s[a]), float(x.second_t_s[b] + 1.0)
+        if end - start >= rule["hold_s"]:
+            value = float(np.nanmedian(measure[a : b + 1]))
+            flags.append(Flag(rule.id, start, end, value, rule["threshold_deg"], unit,
+                              describe(value, end - start) + " " + rule.guideline))
+    return flags
+
+
+def _forward_lean(rule: Rule, x: RuleInputs) -> list[Flag]:
+    sag = x.sagittal_deg
+    return _held(rule, x, sag, np.nan_to_num(sag, nan=-1e9) > rule["threshold_deg"], "deg",
+                 lambda v, d: f"You leaned forward about {v:.0f}° for {_dur(d)} "
+                              f"(limit {rule['threshold_deg']:g}°).")
+
+
+def _back_arch(rule: Rule, x: RuleInputs) -> list[Flag]:
+    back = -x.sagittal_deg
+    return _held(rule, x, back, np.nan_to_num(back, nan=-1e9) > rule["threshold_deg"], "deg",
+                 lambda v, d: f"You leaned back (arched) about {v:.0f}° for {_dur(d)} "
+                              f"(limit {rule['threshold_deg']:g}°).")
+
+
+def _side_lean(rule: Rule, x: RuleInputs) -> list[Flag]:
+    side = np.abs(x.frontal_deg)
+    cond = np.nan_to_num(side, nan=-1e9) > rule["threshold_deg"]
+    flags = []
+    for direction, sign in (("right", 1.0), ("left", -1.0)):
+        same_side = cond & (np.sign(np.nan_to_num(x.frontal_deg)) == sign)
+        flags += _held(rule, x, side, same_side, "deg",
+                       lambda v, d, w=direction: f"You leaned to the {w} about {v:.0f}° for "
+                                                 f"{_dur(d)} (limit {rule['threshold_deg']:g}°).")
+    return flags
+
+
+def _slow_pace(rule: Rule, x: RuleInputs) -> list[Flag]:
+    durations = x.bout_end_s - x.bout_start_s
+    walking_s = float(durations.sum())
+    judged = durations >= rule["min_bout_s"]
+    slow = judged & (np.nan_to_num(x.bout_cadence_spm, nan=np.inf) < rule["threshold_spm"])
+    if walking_s <= 0 or durations[slow].sum() <= rule["min_share_of_walking"] * walking_s:
+        return []
+    share = durations[slow].sum() / walking_s
+    return [
+        Flag("slow-pace", float(s), float(e), float(c), rule["threshold_spm"], "steps/min",
+             f"Your pace was {c:.0f} steps/min; brisk walking is at least "
+             f"{rule['threshold_spm']:g} steps/min ({share:.0%} of your walking was slower). "
+             + rule.guideline)
+        for s, e, c in zip(x.bout_start_s[slow], x.bout_end_s[slow], x.bout_cadence_spm[slow],
+                           strict=True)
+    ]
+
+
+def _uneven_steps(rule: Rule, x: RuleInputs) -> list[Flag]:
+    window = int(2 * rule["min_strides"])
+    flags = []
+    for bout in np.unique(x.ic_bout):
+        idx = np.flatnonzero(x.ic_bout == bout)
+        if len(idx) < window + 1:
+            continue
+        t, sides = x.ic_t_s[idx], x.sides[idx]
+        over = np.zeros(len(idx), dtype=bool)
+        for k in range(0, len(idx) - window):
+            si = step_time_si_pct(t[k : k + window + 1], sides[k : k + window + 1])
+            if np.isfinite(si) and abs(si) > rule["threshold_pct"]:
+                over[k : k + window + 1] = True
+        for a, b in _index_runs(over):
+            si = step_time_si_pct(t[a : b + 1], sides[a : b + 1])
+            longer = "left" if si > 0 else "right"
+            flags.append(Flag(
+                "uneven-steps", float(t[a]), float(t[b]), abs(si), rule["threshold_pct"], "%",
+                f"Your steps were uneven: {longer} steps took {abs(si):.0f}% longer than the "
+                f"other side over {b - a} steps (limit {rule['threshold_pct']:g}%). "
+                + rule.guideline))
+    return flags
+
+
+def _index_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.r_[0, mask.astype(int), 0])
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
+
+
+def _no_break(rule: Rule, x: RuleInputs) -> list[Flag]:
+    if len(x.bout_start_s) == 0:
+        return []
+    limit_s = rule["max_continuous_min"] * 60.0
+    pause_s = rule["min_pause_min"] * 60.0
+    flags = []
+    start, end = x.bout_start_s[0], x.bout_end_s[0]
+    for s, e in [*zip(x.bout_start_s[1:], x.bout_end_s[1:], strict=True), (np.inf, np.inf)]:
+        if s - end < pause_s:
+            end = max(end, e)
+            continue
+        if end - start > limit_s:
+            flags.append(Flag(
+                "no-break", float(start + limit_s), float(end), (end - start) / 60.0,
+                rule["max_continuous_min"], "min",
+                f"You walked {(end - start) / 60:.0f} minutes without a break of "
+                f"{rule['min_pause_min']:g} minutes. " + rule.guideline))
+        start, end = s, e
+    return flags
+
+
+def _short_walk(rule: Rule, x: RuleInputs) -> list[Flag]:
+    walking_min = float((x.bout_end_s - x.bout_start_s).sum()) / 60.0
+    if walking_min >= rule["min_total_min"]:
+        return []
+    return [Flag(
+        "short-walk", x.session_start_s, x.session_end_s, walking_min, rule["min_total_min"],
+        "min",
+        f"You walked {walking_min:.1f} minutes in this session "
+        f"(aim for at least {rule['min_total_min']:g}). " + rule.guideline)]
+
+
+def _dur(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min"

@@ -1,0 +1,83 @@
+"""Initial contacts (heel strikes) from a trunk accelerometer.
+
+A heel strike sends a sharp impact up the body: the moment of largest jerk
+(rate of change of acceleration) in each step, together with a peak of the
+vertical acceleration as the trunk is decelerated downward. The detector:
+
+1. smooths the three axes lightly (Gaussian, sigma 15 ms) and takes the norm
+   of their time derivative (jerk, g/s) — orientation free, so a rotated or
+   upside-down sensor changes nothing;
+2. keeps local jerk maxima at least ``MIN_STEP_INTERVAL_S`` apart that stand
+   out from the surrounding activity (``RELATIVE_JERK`` times the local RMS
+   over a few seconds) and exceed an absolute floor (``MIN_JERK_G_PER_S``), so
+   sensor noise at rest is never a step;
+3. confirms each candidate with a vertical acceleration peak of at least
+   ``MIN_VERTICAL_G`` within ``CONFIRM_WINDOW_S`` (vertical = local gravity
+   direction, band 0.5–5 Hz): the trunk is really decelerated downward.
+
+Tuned on the Mobilise-D lab recordings in ../shared/data/mobgap-lab
+(see benchmarks/mobgap_accuracy.py for the figures).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+
+SMOOTH_SIGMA_S = 0.015
+MIN_STEP_INTERVAL_S = 0.3
+RELATIVE_JERK = 0.8
+ACTIVITY_SIGMA_S = 1.0
+MIN_JERK_G_PER_S = 1.0
+CONFIRM_WINDOW_S = 0.05
+MIN_VERTICAL_G = 0.01
+# The jerk peak follows the contact by ~20 ms at the lower back.
+CONTACT_OFFSET_S = -0.02
+
+
+def jerk_magnitude(acc_g: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Smoothed magnitude of the acceleration's time derivative, in g/s."""
+    sigma = SMOOTH_SIGMA_S * fs_hz
+    smooth = gaussian_filter1d(acc_g, sigma, axis=0, mode="nearest")
+    jerk = np.gradient(smooth, axis=0) * fs_hz
+    return gaussian_filter1d(np.sqrt((jerk * jerk).sum(axis=1)), sigma, mode="nearest")
+
+
+def local_gravity(acc_g: np.ndarray, fs_hz: float, cutoff_hz: float = 0.3) -> np.ndarray:
+    """Low-pass (zero-phase Butterworth) acceleration: the gravity direction over time, in g."""
+    sos = signal.butter(2, cutoff_hz, fs=fs_hz, output="sos")
+    return signal.sosfiltfilt(sos, acc_g, axis=0)
+
+
+def vertical_dynamic(acc_g: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Acceleration along the local gravity direction minus 1 g, band-passed 0.5–5 Hz (g)."""
+    gravity = local_gravity(acc_g, fs_hz)
+    up = gravity / np.maximum(np.linalg.norm(gravity, axis=1, keepdims=True), 1e-9)
+    vertical = (acc_g * up).sum(axis=1) - 1.0
+    high = min(5.0, 0.45 * fs_hz)
+    sos = signal.butter(2, [0.5, high], btype="bandpass", fs=fs_hz, output="sos")
+    return signal.sosfiltfilt(sos, vertical)
+
+
+def detect_initial_contacts(acc_g: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Sample indices of initial contacts in a uniform recording (N,3) in g.
+
+    Returns sorted int indices (already shifted by ``CONTACT_OFFSET_S``). Needs
+    at least ~1 s of data; returns an empty array for shorter input.
+    """
+    n = len(acc_g)
+    if n < int(fs_hz) + 1:
+        return np.zeros(0, dtype=np.int64)
+    energy = jerk_magnitude(acc_g, fs_hz)
+    activity = np.sqrt(gaussian_filter1d(energy * energy, ACTIVITY_SIGMA_S * fs_hz, mode="nearest"))
+    peaks, _ = signal.find_peaks(energy, distance=max(1, int(MIN_STEP_INTERVAL_S * fs_hz)))
+    keep = (energy[peaks] > RELATIVE_JERK * activity[peaks]) & (energy[peaks] > MIN_JERK_G_PER_S)
+    peaks = peaks[keep]
+    if len(peaks) == 0:
+        return peaks.astype(np.int64)
+    vertical = vertical_dynamic(acc_g, fs_hz)
+    window = 2 * int(round(CONFIRM_WINDOW_S * fs_hz)) + 1
+    peaks = peaks[maximum_filter1d(vertical, window, mode="nearest")[peaks] > MIN_VERTICAL_G]
+    shifted = peaks + int(round(CONTACT_OFFSET_S * fs_hz))
+    return np.clip(shifted, 0, n - 1).astype(np.int64)

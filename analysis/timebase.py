@@ -1,0 +1,167 @@
+"""Validate sample times and put the samples on a uniform time grid.
+
+Sensors and hosts deliver jittery, irregular time stamps. The analysis works on
+a uniform grid at the estimated sample rate, built by linear interpolation
+between neighbouring samples. A gap longer than ``MAX_GAP_S`` splits the
+recording into separate segments: nothing is interpolated across a gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.errors import InputError
+
+MAX_GAP_S = 0.5
+MIN_DURATION_S = 10.0
+MAX_PLAUSIBLE_ACC_G = 50.0
+
+
+@dataclass(frozen=True)
+class UniformBlock:
+    """Samples on a uniform grid: ``t0_s + arange(n) / fs_hz``.
+
+    ``acc_g`` is (n,3) in g, ``gyro_dps`` (n,3) in deg/s or None. ``segment``
+    numbers the gap-free stretch the block belongs to (0, 1, ...).
+    """
+
+    segment: int
+    t0_s: float
+    fs_hz: float
+    acc_g: np.ndarray
+    gyro_dps: np.ndarray | None
+
+    @property
+    def n(self) -> int:
+        return len(self.acc_g)
+
+    @property
+    def t_s(self) -> np.ndarray:
+        return self.t0_s + np.arange(self.n) / self.fs_hz
+
+
+def validate_samples(t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None) -> None:
+    """Raise InputError (with the offending row) for samples that cannot be analysed.
+
+    Checks, in order: shapes, NaN or infinite values, time going backwards,
+    duplicate time stamps, less than ``MIN_DURATION_S`` of data, and
+    acceleration magnitudes no body-worn sensor produces.
+    """
+    if t_s.ndim != 1 or acc_g.shape != (len(t_s), 3):
+        raise InputError(f"expected t (N,) and acceleration (N,3); got {t_s.shape} and {acc_g.shape}")
+    if gyro_dps is not None and gyro_dps.shape != acc_g.shape:
+        raise InputError(f"gyro shape {gyro_dps.shape} does not match acceleration {acc_g.shape}")
+    if len(t_s) < 2:
+        raise InputError(f"only {len(t_s)} sample(s); need at least {MIN_DURATION_S:g} s of data")
+    columns = [("t", t_s[:, None]), ("acceleration", acc_g)]
+    if gyro_dps is not None:
+        columns.append(("angular rate", gyro_dps))
+    for name, values in columns:
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(f"{name} is NaN or infinite (missing value)", row=row)
+    dt = np.diff(t_s)
+    if (dt < 0).any():
+        row = int(np.argmax(dt < 0)) + 1
+        raise InputError(
+            f"time goes backwards: t={t_s[row]:.6g} s after t={t_s[row - 1]:.6g} s", row=row
+        )
+    if (dt == 0).any():
+        row = int(np.argmax(dt == 0)) + 1
+        raise InputError(f"duplicate time stamp t={t_s[row]:.6g} s", row=row)
+    duration = float(t_s[-1] - t_s[0])
+    if duration < MIN_DURATION_S:
+        raise InputError(
+            f"only {duration:.2f} s of data; need at least {MIN_DURATION_S:g} s to analyse"
+        )
+    magnitude = np.linalg.norm(acc_g, axis=1)
+    if (magnitude > MAX_PLAUSIBLE_ACC_G).any():
+        row = int(np.argmax(magnitude > MAX_PLAUSIBLE_ACC_G))
+        raise InputError(
+            f"implausible acceleration magnitude {magnitude[row]:.3g} g "
+            f"(over {MAX_PLAUSIBLE_ACC_G:g} g); wrong units?",
+            row=row,
+        )
+
+
+def estimate_sample_rate_hz(t_s: np.ndarray) -> float:
+    """Sample rate from the median interval between stamps, ignoring gaps."""
+    dt = np.diff(t_s)
+    dt = dt[dt <= MAX_GAP_S]
+    if len(dt) == 0:
+        raise InputError("no two consecutive samples closer than the gap limit; cannot find a rate")
+    return float(1.0 / np.median(dt))
+
+
+class UniformResampler:
+    """Incrementally turns irregular samples into uniform-grid blocks.
+
+    Feed samples in time order (any chunking); each call yields the grid
+    points that can already be interpolated. A jump of more than ``MAX_GAP_S``
+    between consecutive samples starts a new segment whose grid starts at the
+    first sample after the gap. Batch and live analysis use this same class, so
+    both see exactly the same grid.
+    """
+
+    def __init__(self, fs_hz: float) -> None:
+        if not fs_hz > 0:
+            raise ValueError(f"sample rate must be positive, got {fs_hz}")
+        self.fs_hz = float(fs_hz)
+        self._segment = -1
+        self._t0 = 0.0
+        self._next_k = 0
+        self._last_t: float | None = None
+        self._last_acc: np.ndarray | None = None
+        self._last_gyro: np.ndarray | None = None
+        self.gaps: list[tuple[float, float]] = []
+
+    def feed(
+        self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None
+    ) -> Iterator[UniformBlock]:
+        t_s = np.asarray(t_s, dtype=np.float64)
+        if len(t_s) == 0:
+            return
+        acc_g = np.asarray(acc_g, dtype=np.float64)
+        gyro = None if gyro_dps is None else np.asarray(gyro_dps, dtype=np.float64)
+        if self._last_t is not None:
+            t_s = np.concatenate([[self._last_t], t_s])
+            acc_g = np.concatenate([self._last_acc[None], acc_g])
+            if gyro is not None and self._last_gyro is not None:
+                gyro = np.concatenate([self._last_gyro[None], gyro])
+            elif gyro is not None or self._last_gyro is not None:
+                gyro = None  # a source that sometimes lacks gyro: keep acceleration only
+        breaks = np.flatnonzero(np.diff(t_s) > MAX_GAP_S) + 1
+        starts = np.concatenate([[0], breaks])
+        ends = np.concatenate([breaks, [len(t_s)]])
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            if i > 0 or self._last_t is None:
+                if i > 0:
+                    self.gaps.append((float(t_s[a - 1]), float(t_s[a])))
+                self._segment += 1
+                self._t0 = float(t_s[a])
+                self._next_k = 0
+            block = self._interpolate(t_s[a:b], acc_g[a:b], None if gyro is None else gyro[a:b])
+            if block is not None:
+                yield block
+        self._last_t = float(t_s[-1])
+        self._last_acc = acc_g[-1].copy()
+        self._last_gyro = None if gyro is None else gyro[-1].copy()
+
+    def _interpolate(
+        self, t: np.ndarray, acc: np.ndarray, gyro: np.ndarray | None
+    ) -> UniformBlock | None:
+        last_k = int(np.floor((t[-1] - self._t0) * self.fs_hz + 1e-9))
+        if last_k < self._next_k:
+            return None
+        k = np.arange(self._next_k, last_k + 1)
+        grid = self._t0 + k / self.fs_hz
+        acc_u = np.column_stack([np.interp(grid, t, acc[:, j]) for j in range(3)])
+        gyro_u = None
+        if gyro is not None:
+            gyro_u = np.column_stack([np.interp(grid, t, gyro[:, j]) for j in range(3)])
+        self._next_k = last_k + 1
+        return UniformBlock(self._segment, float(grid[0]), self.fs_hz, acc_u, gyro_u)
