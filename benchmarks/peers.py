@@ -496,8 +496,38 @@ def evaluate(tool: Tool, recordings: list[Signal], verbose: bool = True) -> Tool
 # --------------------------------------------------------------------------- speed
 
 
-def _rss_mb() -> float:
+def _proc_status_mb(key: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    return None
+
+
+def _rss_now_mb() -> float:
+    now = _proc_status_mb("VmRSS")
+    return now if now is not None else _rss_peak_mb()
+
+
+def _rss_peak_mb() -> float:
+    """Peak resident set size of this process in MB.
+
+    /proc's VmHWM belongs to the process image and starts afresh at exec, whereas
+    getrusage's ru_maxrss also keeps the parent's peak from before the fork.
+    """
+    hwm = _proc_status_mb("VmHWM")
+    if hwm is not None:
+        return hwm
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def _reset_rss_peak() -> None:
+    try:  # Linux: "5" resets the peak RSS (VmHWM) to the current RSS
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def worker(tool_key: str, span: str, impl: str) -> None:
@@ -512,7 +542,8 @@ def worker(tool_key: str, span: str, impl: str) -> None:
         tool.run(warm)
     except Exception:
         pass
-    base = _rss_mb()
+    base = _rss_now_mb()
+    _reset_rss_peak()
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     n_ic = 0
@@ -526,7 +557,7 @@ def worker(tool_key: str, span: str, impl: str) -> None:
                 "wall_s": wall,
                 "cpu_s": cpu,
                 "minutes": sum(s.minutes for s in signals),
-                "peak_rss_mb": _rss_mb(),
+                "peak_rss_mb": _rss_peak_mb(),
                 "base_rss_mb": base,
                 "n_ic": n_ic,
             }
@@ -831,9 +862,10 @@ def write_report(
             "",
             "Each cell is a fresh worker process (`peers.py --worker`): the input is "
             "loaded and the tool warmed up on one minute of data (imports, JIT, models), "
-            "then the timed call(s) run. Wall and CPU time of the call(s) only; peak RSS "
-            "is the process's maximum resident set size (`getrusage`), with the value "
-            "before the timed call in brackets (that includes the input arrays). "
+            "then the timed call(s) run. Wall and CPU time of the call(s) only. Peak RSS is "
+            "the process's highest resident set size during the timed call(s) (Linux "
+            "VmHWM, reset just before the call), with the RSS just before the call in "
+            "brackets (interpreter, imported libraries and the input arrays). "
             "Ratios < 1 mean stridewatch is faster / smaller. Tiled = the real files "
             "repeated end to end into one long recording.",
             "",

@@ -192,8 +192,13 @@ def _flagged_seconds(session: Mapping[str, Any], rule: str) -> float:
     return sum(end - start for start, end in figures.flag_intervals(session, [rule]))
 
 
-def wearer_summary(session: Mapping[str, Any], thresholds: Thresholds) -> WearerSummary:
-    """What the wearer reads: steps, time walked, pace, posture, and what to change."""
+def wearer_summary(
+    session: Mapping[str, Any], thresholds: Thresholds | None = None
+) -> WearerSummary:
+    """What the wearer reads: steps, time walked, pace, posture, and what to change.
+
+    Thresholds reported by the session's flags override ``thresholds``."""
+    thresholds = session_thresholds(session, thresholds)
     steps = finite_or_none(session.get("steps"))
     walking_s = finite_or_none(session.get("walking_s"))
     duration_s = finite_or_none(session.get("duration_s"))

@@ -140,9 +140,14 @@ class Decoder(ABC):
     ``feed`` takes every notification/indication (any characteristic; ones it does not
     care about return None). Non-fatal observations (resynchronisation, clock jumps,
     device-side errors) are appended to ``warnings``; callers drain that list.
+    ``sample_rate_hz`` / ``range_g`` start from the config and are updated by
+    ``note_write`` when the host's own configuration writes are seen.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, config: StreamConfig | None = None) -> None:
+        config = config or StreamConfig()
+        self.sample_rate_hz: float | None = config.sample_rate_hz
+        self.range_g: float | None = config.range_g
         self.warnings: list[str] = []
 
     @abstractmethod

@@ -38,6 +38,7 @@ _BWP_NORMAL = 0x20
 # BMI160 ACC_RANGE register values
 _RANGE_CODES = {2.0: 0x03, 4.0: 0x05, 8.0: 0x08, 16.0: 0x0C}
 _RANGE_FROM_CODE = {code: rng for rng, code in _RANGE_CODES.items()}
+_RATE_FROM_CODE = {code: rate for rate, code in _ODR_CODES.items()}
 #: Above this rate the packed (3 samples per notification) signal is used.
 PACKED_ABOVE_HZ = 100.0
 
@@ -51,18 +52,21 @@ class MetaWearDecoder(Decoder):
     """Decodes ``03 04`` (one sample) and ``03 1C`` (three samples) notifications."""
 
     def __init__(self, config: StreamConfig) -> None:
-        super().__init__()
-        self.range_g = config.range_g if config.range_g is not None else METAWEAR.default_range_g
-        assert self.range_g is not None
+        super().__init__(config)
+        self.scale_range_g: float = config.range_g or METAWEAR.default_range_g or 16.0
 
     def note_write(self, char_uuid: str, payload: bytes) -> None:
-        """Learn the range from a ``03 03 <conf> <range>`` config write."""
+        """Learn rate and range from a ``03 03 <conf> <range>`` config write."""
         if char_uuid.lower() != METAWEAR_COMMAND_UUID or len(payload) < 4:
             return
         if payload[0] == MODULE_ACCELEROMETER and payload[1] == REG_DATA_CONFIG:
+            rate = _RATE_FROM_CODE.get(payload[2] & 0x0F)
+            if rate is not None:
+                self.sample_rate_hz = rate
             rng = _RANGE_FROM_CODE.get(payload[3] & 0x0F)
             if rng is not None:
                 self.range_g = rng
+                self.scale_range_g = rng
 
     def feed(self, char_uuid: str, payload: bytes, packet_index: int) -> DecodedBlock | None:
         if char_uuid.lower() != METAWEAR_NOTIFY_UUID:
@@ -82,7 +86,7 @@ class MetaWearDecoder(Decoder):
                 f"{len(payload)} bytes, expected {expected}",
             )
         counts = int16_triplets(bytes(payload[2:]))
-        return DecodedBlock(acc_g=counts / counts_per_g(self.range_g))
+        return DecodedBlock(acc_g=counts / counts_per_g(self.scale_range_g))
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,12 @@ _PERIODS_MS = {12.5: 80, 50.0: 20, 100.0: 10}
 
 
 class MicrobitDecoder(Decoder):
-    def __init__(self, config: StreamConfig | None = None) -> None:
-        super().__init__()
+    def note_write(self, char_uuid: str, payload: bytes) -> None:
+        """Learn the rate from a period write (uint16 ms)."""
+        if char_uuid.lower() == MICROBIT_ACC_PERIOD_UUID and len(payload) == 2:
+            period_ms = int.from_bytes(payload, "little")
+            if period_ms > 0:
+                self.sample_rate_hz = 1000.0 / period_ms
 
     def feed(self, char_uuid: str, payload: bytes, packet_index: int) -> DecodedBlock | None:
         if char_uuid.lower() != MICROBIT_ACC_DATA_UUID:

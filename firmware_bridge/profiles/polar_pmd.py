@@ -466,9 +466,7 @@ class PolarPmdDecoder(Decoder):
     """
 
     def __init__(self, config: StreamConfig) -> None:
-        super().__init__()
-        self.sample_rate_hz = config.sample_rate_hz
-        self.range_g = config.range_g
+        super().__init__(config)
         self.factor: float | None = None
         self.available_settings: PmdSettings | None = None
         self.stopped_by_device = False

@@ -78,9 +78,6 @@ def parse_rsc_measurement(payload: bytes, packet_index: int = 0) -> RscMeasureme
 
 
 class RscDecoder(Decoder):
-    def __init__(self, config: StreamConfig | None = None) -> None:
-        super().__init__()
-
     def feed(self, char_uuid: str, payload: bytes, packet_index: int) -> DecodedBlock | None:
         if char_uuid.lower() != RSC_MEASUREMENT_UUID:
             return None

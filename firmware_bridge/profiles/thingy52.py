@@ -54,8 +54,12 @@ def motion_config_payload(motion_rate_hz: int) -> bytes:
 
 
 class Thingy52Decoder(Decoder):
-    def __init__(self, config: StreamConfig | None = None) -> None:
-        super().__init__()
+    def note_write(self, char_uuid: str, payload: bytes) -> None:
+        """Learn the motion rate from a 9-byte configuration write."""
+        if char_uuid.lower() == THINGY_CONFIG_UUID and len(payload) == 9:
+            rate = int.from_bytes(payload[6:8], "little")
+            if rate > 0:
+                self.sample_rate_hz = float(rate)
 
     def feed(self, char_uuid: str, payload: bytes, packet_index: int) -> DecodedBlock | None:
         if char_uuid.lower() != THINGY_RAW_UUID:

@@ -50,6 +50,7 @@ _RATE_CODES = {
     100.0: 0x09,
     200.0: 0x0B,
 }
+_RATE_FROM_CODE = {code: rate for rate, code in _RATE_CODES.items()}
 
 
 def register_write(register: int, value: int) -> bytes:
@@ -67,8 +68,17 @@ class WitMotionDecoder(Decoder):
     """Reassembles 20-byte packets from arbitrarily split notifications."""
 
     def __init__(self, config: StreamConfig | None = None) -> None:
-        super().__init__()
+        super().__init__(config)
         self._buffer = bytearray()
+
+    def note_write(self, char_uuid: str, payload: bytes) -> None:
+        """Learn the output rate from an ``FF AA 03 <code> 00`` register write."""
+        if char_uuid.lower() != WITMOTION_WRITE_UUID or len(payload) != 5:
+            return
+        if payload[0] == 0xFF and payload[1] == 0xAA and payload[2] == REG_RATE:
+            rate = _RATE_FROM_CODE.get(payload[3])
+            if rate is not None:
+                self.sample_rate_hz = rate
 
     def reset(self) -> None:
         self._buffer.clear()

@@ -1,0 +1,166 @@
+"""The ``stridewatch`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from analysis.errors import InputError
+from analysis.pipeline import SessionResult, analyze, default_rules
+from analysis.rules import RuleSet
+from stridewatch.inputs import InputFileError, Recording, expand_inputs, located, read_input
+from stridewatch.summary import wearer_summary
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+SAMPLE = DATA_DIR / "sample-walk.csv"
+
+
+def _calibrate(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        start, end = (float(x) for x in text.split(":"))
+    except ValueError as exc:
+        raise InputFileError(f"--calibrate {text!r}: expected START:END in seconds") from exc
+    return start, end
+
+
+def load_rules(path: str | None) -> RuleSet:
+    """Default rules, with a per-patient TOML file's overrides when given."""
+    rules = default_rules()
+    if path is None:
+        return rules
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read rules file ({exc.strerror})") from exc
+    try:
+        return rules.with_overrides(text, path)
+    except InputError as exc:
+        raise InputFileError(str(exc)) from exc
+
+
+def analyze_recording(
+    recording: Recording,
+    *,
+    rules: RuleSet,
+    calibrate_s: tuple[float, float] | None = None,
+    axes: str | None = None,
+) -> SessionResult:
+    """Run the analysis on a read recording; InputError becomes a located InputFileError."""
+    try:
+        return analyze(
+            recording.t_s,
+            recording.acc,
+            recording.gyro_dps,
+            acc_units=recording.acc_units,
+            rules=rules,
+            calibrate_s=calibrate_s,
+            axes=axes,
+            fs_hz=recording.nominal_rate_hz,
+        )
+    except InputError as exc:
+        raise located(exc, recording) from exc
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    rules = load_rules(args.rules)
+    calibrate = _calibrate(args.calibrate)
+    status = 0
+    for path in expand_inputs(args.inputs):
+        try:
+            recording = read_input(path, args.units)
+            result = analyze_recording(recording, rules=rules, calibrate_s=calibrate,
+                                       axes=args.axes)
+        except InputFileError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        session = result.to_dict(str(path))
+        session["rules_sources"] = list(rules.sources)
+        if args.json:
+            print(json.dumps(session, separators=(",", ":")), flush=True)
+        else:
+            print(wearer_summary(session), flush=True)
+            print()
+    return status
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if not SAMPLE.exists():
+        print(f"error: bundled sample {SAMPLE} is missing", file=sys.stderr)
+        return 2
+    print(f"stridewatch demo: analysing the bundled synthetic sample {SAMPLE.name}\n")
+    ns = argparse.Namespace(inputs=[str(SAMPLE)], json=False, rules=None, calibrate="2:12",
+                            axes=None, units=None)
+    return cmd_analyze(ns)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from stridewatch.simulate_cli import run_simulate
+
+    return run_simulate(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stridewatch",
+        description="Step-and-posture checks for walking with low back pain, from a trunk "
+        "accelerometer.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("analyze", help="analyse CSV recordings or .swtrace traces")
+    p.add_argument("inputs", nargs="+", help="files or directories (.csv, .swtrace)")
+    p.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
+    p.add_argument("--rules", help="per-patient rules TOML overriding data/guidelines.toml")
+    p.add_argument("--calibrate", metavar="START:END",
+                   help="standing calibration segment in seconds (lean reference)")
+    p.add_argument("--axes", help="sensor mounting, e.g. 'V=x,AP=-z,ML=y' (up, forward, right)")
+    p.add_argument("--units", choices=["g", "m/s2"], help="acceleration units (default: detect)")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("demo", help="analyse the bundled synthetic sample (no sensor needed)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("simulate", help="write a synthetic walk CSV and its truth JSON")
+    from stridewatch.simulate_cli import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_simulate)
+
+    for register in _extra_commands():
+        register(sub)
+    return parser
+
+
+def _extra_commands() -> list:
+    """Commands that live in their own modules (BLE, reports, history)."""
+    registers = []
+    for module_name in ("stridewatch.ble_cli", "stridewatch.report_cli"):
+        try:
+            module = __import__(module_name, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        registers.append(module.register)
+    return registers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Plain-language session summary for the wearer."""
+
+from __future__ import annotations
+
+BRISK_SPM = 100.0
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min"
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+def wearer_summary(session: dict) -> str:
+    """A short text a wearer can read after a walk (from a stridewatch.session/1 dict)."""
+    lines = [f"{session['source']}"]
+    bouts = session["bouts"]
+    walks = "walk" if len(bouts) == 1 else "walks"
+    lines.append(
+        f"  Recorded {_minutes(session['duration_s'])}; walking {_minutes(session['walking_s'])} "
+        f"in {len(bouts)} {walks}; {session['steps']:,} steps."
+    )
+    cadence = session["cadence_spm"]
+    if cadence is None:
+        lines.append("  No walking found in this recording.")
+    else:
+        pace = "brisk" if cadence >= BRISK_SPM else "slower than brisk"
+        lines.append(
+            f"  Pace: {cadence:.0f} steps/min, {pace} (brisk walking is {BRISK_SPM:.0f} or more)."
+        )
+        lean = session["lean"]
+        if lean["sagittal_deg_median"] is not None:
+            ref = ("your standing calibration" if lean["reference"] == "calibrated"
+                   else "an automatic upright reference")
+            sag = lean["sagittal_deg_median"]
+            direction = "forward" if sag >= 0 else "back"
+            lines.append(
+                f"  Posture: trunk typically {abs(sag):.0f}° {direction} of upright "
+                f"(compared with {ref}); side tilt {abs(lean['frontal_deg_median']):.0f}°."
+            )
+        si = session["asymmetry"]["step_time_si_pct"]
+        if si is not None:
+            even = "even" if si <= 10 else "uneven"
+            side = session["asymmetry"].get("longer_steps")
+            lines.append(
+                f"  Steps: {even} — {side} steps {si:.0f}% longer than the other side."
+            )
+    flags = session["flags"]
+    if flags:
+        lines.append("  To work on:")
+        for f in flags:
+            lines.append(
+                f"   - [{f['rule']}, {_clock(f['start_s'])}–{_clock(f['end_s'])}] {f['message']}"
+            )
+    elif cadence is not None:
+        lines.append("  Well done: no guideline was broken on this walk.")
+    for warning in session.get("warnings", []):
+        lines.append(f"  Note: {warning}")
+    return "\n".join(lines)
