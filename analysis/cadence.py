@@ -43,9 +43,18 @@ def rolling_cadence_spm(ic_t_s: np.ndarray, at_t_s: np.ndarray) -> np.ndarray:
     NaN where fewer than 3 contacts fall in the window.
     """
     out = np.full(len(at_t_s), np.nan)
+    if len(ic_t_s) < 3:
+        return out
     lo = np.searchsorted(ic_t_s, at_t_s - ROLLING_WINDOW_S, side="left")
     hi = np.searchsorted(ic_t_s, at_t_s, side="right")
-    for i, (a, b) in enumerate(zip(lo, hi, strict=True)):
-        if b - a >= 3:
-            out[i] = cadence_spm(ic_t_s[a:b])
+    # Stride k runs from contact k to k+2; a window [lo, hi) holds strides lo .. hi-3.
+    strides = ic_t_s[2:] - ic_t_s[:-2]
+    valid = strides <= MAX_STRIDE_S
+    cum_rate = np.r_[0.0, np.cumsum(np.where(valid, 120.0 / strides, 0.0))]
+    cum_n = np.r_[0, np.cumsum(valid)]
+    first = np.minimum(lo, len(strides))
+    last = np.clip(hi - 2, first, len(strides))
+    count = cum_n[last] - cum_n[first]
+    ok = (hi - lo >= 3) & (count > 0)
+    out[ok] = (cum_rate[last] - cum_rate[first])[ok] / count[ok]
     return out

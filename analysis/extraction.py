@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
 
-from analysis.steps import detect_initial_contacts, vertical_dynamic
+from analysis.filters import bandpass
+from analysis.steps import MIN_STEP_INTERVAL_S, detect_initial_contacts, vertical_dynamic
 from analysis.timebase import UniformBlock
 
-CHUNK_S = 60.0
+CHUNK_S = 120.0
 MARGIN_S = 5.0
 MAX_WALKING_STEP_S = 1.5
 SIDE_WINDOW_S = (0.15, 0.45)
@@ -98,8 +98,6 @@ class GaitFeatures:
 
 def _enforce_min_interval(t: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """Mask dropping a contact closer than the minimum step interval to the previous one."""
-    from analysis.steps import MIN_STEP_INTERVAL_S
-
     keep = np.ones(len(t), dtype=bool)
     last = -np.inf
     last_seg = -1
@@ -178,11 +176,6 @@ class FeatureExtractor:
             self._buf_start += drop
 
 
-def _band(x: np.ndarray, fs_hz: float, low_hz: float, high_hz: float) -> np.ndarray:
-    sos = signal.butter(2, [low_hz, min(high_hz, 0.45 * fs_hz)], "bandpass", fs=fs_hz, output="sos")
-    return signal.sosfiltfilt(sos, x, axis=0)
-
-
 def _extract_window(
     f: GaitFeatures,
     acc: np.ndarray,
@@ -207,16 +200,18 @@ def _extract_window(
     f.second_sumsq_g2.append(np.add.reduceat(acc[c0:c1] ** 2, starts, axis=0))
     if n < int(fs) + 1:
         return
-    ics = detect_initial_contacts(acc, fs)
+    vertical = vertical_dynamic(acc, fs)
+    ics = detect_initial_contacts(acc, fs, vertical)
     in_core = ics[(ics >= c0) & (ics < c1)]
-    dyn = _band(acc, fs, 0.3, 4.0)
-    stride_band = _band(acc, fs, 0.3, 1.5)
+    dyn = bandpass(acc, fs, 0.3, 4.0)
+    stride_band = bandpass(acc, fs, 0.3, 1.5)
     if len(in_core):
         f.ic_t_s.append(seg_t0 + (in_core + win_start) / fs)
         f.ic_segment.append(np.full(len(in_core), segment))
         f.side_vec.append(_window_means(stride_band, in_core, fs, SIDE_WINDOW_S))
         if gyro is not None:
-            f.yaw_vec.append(_window_means(_band(gyro, fs, 0.3, 1.5), in_core, fs, GYRO_WINDOW_S))
+            yaw_band = bandpass(gyro, fs, 0.3, 1.5)
+            f.yaw_vec.append(_window_means(yaw_band, in_core, fs, GYRO_WINDOW_S))
         else:
             f.yaw_vec.append(np.full((len(in_core), 3), np.nan))
     # Walking samples: between two contacts no more than MAX_WALKING_STEP_S apart.
@@ -238,7 +233,6 @@ def _extract_window(
     if len(sel) == 0:
         return
     f.lag_cov += dyn[sel].T @ dyn[sel + lag]
-    vertical = vertical_dynamic(acc, fs)
     jerk = np.gradient(dyn, axis=0) * fs
     f.vertical_jerk += vertical[sel] @ jerk[sel]
     v0, v1, v2 = vertical[sel], vertical[sel + lag], vertical[sel + 2 * lag]
@@ -248,7 +242,9 @@ def _extract_window(
     f.walking_samples += len(sel)
 
 
-def _window_means(x: np.ndarray, at: np.ndarray, fs: float, window_s: tuple[float, float]) -> np.ndarray:
+def _window_means(
+    x: np.ndarray, at: np.ndarray, fs: float, window_s: tuple[float, float]
+) -> np.ndarray:
     lo = np.clip(at + int(round(window_s[0] * fs)), 0, len(x) - 1)
     hi = np.clip(at + int(round(window_s[1] * fs)) + 1, 1, len(x))
     cs = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])

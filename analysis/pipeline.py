@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from analysis.asymmetry import (
-    _side_groups,
+    MIN_STEPS_PER_SIDE,
     regularity,
     rolling_step_time_si_pct,
+    step_groups,
+    step_time_si_pct,
 )
 from analysis.bouts import Bout, find_bouts
 from analysis.cadence import cadence_spm, rolling_cadence_spm, walking_intervals
@@ -119,11 +121,9 @@ class SessionResult:
             },
             "lean": {
                 "reference": self.lean_reference,
-                "sagittal_deg_median": _num(np.nanmedian(sag) if np.isfinite(sag).any() else np.nan),
-                "frontal_deg_median": _num(np.nanmedian(fro) if np.isfinite(fro).any() else np.nan),
-                "sagittal_deg_p95": _num(
-                    np.nanpercentile(sag, 95) if np.isfinite(sag).any() else np.nan
-                ),
+                "sagittal_deg_median": _stat(np.nanmedian, sag),
+                "frontal_deg_median": _stat(np.nanmedian, fro),
+                "sagittal_deg_p95": _stat(lambda v: np.nanpercentile(v, 95), sag),
             },
             "series": {
                 "t_s": [round(float(t), 2) for t in self.second_t_s],
@@ -143,6 +143,10 @@ class SessionResult:
 def _num(value: float, digits: int = 2) -> float | None:
     value = float(value)
     return round(value, digits) if np.isfinite(value) else None
+
+
+def _stat(fn, values: np.ndarray) -> float | None:
+    return _num(fn(values)) if np.isfinite(values).any() else None
 
 
 def _longer(si: float) -> str | None:
@@ -279,7 +283,12 @@ def derive_session(
     if axes_override is not None:
         axes = axes_override
     else:
-        gravity = sec_mean[walking].mean(axis=0) if walking.any() else sec_mean.mean(axis=0)
+        if walking.any():
+            gravity = sec_mean[walking].mean(axis=0)
+        elif len(sec_mean):
+            gravity = sec_mean.mean(axis=0)
+        else:  # a live view asking before the first chunk was processed
+            gravity = np.array([0.0, 0.0, 1.0])
         axes = estimate_axes(gravity, features.lag_cov, features.vertical_jerk)
         if not bouts:
             warnings.append("no walking found: body axes could not be determined")
@@ -293,7 +302,7 @@ def derive_session(
 
     bout_cadence = np.array([cadence_spm(ic_t[b.first : b.last + 1]) for b in bouts])
     bout_si = np.array(
-        [_si(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1]) for b in bouts]
+        [step_time_si_pct(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1]) for b in bouts]
     )
     all_intervals = np.concatenate(
         [walking_intervals(ic_t[b.first : b.last + 1]) for b in bouts] or [np.zeros(0)]
@@ -301,9 +310,10 @@ def derive_session(
     cadence = float(60.0 / np.median(all_intervals)) if len(all_intervals) >= 2 else np.nan
     left, right = [], []
     for b in bouts:
-        lg, rg = _side_groups(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1])
-        left.append(lg)
-        right.append(rg)
+        times = ic_t[b.first : b.last + 1]
+        groups = step_groups(times, sides[b.first : b.last + 1])
+        left.append(np.diff(times)[groups == 1])
+        right.append(np.diff(times)[groups == -1])
     session_si = _si_from_groups(np.concatenate(left or [[]]), np.concatenate(right or [[]]))
     step_reg, stride_reg = regularity(features.regularity_sums)
 
@@ -382,13 +392,8 @@ def derive_session(
     )
 
 
-def _si(ic_t: np.ndarray, sides: np.ndarray) -> float:
-    left, right = _side_groups(ic_t, sides)
-    return _si_from_groups(left, right)
-
-
 def _si_from_groups(left: np.ndarray, right: np.ndarray) -> float:
-    if len(left) < 2 or len(right) < 2:
+    if len(left) < MIN_STEPS_PER_SIDE or len(right) < MIN_STEPS_PER_SIDE:
         return float("nan")
     x_l, x_r = float(np.mean(left)), float(np.mean(right))
     return 100.0 * (x_l - x_r) / (0.5 * (x_l + x_r))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from analysis.asymmetry import step_time_si_pct
+from analysis.asymmetry import step_time_si_pct, windowed_si_pct
 from analysis.errors import InputError
 
 FORMAT = "stridewatch-rules/1"
@@ -266,11 +266,10 @@ def _uneven_steps(rule: Rule, x: RuleInputs) -> list[Flag]:
         if len(idx) < window + 1:
             continue
         t, sides = x.ic_t_s[idx], x.sides[idx]
+        si_windows = windowed_si_pct(t, sides, window)
         over = np.zeros(len(idx), dtype=bool)
-        for k in range(0, len(idx) - window):
-            si = step_time_si_pct(t[k : k + window + 1], sides[k : k + window + 1])
-            if np.isfinite(si) and abs(si) > rule["threshold_pct"]:
-                over[k : k + window + 1] = True
+        for k in np.flatnonzero(np.abs(np.nan_to_num(si_windows)) > rule["threshold_pct"]):
+            over[k - window : k + 1] = True
         for a, b in _index_runs(over):
             si = step_time_si_pct(t[a : b + 1], sides[a : b + 1])
             longer = "left" if si > 0 else "right"

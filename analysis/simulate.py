@@ -166,6 +166,7 @@ def _add_steps(body: np.ndarray, t: np.ndarray, contacts: np.ndarray, sides: np.
         dt = t[a:b] - tc
         impact = np.exp(-0.5 * ((dt - 0.03) / 0.02) ** 2)
         body[a:b, 2] += 0.25 * np.cos(2 * np.pi * (phase - 0.08)) + 0.45 * impact
-        body[a:b, 0] += -0.18 * np.sin(2 * np.pi * phase) - 0.25 * np.exp(-0.5 * ((dt - 0.01) / 0.015) ** 2)
+        braking = np.exp(-0.5 * ((dt - 0.01) / 0.015) ** 2)
+        body[a:b, 0] += -0.18 * np.sin(2 * np.pi * phase) - 0.25 * braking
         toward_right = 1.0 if sides[i] == "L" else -1.0
         body[a:b, 1] += 0.08 * toward_right * np.sin(np.pi * phase)

@@ -9,7 +9,7 @@ vertical acceleration as the trunk is decelerated downward. The detector:
    upside-down sensor changes nothing;
 2. keeps local jerk maxima at least ``MIN_STEP_INTERVAL_S`` apart that stand
    out from the surrounding activity (``RELATIVE_JERK`` times the local RMS
-   over a few seconds) and exceed an absolute floor (``MIN_JERK_G_PER_S``), so
+   over ``ACTIVITY_WINDOW_S``) and exceed an absolute floor (``MIN_JERK_G_PER_S``), so
    sensor noise at rest is never a step;
 3. confirms each candidate with a vertical acceleration peak of at least
    ``MIN_VERTICAL_G`` within ``CONFIRM_WINDOW_S`` (vertical = local gravity
@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import signal
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d, uniform_filter1d
+
+from analysis.filters import bandpass, lowpass
 
 SMOOTH_SIGMA_S = 0.015
 MIN_STEP_INTERVAL_S = 0.3
 RELATIVE_JERK = 0.8
-ACTIVITY_SIGMA_S = 1.0
+ACTIVITY_WINDOW_S = 2.5
 MIN_JERK_G_PER_S = 1.0
 CONFIRM_WINDOW_S = 0.05
 MIN_VERTICAL_G = 0.01
@@ -46,8 +48,7 @@ def jerk_magnitude(acc_g: np.ndarray, fs_hz: float) -> np.ndarray:
 
 def local_gravity(acc_g: np.ndarray, fs_hz: float, cutoff_hz: float = 0.3) -> np.ndarray:
     """Low-pass (zero-phase Butterworth) acceleration: the gravity direction over time, in g."""
-    sos = signal.butter(2, cutoff_hz, fs=fs_hz, output="sos")
-    return signal.sosfiltfilt(sos, acc_g, axis=0)
+    return lowpass(acc_g, fs_hz, cutoff_hz)
 
 
 def vertical_dynamic(acc_g: np.ndarray, fs_hz: float) -> np.ndarray:
@@ -55,28 +56,32 @@ def vertical_dynamic(acc_g: np.ndarray, fs_hz: float) -> np.ndarray:
     gravity = local_gravity(acc_g, fs_hz)
     up = gravity / np.maximum(np.linalg.norm(gravity, axis=1, keepdims=True), 1e-9)
     vertical = (acc_g * up).sum(axis=1) - 1.0
-    high = min(5.0, 0.45 * fs_hz)
-    sos = signal.butter(2, [0.5, high], btype="bandpass", fs=fs_hz, output="sos")
-    return signal.sosfiltfilt(sos, vertical)
+    return bandpass(vertical, fs_hz, 0.5, 5.0)
 
 
-def detect_initial_contacts(acc_g: np.ndarray, fs_hz: float) -> np.ndarray:
+def detect_initial_contacts(
+    acc_g: np.ndarray, fs_hz: float, vertical: np.ndarray | None = None
+) -> np.ndarray:
     """Sample indices of initial contacts in a uniform recording (N,3) in g.
 
-    Returns sorted int indices (already shifted by ``CONTACT_OFFSET_S``). Needs
-    at least ~1 s of data; returns an empty array for shorter input.
+    ``vertical``: the output of ``vertical_dynamic`` when the caller already
+    has it. Returns sorted int indices (already shifted by
+    ``CONTACT_OFFSET_S``). Needs at least ~1 s of data; returns an empty array
+    for shorter input.
     """
     n = len(acc_g)
     if n < int(fs_hz) + 1:
         return np.zeros(0, dtype=np.int64)
     energy = jerk_magnitude(acc_g, fs_hz)
-    activity = np.sqrt(gaussian_filter1d(energy * energy, ACTIVITY_SIGMA_S * fs_hz, mode="nearest"))
+    window = max(1, int(round(ACTIVITY_WINDOW_S * fs_hz)))
+    activity = np.sqrt(uniform_filter1d(energy * energy, window, mode="nearest"))
     peaks, _ = signal.find_peaks(energy, distance=max(1, int(MIN_STEP_INTERVAL_S * fs_hz)))
     keep = (energy[peaks] > RELATIVE_JERK * activity[peaks]) & (energy[peaks] > MIN_JERK_G_PER_S)
     peaks = peaks[keep]
     if len(peaks) == 0:
         return peaks.astype(np.int64)
-    vertical = vertical_dynamic(acc_g, fs_hz)
+    if vertical is None:
+        vertical = vertical_dynamic(acc_g, fs_hz)
     window = 2 * int(round(CONFIRM_WINDOW_S * fs_hz)) + 1
     peaks = peaks[maximum_filter1d(vertical, window, mode="nearest")[peaks] > MIN_VERTICAL_G]
     shifted = peaks + int(round(CONTACT_OFFSET_S * fs_hz))

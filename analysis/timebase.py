@@ -51,7 +51,9 @@ def validate_samples(t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | 
     acceleration magnitudes no body-worn sensor produces.
     """
     if t_s.ndim != 1 or acc_g.shape != (len(t_s), 3):
-        raise InputError(f"expected t (N,) and acceleration (N,3); got {t_s.shape} and {acc_g.shape}")
+        raise InputError(
+            f"expected t (N,) and acceleration (N,3); got {t_s.shape} and {acc_g.shape}"
+        )
     if gyro_dps is not None and gyro_dps.shape != acc_g.shape:
         raise InputError(f"gyro shape {gyro_dps.shape} does not match acceleration {acc_g.shape}")
     if len(t_s) < 2:

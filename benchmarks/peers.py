@@ -475,11 +475,11 @@ def evaluate(tool: Tool, recordings: list[Signal], verbose: bool = True) -> Tool
     for rec in recordings:
         try:
             det = tool.run(rec)
-        except Exception as exc:  # a peer failing on one file must not stop the run
+        except Exception as exc:  # a tool failing on one file must not stop the run
             acc.errors[rec.name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
             if verbose:
                 traceback.print_exc(limit=3)
-            continue
+            det = Detections(np.empty(0))  # a failure reports no steps: scored as misses
         acc.per_rec[rec.name] = score_initial_contacts(
             rec.ref_ic,
             det.ic_s,
@@ -547,8 +547,16 @@ def worker(tool_key: str, span: str, impl: str) -> None:
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     n_ic = 0
+    failed = []
+    minutes = 0.0
     for sig in signals:
-        n_ic += tool.run(sig).ic_s.size
+        try:
+            n_ic += tool.run(sig).ic_s.size
+            minutes += sig.minutes
+        except Exception as exc:
+            if len(signals) == 1:
+                raise
+            failed.append(f"{sig.name}: {type(exc).__name__}")
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     print(
@@ -556,7 +564,8 @@ def worker(tool_key: str, span: str, impl: str) -> None:
             {
                 "wall_s": wall,
                 "cpu_s": cpu,
-                "minutes": sum(s.minutes for s in signals),
+                "minutes": minutes,
+                "failed": failed,
                 "peak_rss_mb": _rss_peak_mb(),
                 "base_rss_mb": base,
                 "n_ic": n_ic,
@@ -617,6 +626,8 @@ def measure_speed(
                 r["peak_rss_mb"],
                 r["base_rss_mb"],
             )
+            if r.get("failed"):
+                row.note = "failed (minutes exclude them): " + "; ".join(r["failed"])
         except Exception as exc:
             row.note = str(exc)
         rows.append(row)
@@ -695,6 +706,18 @@ def versions() -> dict[str, str]:
     return out
 
 
+def git_state() -> str:
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "unknown commit (not a git checkout)"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "analysis")
+    return f"commit {commit}" + (" + uncommitted changes in analysis/" if dirty else "")
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -735,14 +758,14 @@ def accuracy_table(results: list[ToolAccuracy], n_recs: int) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for a in results:
-        if not a.per_rec:
-            why = "; ".join(sorted(set(a.errors.values()))) or "no result"
+        if len(a.errors) == n_recs:
+            why = "; ".join(sorted(set(a.errors.values())))
             lines.append(f"| {a.tool.label} | – | not run: {why} |" + " |" * 10)
             continue
         p = a.pooled
         f1s = [s.f1 for s in a.per_rec.values() if np.isfinite(s.f1)]
         b = summarize_bouts(a.bouts)
-        files = "" if len(a.per_rec) == n_recs else f" ({len(a.per_rec)}/{n_recs} files)"
+        files = f" ({len(a.errors)} file(s) failed, scored as no steps)" if a.errors else ""
         lines.append(
             f"| {a.tool.label}{files} | {'true' if a.tool.given_true_bouts else 'own'} "
             f"| {fmt(p.precision)} | {fmt(p.recall)} | **{fmt(p.f1)}** "
@@ -757,11 +780,11 @@ def accuracy_table(results: list[ToolAccuracy], n_recs: int) -> list[str]:
 
 
 def per_file_table(results: list[ToolAccuracy], recordings: list[Signal]) -> list[str]:
-    shown = [a for a in results if a.per_rec]
+    shown = [a for a in results if len(a.errors) < len(recordings)]
     head = "| recording | ref ICs | " + " | ".join(a.tool.key for a in shown) + " |"
     lines = [head, "|---|---|" + "---|" * len(shown)]
     for rec in recordings:
-        cells = [fmt(a.per_rec[rec.name].f1) if rec.name in a.per_rec else "err" for a in shown]
+        cells = ["failed" if rec.name in a.errors else fmt(a.per_rec[rec.name].f1) for a in shown]
         lines.append(f"| {rec.name} | {rec.ref_ic.size} | " + " | ".join(cells) + " |")
     return lines
 
@@ -792,19 +815,18 @@ def speed_table(rows: list[SpeedRow]) -> list[str]:
 def sweep_table(sweep: dict[str, dict[str, ToolAccuracy]]) -> list[str]:
     tools = list(next(iter(sweep.values())).keys())
     lines = [
-        "| variant | " + " | ".join(f"{k} F1 | {k} ΔF1" for k in tools) + " |",
-        "|---|" + "---|---|" * len(tools),
+        "| variant | " + " | ".join(f"{k} F1 | {k} ΔF1 | {k} L/R agree" for k in tools) + " |",
+        "|---|" + "---|---|---|" * len(tools),
     ]
     base = {k: sweep["original"][k].pooled.f1 for k in tools}
     for variant, per_tool in sweep.items():
         cells = []
         for k in tools:
             a = per_tool[k]
-            if not a.per_rec:
-                cells += ["error", "–"]
-                continue
-            f1 = a.pooled.f1
-            cells += [fmt(f1), "" if variant == "original" else f"{f1 - base[k]:+.2f}"]
+            p = a.pooled
+            f1 = fmt(p.f1) + (f" ({len(a.errors)} file(s) failed)" if a.errors else "")
+            delta = "" if variant == "original" else f"{p.f1 - base[k]:+.2f}"
+            cells += [f1, delta, fmt(p.side_agreement, pct=True)]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return lines
 
@@ -828,7 +850,7 @@ def write_report(
         f"{(dt.datetime.now(dt.UTC) - started).total_seconds() / 60:.1f} min)",
         f"- Machine: {machine()}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
-        f"- stridewatch implementation: `{impl}`",
+        f"- stridewatch implementation: `{impl}` at {git_state()}",
         f"- Command (from the project root): `{command}`",
         f"- Data: {len(recordings)} recordings of mobgap-lab, {minutes:.1f} min at 100 Hz, "
         f"{n_ref} reference initial contacts in "
@@ -885,6 +907,14 @@ def write_report(
             "",
         ]
     errors = [(a.tool.label, n, e) for a in results for n, e in a.errors.items()]
+    seen = {(a.tool.key, n, e) for a in results for n, e in a.errors.items()}
+    for variant, per_tool in (sweep or {}).items():
+        errors += [
+            (f"{a.tool.label} [{variant}]", n, e)
+            for a in per_tool.values()
+            for n, e in a.errors.items()
+            if (a.tool.key, n, e) not in seen  # same failure as on the original: once
+        ]
     if errors:
         lines += ["## Failures", ""]
         lines += [f"- {label} on {name}: {err}" for label, name, err in errors]

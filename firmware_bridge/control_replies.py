@@ -98,7 +98,8 @@ class PmdReplies:
             what = f"op {message.op_code} for {measurement_name(message.measurement_type)}"
             return Reply(
                 request_key=(message.op_code, message.measurement_type),
-                ok=message.ok,
+                # "already in state": already streaming / already stopped is what we wanted
+                ok=message.ok or message.status == PmdStatus.ALREADY_IN_STATE,
                 status=message.status,
                 text=f"{what}: status {message.status} {message.status_name}",
                 mtu_too_small=message.status == PmdStatus.INVALID_MTU,

@@ -141,7 +141,6 @@ async def record(
     stop: asyncio.Event | None = None,
     backend: type[BaseBleakClient] | None = None,
     reconnect: ReconnectPolicy | None = None,
-    header_extra: dict[str, Any] | None = None,
 ) -> RecordSummary:
     """Stream ``device`` with ``profile`` into a trace at ``trace_path``.
 
@@ -163,7 +162,6 @@ async def record(
         stop=stop,
         backend=backend,
         policy=reconnect or ReconnectPolicy(),
-        header_extra=header_extra or {},
     )
     return await session.run()
 
@@ -181,7 +179,6 @@ class _Recording:
         stop: asyncio.Event | None,
         backend: type[BaseBleakClient] | None,
         policy: ReconnectPolicy,
-        header_extra: dict[str, Any],
     ) -> None:
         self.device = device
         self.profile = profile
@@ -193,7 +190,6 @@ class _Recording:
         self.external_stop = stop
         self.backend = backend
         self.policy = policy
-        self.header_extra = header_extra
 
         self.summary = RecordSummary(trace_path=trace_path, device_address=device.address)
         self.decoder = profile.new_decoder(self.config)
@@ -216,7 +212,13 @@ class _Recording:
         loop = asyncio.get_running_loop()
         if self.duration_s is not None:
             self._deadline = loop.time() + self.duration_s
-        self.trace = TraceWriter(self.trace_path, self._header())
+        self.trace = TraceWriter(
+            self.trace_path,
+            self.profile.name,
+            device_name=self.device_name,
+            device_address=self.device.address,
+            config=self.config.to_dict(),
+        )
         watcher = loop.create_task(self._watch_external_stop()) if self.external_stop else None
         try:
             await self._main_loop()
@@ -228,14 +230,6 @@ class _Recording:
                 watcher.cancel()
             await self._shutdown()
         return self.summary
-
-    def _header(self) -> dict[str, Any]:
-        return {
-            "profile": self.profile.name,
-            "config": self.config.to_dict(),
-            "device": {"name": self.device_name, "address": self.device.address},
-            **self.header_extra,
-        }
 
     async def _main_loop(self) -> None:
         try:
@@ -261,7 +255,7 @@ class _Recording:
             elif self._device_stopped:
                 self._device_stopped = False
                 self.summary.device_stops += 1
-                self._trace().mark("device stopped the stream; restarting it")
+                self._trace().record_mark("device stopped the stream; restarting it")
                 try:
                     await self._start_stream()
                 except _LinkDown:
@@ -313,7 +307,8 @@ class _Recording:
         self._link_up = True
         self._link_lost = False
         self.summary.connects += 1
-        self._trace().connect()
+        self._trace().record_connect()
+        self.decoder.reset()  # as replay does (decode_trace) at every connect event
         logger.info("connected to %s", self.device_name or self.device.address)
         if not client.is_connected:  # lost while we were being told about it
             self._on_disconnected(generation)
@@ -328,11 +323,11 @@ class _Recording:
                 waiter.set_exception(_LinkDown())
         self._reply_waiters.clear()
         if self._stopping:
-            self._trace().disconnect("closed by host")
+            self._trace().record_disconnect("closed by host")
             return
         self._link_lost = True
         self.summary.link_losses += 1
-        self._trace().disconnect("link lost")
+        self._trace().record_disconnect("link lost")
         self.decoder.reset()
         logger.warning("link to %s lost", self.device_name or self.device.address)
         self._wakeup.set()
@@ -404,7 +399,7 @@ class _Recording:
             if reply is not None and not reply.ok:
                 self._refuse(command, reply)
         self._device_stopped = False
-        self._trace().mark("stream started")
+        self._trace().record_mark("stream started")
 
     def _refuse(self, command: Command, reply: Reply) -> None:
         what = command.what or f"write {command.payload.hex()}"
@@ -441,12 +436,15 @@ class _Recording:
         if key is not None:
             waiter = loop.create_future()
             self._reply_waiters[key] = waiter
-        self._trace().write(command.char_uuid, command.payload)
+        self._trace().record_write(command.char_uuid, command.payload)
         self.decoder.note_write(command.char_uuid, command.payload)
         try:
-            await client.write_gatt_char(command.char_uuid, command.payload, response=command.response)
+            await client.write_gatt_char(
+                command.char_uuid, command.payload, response=command.response
+            )
         except BleakError as error:
-            self._reply_waiters.pop(key, None) if key is not None else None
+            if key is not None:
+                self._reply_waiters.pop(key, None)
             self._raise_if_link_down()
             raise RecordingError(f"write {command.payload.hex()} failed: {error}") from error
         reply = None
@@ -478,7 +476,7 @@ class _Recording:
         char_uuid = characteristic.uuid
         packet_index = self._packet_index
         self._packet_index += 1
-        self._trace().notify(char_uuid, payload)
+        self._trace().record_notify(char_uuid, payload)
         self.summary.notifications += 1
 
         event = self.replies.interpret(char_uuid, payload)
@@ -532,7 +530,7 @@ class _Recording:
                     await asyncio.wait_for(self.client.disconnect(), 10.0)
                 if self._link_up:
                     self._link_up = False
-                    self._trace().disconnect("closed by host")
+                    self._trace().record_disconnect("closed by host")
         finally:
             if self.trace is not None:
                 self.trace.close()

@@ -319,7 +319,7 @@ def _parse_json_object(raw: bytes) -> dict[str, Any]:
     return obj
 
 
-def _parse_payload_event(obj: Mapping[str, Any], line: int) -> tuple[float, str, bytes]:
+def _parse_payload_event(obj: Mapping[str, Any]) -> tuple[float, str, bytes]:
     t = _number(obj, "t")
     char = _string(obj, "char")
     assert char is not None
@@ -340,7 +340,7 @@ def _parse_event(obj: Mapping[str, Any], line: int) -> TraceEvent | str:
     if not isinstance(kind, str):
         raise _LineError(f'"ev" must be a string, got {kind!r}')
     if kind in ("notify", "write"):
-        t, char, payload = _parse_payload_event(obj, line)
+        t, char, payload = _parse_payload_event(obj)
         cls = NotifyEvent if kind == "notify" else WriteEvent
         return cls(t_s=t, char_uuid=char, payload=payload, line=line)
     t = _number(obj, "t")
@@ -359,11 +359,14 @@ def _parse_event(obj: Mapping[str, Any], line: int) -> TraceEvent | str:
 def _parse_header(obj: Mapping[str, Any]) -> TraceHeader:
     fmt = obj.get("format")
     if fmt != FORMAT_NAME:
-        raise _LineError(f"not a stridewatch trace: header format is {fmt!r}, expected {FORMAT_NAME!r}")
+        raise _LineError(
+            f"not a stridewatch trace: header format is {fmt!r}, expected {FORMAT_NAME!r}"
+        )
     version = obj.get("version")
     if version != FORMAT_VERSION or isinstance(version, bool):
         raise _LineError(
-            f"unsupported trace version {version!r} (this reader understands version {FORMAT_VERSION})"
+            f"unsupported trace version {version!r} "
+            f"(this reader understands version {FORMAT_VERSION})"
         )
     profile = _string(obj, "profile")
     assert profile is not None
@@ -513,49 +516,49 @@ class _PendingGap:
     detail: str
 
 
-def _segment_device_times(
-    chunks: list[_Chunk], name: str, problems: list[str], gap_at: dict[int, list[_PendingGap]]
-) -> tuple[list[int], np.ndarray]:
-    """Device-clock times per sample; returns kept chunk indices and concatenated times.
+#: A device-clock step this much larger than the host-clock step is a clock jump, not loss.
+CLOCK_JUMP_TOLERANCE_S = 5.0
 
-    Each new connection segment whose clock starts at or before the previous end is
-    re-anchored on host time; blocks whose device time runs backwards within a segment
-    are dropped (reported).
+
+def _device_times(
+    chunks: list[_Chunk], name: str, problems: list[str], gap_at: dict[int, list[_PendingGap]]
+) -> np.ndarray:
+    """Concatenated device-clock times of all chunks, with clock jumps re-anchored.
+
+    Device time must increase. When a block starts at or before the previous sample, or
+    jumps forward much further than host time did (device clock reset or set while
+    streaming), that block and all later ones are shifted so the block starts where host
+    time says it should. This is reported and listed as a "clock_jump" gap; no samples
+    are dropped.
     """
-    kept: list[int] = []
     parts: list[np.ndarray] = []
     offset = 0.0
     last_t = -math.inf
     last_host = -math.inf
-    previous_segment: int | None = None
     for i, chunk in enumerate(chunks):
         times = chunk.block.t_device_s
         assert times is not None
-        if chunk.segment != previous_segment and previous_segment is not None:
-            offset = 0.0
-            if times[0] <= last_t:
-                offset = last_t + max(chunk.host_t_s - last_host, 0.0) - times[0]
-                problems.append(
-                    f"{name} line {chunk.line}: device clock restarted after reconnect "
-                    f"({times[0] - last_t:+.3f} s); re-anchored on host time"
-                )
-                gap_at.setdefault(i, []).append(
-                    _PendingGap("clock_jump", 0, "device clock restarted")
-                )
-        shifted = times + offset
-        if shifted[0] <= last_t and chunk.segment == previous_segment:
+        start = float(times[0]) + offset
+        host_step = chunk.host_t_s - last_host
+        backwards = start <= last_t
+        leaps = start - last_t > max(host_step, 0.0) + CLOCK_JUMP_TOLERANCE_S
+        if parts and (backwards or leaps):
+            target = last_t + max(host_step, 0.0)
+            if target <= last_t:
+                target = last_t + 1e-6
+            offset += target - start
             problems.append(
-                f"{name} line {chunk.line}: device time goes back by "
-                f"{last_t - shifted[0]:.6f} s; {shifted.shape[0]} samples skipped"
+                f"{name} line {chunk.line}: device clock jumped by {start - last_t:+.3f} s "
+                f"while host time moved {host_step:.3f} s; re-anchored on host time"
             )
-            gap_at.pop(i, None)
-            continue
-        previous_segment = chunk.segment
-        kept.append(i)
+            gap_at.setdefault(i, []).append(
+                _PendingGap("clock_jump", 0, f"device clock jumped {start - last_t:+.3f} s")
+            )
+        shifted = times + offset
         parts.append(shifted)
         last_t = float(shifted[-1])
         last_host = chunk.host_t_s
-    return kept, (np.concatenate(parts) if parts else np.zeros(0))
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def decode_trace(trace: Trace) -> DecodedTrace:
@@ -645,25 +648,12 @@ def decode_trace(trace: Trace) -> DecodedTrace:
         elif isinstance(event, MarkEvent):
             marks_host.append((event.t_s, event.label))
 
-    nominal = config.sample_rate_hz
-    if nominal is None and hasattr(decoder, "sample_rate_hz"):
-        nominal = getattr(decoder, "sample_rate_hz", None)
+    nominal = decoder.sample_rate_hz or config.sample_rate_hz
     time_source = "device" if spec.has_device_clock else "host"
-
-    if time_source == "device" and chunks:
-        kept, absolute = _segment_device_times(chunks, name, problems, gap_at)
-        chunks_kept = [chunks[i] for i in kept]
-        gap_by_chunk = {new: gap_at[old] for new, old in enumerate(kept) if old in gap_at}
-        # a gap attached to a dropped chunk moves to the next kept one
-        for old, gaps in gap_at.items():
-            if old not in kept:
-                later = [new for new, k in enumerate(kept) if k > old]
-                if later:
-                    gap_by_chunk.setdefault(later[0], []).extend(gaps)
-        pause_starts: list[int] = []
+    pause_starts: list[int] = []
+    if time_source == "device":
+        absolute = _device_times(chunks, name, problems, gap_at)
     else:
-        chunks_kept = chunks
-        gap_by_chunk = dict(gap_at)
         timeline = times_from_arrivals(
             np.array([c.host_t_s for c in chunks]),
             np.array([c.block.n_samples for c in chunks]),
@@ -673,34 +663,35 @@ def decode_trace(trace: Trace) -> DecodedTrace:
         absolute = timeline.t_s
         pause_starts = timeline.run_starts
 
-    counts = [c.block.n_samples for c in chunks_kept]
-    first_sample = np.concatenate([[0], np.cumsum(counts)]).astype(int) if counts else np.zeros(1, int)
+    counts = [c.block.n_samples for c in chunks]
+    first_sample = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     n_total = int(first_sample[-1])
     acc = (
-        np.concatenate([c.block.acc_g for c in chunks_kept]) if chunks_kept else np.zeros((0, 3))
+        np.concatenate([c.block.acc_g for c in chunks]) if chunks else np.zeros((0, 3))
     )
     gyro: np.ndarray | None = None
-    if any(c.block.gyro_dps is not None for c in chunks_kept):
+    if any(c.block.gyro_dps is not None for c in chunks):
         gyro = np.concatenate(
             [
                 c.block.gyro_dps
                 if c.block.gyro_dps is not None
                 else np.full((c.block.n_samples, 3), np.nan)
-                for c in chunks_kept
+                for c in chunks
             ]
         )
     origin = float(absolute[0]) if n_total else 0.0
     t_s = absolute - origin
 
     gaps: list[Gap] = []
-    for chunk_index in sorted(set(gap_by_chunk) | set(pause_starts)):
+    for chunk_index in sorted(set(gap_at) | set(pause_starts)):
         sample = int(first_sample[min(chunk_index, len(counts))])
         start = float(t_s[sample - 1]) if 0 < sample <= n_total else math.nan
         end = float(t_s[sample]) if sample < n_total else math.nan
-        for pending in gap_by_chunk.get(chunk_index, []):
+        for pending in gap_at.get(chunk_index, []):
             gaps.append(Gap(pending.kind, sample, start, end, pending.lost_frames, pending.detail))
         if chunk_index in pause_starts:
-            gaps.append(Gap("pause", sample, start, end, 0, f"no notifications for {end - start:.2f} s"))
+            detail = f"no notifications for {end - start:.2f} s"
+            gaps.append(Gap("pause", sample, start, end, 0, detail))
 
     if n_total >= 2:
         diffs = np.diff(t_s)
@@ -719,8 +710,8 @@ def decode_trace(trace: Trace) -> DecodedTrace:
 
     marks: list[Mark] = []
     if marks_host:
-        if chunks_kept:
-            host = np.array([c.host_t_s for c in chunks_kept])
+        if chunks:
+            host = np.array([c.host_t_s for c in chunks])
             last_sample_t = np.array([t_s[first_sample[i + 1] - 1] for i in range(len(counts))])
             for host_t, label in marks_host:
                 j = int(np.clip(np.searchsorted(host, host_t), 0, len(host) - 1))

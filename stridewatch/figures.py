@@ -3,6 +3,9 @@
 Plot functions draw on axes handed in, so the HTML report (one PNG per figure) and the PDF
 (several plots per page) share them. Nothing here uses pyplot's global state.
 
+Session times (series, bouts, flags, initial contacts) are on the input's clock, which starts
+at the session's ``start_s``; plots and labels show time into the recording (t - start_s).
+
 Units: time in minutes on session plots (series come in seconds), cadence in steps/min,
 lean in degrees from the upright reference (sagittal positive = forward), step-time symmetry
 index in percent, acceleration in g.
@@ -104,14 +107,20 @@ def flag_intervals(
     return out
 
 
-def _minutes(seconds: np.ndarray | float) -> Any:
-    return np.asarray(seconds, dtype=float) / 60.0
+def clock_offset_s(session: Mapping[str, Any]) -> float:
+    """The input-clock time of the recording's start (``start_s``; 0 when absent)."""
+    return finite_or_none(session.get("start_s")) or 0.0
 
 
-def _shade(ax: Axes, intervals: Sequence[tuple[float, float]], label: str) -> None:
-    for i, (start, end) in enumerate(intervals):
-        ax.axvspan(start / 60.0, end / 60.0, color=COLOR_FLAG, alpha=0.55, lw=0,
-                   label=label if i == 0 else None, zorder=0)
+def _minutes(session: Mapping[str, Any], seconds: np.ndarray | float) -> Any:
+    """Input-clock seconds as minutes into the recording."""
+    return (np.asarray(seconds, dtype=float) - clock_offset_s(session)) / 60.0
+
+
+def _shade(ax: Axes, session: Mapping[str, Any], rules: Sequence[str], label: str) -> None:
+    for i, (start, end) in enumerate(flag_intervals(session, rules)):
+        ax.axvspan(_minutes(session, start), _minutes(session, end), color=COLOR_FLAG,
+                   alpha=0.55, lw=0, label=label if i == 0 else None, zorder=0)
 
 
 def _finish(ax: Axes, session: Mapping[str, Any], ylabel: str) -> None:
@@ -130,9 +139,9 @@ def _finish(ax: Axes, session: Mapping[str, Any], ylabel: str) -> None:
 def plot_cadence(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -> None:
     t = series_array(session, "t_s")
     cadence = series_array(session, "cadence_spm")
-    _shade(ax, flag_intervals(session, ["slow-pace"]), "flagged: slow pace")
+    _shade(ax, session, ["slow-pace"], "flagged: slow pace")
     if len(t) and len(t) == len(cadence):
-        ax.plot(_minutes(t), cadence, color=COLOR_MAIN, lw=1.2, label="cadence")
+        ax.plot(_minutes(session, t), cadence, color=COLOR_MAIN, lw=1.2, label="cadence")
     if thresholds.brisk_spm is not None:
         ax.axhline(thresholds.brisk_spm, color=COLOR_THRESHOLD, ls="--", lw=1,
                    label=f"brisk ≥ {thresholds.brisk_spm:g} steps/min")
@@ -144,9 +153,9 @@ def plot_cadence(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -
 def plot_sagittal(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -> None:
     t = series_array(session, "t_s")
     sagittal = series_array(session, "sagittal_deg")
-    _shade(ax, flag_intervals(session, ["forward-lean", "back-arch"]), "flagged interval")
+    _shade(ax, session, ["forward-lean", "back-arch"], "flagged interval")
     if len(t) and len(t) == len(sagittal):
-        ax.plot(_minutes(t), sagittal, color=COLOR_MAIN, lw=1.2, label="sagittal lean")
+        ax.plot(_minutes(session, t), sagittal, color=COLOR_MAIN, lw=1.2, label="sagittal lean")
     if thresholds.forward_lean_deg is not None:
         ax.axhline(thresholds.forward_lean_deg, color=COLOR_THRESHOLD, ls="--", lw=1,
                    label=f"forward limit +{thresholds.forward_lean_deg:g}°")
@@ -162,15 +171,16 @@ def plot_sagittal(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) 
 def plot_frontal(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -> None:
     t = series_array(session, "t_s")
     frontal = series_array(session, "frontal_deg")
-    _shade(ax, flag_intervals(session, ["side-lean"]), "flagged interval")
+    _shade(ax, session, ["side-lean"], "flagged interval")
     if len(t) and len(t) == len(frontal):
-        ax.plot(_minutes(t), frontal, color=COLOR_SECOND, lw=1.2, label="frontal lean")
+        ax.plot(_minutes(session, t), frontal, color=COLOR_SECOND, lw=1.2, label="frontal lean")
     if thresholds.side_lean_deg is not None:
         for sign in (1, -1):
             ax.axhline(sign * thresholds.side_lean_deg, color=COLOR_THRESHOLD, ls="--", lw=1,
                        label=f"side limit ±{thresholds.side_lean_deg:g}°" if sign > 0 else None)
     ax.axhline(0, color="black", lw=0.6)
-    ax.set_title("Frontal (sideways) lean vs upright reference", loc="left", fontsize="medium")
+    ax.set_title("Frontal lean (right +, left −) vs upright reference", loc="left",
+                 fontsize="medium")
     ax.set_xlabel("time (min)")
     _finish(ax, session, "degrees")
 
@@ -178,7 +188,7 @@ def plot_frontal(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -
 def plot_asymmetry(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -> None:
     t = series_array(session, "t_s")
     rolling = series_array(session, "step_time_si_pct")
-    _shade(ax, flag_intervals(session, ["uneven-steps"]), "flagged interval")
+    _shade(ax, session, ["uneven-steps"], "flagged interval")
     first = True
     for bout in session.get("bouts") or []:
         si = finite_or_none(bout.get("step_time_si_pct"))
@@ -186,11 +196,11 @@ def plot_asymmetry(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds)
         end = finite_or_none(bout.get("end_s"))
         if si is None or start is None or end is None:
             continue
-        ax.bar(start / 60.0, abs(si), width=(end - start) / 60.0, align="edge",
+        ax.bar(_minutes(session, start), abs(si), width=(end - start) / 60.0, align="edge",
                color=COLOR_MAIN, alpha=0.35, label="per bout" if first else None)
         first = False
     if len(t) and len(t) == len(rolling):
-        ax.plot(_minutes(t), np.abs(rolling), color=COLOR_MAIN, lw=1.2, label="rolling")
+        ax.plot(_minutes(session, t), np.abs(rolling), color=COLOR_MAIN, lw=1.2, label="rolling")
     if thresholds.step_time_si_pct is not None:
         ax.axhline(thresholds.step_time_si_pct, color=COLOR_THRESHOLD, ls="--", lw=1,
                    label=f"limit {thresholds.step_time_si_pct:g} %")
@@ -206,9 +216,9 @@ def plot_bouts(ax: Axes, session: Mapping[str, Any]) -> None:
         start = finite_or_none(bout.get("start_s"))
         end = finite_or_none(bout.get("end_s"))
         if start is not None and end is not None and end > start:
-            walking.append((start / 60.0, (end - start) / 60.0))
+            walking.append((_minutes(session, start), (end - start) / 60.0))
     ax.broken_barh(walking, (1.1, 0.8), color=COLOR_MAIN, label="walking bout")
-    flagged = [(s / 60.0, (e - s) / 60.0) for s, e in flag_intervals(
+    flagged = [(_minutes(session, s), (e - s) / 60.0) for s, e in flag_intervals(
         session, sorted({str(f.get("rule")) for f in session.get("flags") or []}))]
     if flagged:
         ax.broken_barh(flagged, (0.1, 0.8), color=COLOR_THRESHOLD, alpha=0.7, label="flag")
@@ -226,20 +236,24 @@ def plot_raw_excerpt(
     contacts_s: Sequence[float],
     sides: Sequence[Any],
     window_s: tuple[float, float],
+    offset_s: float = 0.0,
 ) -> None:
-    """Raw vertical acceleration in a window, with initial contacts marked L/R (PDF version)."""
+    """Raw vertical acceleration in a window (input clock), with initial contacts marked L/R
+    (PDF version); the axis shows seconds into the recording (t - ``offset_s``)."""
     t0, t1 = window_s
     lo, hi = np.searchsorted(t_s, [t0, t1])
-    ax.plot(t_s[lo:hi], vertical_g[lo:hi], color="black", lw=0.7)
+    ax.plot(t_s[lo:hi] - offset_s, vertical_g[lo:hi], color="black", lw=0.7)
     for ic, side in zip(contacts_s, sides, strict=False):
-        if t0 <= ic <= t1:
+        ic_f = finite_or_none(ic)
+        if ic_f is not None and t0 <= ic_f <= t1:
             label = side_label(side)
             color = COLOR_LEFT if label == "L" else COLOR_RIGHT
-            ax.axvline(ic, color=color, lw=0.8, alpha=0.7)
-            ax.annotate(label, (ic, 1.0), xycoords=("data", "axes fraction"), ha="center",
-                        va="bottom", fontsize=7, color=color, annotation_clip=False)
-    ax.set_xlim(t0, t1)
-    ax.set_xlabel("time (s)")
+            ax.axvline(ic_f - offset_s, color=color, lw=0.8, alpha=0.7)
+            ax.annotate(label, (ic_f - offset_s, 1.0), xycoords=("data", "axes fraction"),
+                        ha="center", va="bottom", fontsize=7, color=color,
+                        annotation_clip=False)
+    ax.set_xlim(t0 - offset_s, t1 - offset_s)
+    ax.set_xlabel("time into recording (s)")
     ax.set_ylabel("vertical acc. (g)")
     ax.grid(True, alpha=0.3)
 
@@ -319,7 +333,8 @@ def side_label(side: Any) -> str:
 
 def choose_excerpt_window(session: Mapping[str, Any], length_s: float = 20.0,
                           ) -> tuple[float, float]:
-    """A window inside the longest bout (from 5 s after its start), else the start."""
+    """A window (input clock) inside the longest bout, from up to 5 s after its start; the
+    recording's start when there is no bout."""
     best: tuple[float, float] | None = None
     for bout in session.get("bouts") or []:
         start = finite_or_none(bout.get("start_s"))
@@ -328,11 +343,12 @@ def choose_excerpt_window(session: Mapping[str, Any], length_s: float = 20.0,
             continue
         if best is None or end - start > best[1] - best[0]:
             best = (start, end)
-    duration = finite_or_none(session.get("duration_s")) or length_s
+    offset = clock_offset_s(session)
+    end_of_recording = offset + (finite_or_none(session.get("duration_s")) or length_s)
     if best is None:
-        return 0.0, min(length_s, duration)
+        return offset, min(offset + length_s, end_of_recording)
     start = best[0] + min(5.0, max(0.0, (best[1] - best[0] - length_s) / 2))
-    return start, min(start + length_s, duration)
+    return start, min(start + length_s, end_of_recording)
 
 
 SVG_WIDTH = 1000
@@ -347,8 +363,12 @@ def raw_excerpt_svg(
     contacts_s: Sequence[float],
     sides: Sequence[Any],
     window_s: tuple[float, float],
+    offset_s: float = 0.0,
 ) -> str:
     """Inline SVG of the raw vertical acceleration with initial contacts marked L/R.
+
+    ``window_s`` and ``contacts_s`` are on the input clock; tick labels show seconds into the
+    recording (t - ``offset_s``); ``data-t`` on each contact mark keeps the input-clock time.
 
     Drawn ``SVG_WIDTH`` units wide; the report's zoom script widens the element (x only,
     ``preserveAspectRatio="none"``) and counter-scales each ``text`` so labels stay legible.
@@ -388,12 +408,12 @@ def raw_excerpt_svg(
     ]
     # time ticks every 1, 2 or 5 s depending on window length
     tick = 1.0 if span <= 12 else 2.0 if span <= 30 else 5.0
-    first_tick = math.ceil(t0 / tick) * tick
+    first_tick = math.ceil((t0 - offset_s) / tick) * tick + offset_s
     for sec in np.arange(first_tick, t1 + 1e-9, tick):
         x = x_of(float(sec))
         parts.append(f'<line class="grid" x1="{x:.1f}" y1="{_PAD_TOP}" x2="{x:.1f}" '
                      f'y2="{_PAD_TOP + plot_h}"/>')
-        parts.append(label(x, SVG_HEIGHT - 10, f"{sec:g} s", "tick"))
+        parts.append(label(x, SVG_HEIGHT - 10, f"{sec - offset_s:g} s", "tick"))
     for g in (vmin, (vmin + vmax) / 2, vmax):
         parts.append(label(_PAD_LEFT - 4, y_of(g) + 4, f"{g:.2f}", "tick", anchor="end"))
     parts.append(label(8, _PAD_TOP + plot_h / 2, "g", "tick"))

@@ -84,7 +84,7 @@ def read_csv(path: Path, units: str | None = None) -> Recording:
     has_gyro = all(c in frame.columns for c in GYRO_COLUMNS)
     columns = ["t", *ACC_COLUMNS, *(GYRO_COLUMNS if has_gyro else ())]
     for column in columns:
-        if frame[column].dtype == object:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
             numbers = pd.to_numeric(frame[column], errors="coerce")
             bad = numbers.isna() & frame[column].notna()
             if bad.any():

@@ -193,11 +193,15 @@ def _flagged_seconds(session: Mapping[str, Any], rule: str) -> float:
 
 
 def wearer_summary(
-    session: Mapping[str, Any], thresholds: Thresholds | None = None
+    session: Mapping[str, Any],
+    thresholds: Thresholds | None = None,
+    guidelines: Mapping[str, str] | None = None,
 ) -> WearerSummary:
     """What the wearer reads: steps, time walked, pace, posture, and what to change.
 
-    Thresholds reported by the session's flags override ``thresholds``."""
+    Thresholds reported by the session's flags override ``thresholds``. ``guidelines``: rule id
+    to the guideline text of the rules in use (e.g. a clinician's wording in the patient's
+    rules file); built-in wording for rules it does not cover."""
     thresholds = session_thresholds(session, thresholds)
     steps = finite_or_none(session.get("steps"))
     walking_s = finite_or_none(session.get("walking_s"))
@@ -276,12 +280,13 @@ def wearer_summary(
         if rule in seen:
             continue
         seen.add(rule)
+        custom = str((guidelines or {}).get(rule) or "").strip()
         if rule in _ADVICE:
             text, guideline = _ADVICE[rule]
-            advice.append(Advice(rule, text.format(brisk=f"{brisk:g}"), guideline))
+            advice.append(Advice(rule, text.format(brisk=f"{brisk:g}"), custom or guideline))
         else:
             advice.append(Advice(rule, str(flag.get("message") or rule),
-                                 "A rule set by your clinician."))
+                                 custom or "A rule set by your clinician."))
     if not advice and walked:
         advice.append(Advice("", *_KEEP_GOING))
     return WearerSummary(facts, posture, advice)
@@ -298,6 +303,7 @@ def _metrics(session: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Walking bouts", str(len(session.get("bouts") or []))),
         ("Cadence (steps/min)", _num(session.get("cadence_spm"))),
         ("Step-time |SI| (%)", _num(asym.get("step_time_si_pct"))),
+        ("Longer steps on", str(asym.get("longer_steps") or "–")),
         ("Step regularity", _num(asym.get("step_regularity"), ".2f")),
         ("Stride regularity", _num(asym.get("stride_regularity"), ".2f")),
         ("Sagittal lean median (°, + forward)", _num(lean.get("sagittal_deg_median"))),
@@ -315,6 +321,9 @@ def _provenance_rows(
     values = dict(provenance)
     values.setdefault("input_file", session.get("source"))
     values.setdefault("sample_rate_hz", session.get("sample_rate_hz"))
+    values.setdefault("rules_version", session.get("rules_version"))
+    if session.get("rules_sources"):
+        values.setdefault("rules_file", ", ".join(str(x) for x in session["rules_sources"]))
     if "calibration" not in values:
         reference = (session.get("lean") or {}).get("reference")
         values["calibration"] = {
@@ -333,18 +342,26 @@ def _provenance_rows(
     return rows
 
 
+_UNIT_SUFFIX = {"deg": "°", "%": " %", "steps/min": " steps/min", "min": " min"}
+
+
 def _flag_rows(session: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(rule, when into the recording, value vs threshold, message) per flag."""
+    offset = figures.clock_offset_s(session)
     rows = []
     for flag in session.get("flags") or []:
         start = finite_or_none(flag.get("start_s"))
         end = finite_or_none(flag.get("end_s"))
-        when = f"{format_clock(start)}–{format_clock(end)}"
+        when = (f"{format_clock(None if start is None else start - offset)}–"
+                f"{format_clock(None if end is None else end - offset)}")
         if start is not None and end is not None:
             when += f" ({format_duration(end - start)})"
+        unit = flag.get("unit")
+        suffix = _UNIT_SUFFIX.get(str(unit), f" {unit}") if unit else ""
         rows.append((
             str(flag.get("rule")),
             when,
-            f"{_num(flag.get('value'))} vs {_num(flag.get('threshold'))}",
+            f"{_num(flag.get('value'))}{suffix} vs {_num(flag.get('threshold'))}{suffix}",
             str(flag.get("message") or ""),
         ))
     return rows
@@ -503,9 +520,10 @@ def _session_figures(session: Mapping[str, Any], thresholds: Thresholds) -> list
 
 def _raw_excerpt(session: Mapping[str, Any], signal: ReportSignal) -> str:
     window = figures.choose_excerpt_window(session, EXCERPT_LENGTH_S)
+    offset = figures.clock_offset_s(session)
     svg = figures.raw_excerpt_svg(
         np.asarray(signal.t_s, dtype=float), np.asarray(signal.vertical_g, dtype=float),
-        session.get("initial_contacts_s") or [], session.get("sides") or [], window,
+        session.get("initial_contacts_s") or [], session.get("sides") or [], window, offset,
     )
     return (
         '<figure id="fig-raw"><div class="zoom-controls">'
@@ -514,10 +532,10 @@ def _raw_excerpt(session: Mapping[str, Any], signal: ReportSignal) -> str:
         '<button type="button" id="zoom-reset">Reset</button> '
         '<span id="zoom-level">1x</span></div>'
         f'<div class="zoom-scroll" id="raw-scroll">{svg}</div>'
-        f"<figcaption>Raw vertical acceleration (g), {_e(format_clock(window[0]))}–"
-        f"{_e(format_clock(window[1]))} into the recording, with detected initial contacts "
-        "marked L (left) and R (right). Zoom with the buttons or Ctrl + mouse wheel; scroll "
-        "sideways to move.</figcaption></figure>"
+        f"<figcaption>Raw vertical acceleration (g), {_e(format_clock(window[0] - offset))}–"
+        f"{_e(format_clock(window[1] - offset))} into the recording, with detected initial "
+        "contacts marked L (left) and R (right). Zoom with the buttons or Ctrl + mouse "
+        "wheel; scroll sideways to move.</figcaption></figure>"
     )
 
 
@@ -528,16 +546,18 @@ def render_report(
     patient_id: str | None = None,
     *,
     thresholds: Thresholds | None = None,
+    guidelines: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
 ) -> str:
     """One self-contained HTML report (figures inline, no network needed) for one session.
 
     ``thresholds``: the patient's rule limits for plots and verdicts (defaults: the project
-    rule set); thresholds reported by the session's flags override them.
+    rule set; ``None`` fields are rules switched off); thresholds reported by the session's
+    flags override them. ``guidelines``: rule id -> guideline text of the rules in use.
     """
     _check_session(session)
     limits = session_thresholds(session, thresholds)
-    summary = wearer_summary(session, limits)
+    summary = wearer_summary(session, limits, guidelines)
     source = str(session.get("source") or "recording")
     generated = (generated_at or datetime.now()).strftime("%Y-%m-%d %H:%M")
 
@@ -546,6 +566,12 @@ def render_report(
     advice_html = "".join(
         f"<li>{_e(a.text)}<span class=\"guideline\">Guideline: {_e(a.guideline)}</span></li>"
         for a in summary.advice
+    )
+    warnings = [str(w) for w in session.get("warnings") or []]
+    warnings_html = (
+        '<h3>Analysis warnings</h3><ul id="warnings">'
+        + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>"
+        if warnings else ""
     )
     flags = _flag_rows(session)
     flags_html = (
@@ -562,6 +588,7 @@ def render_report(
         f'</ul><p id="posture"><strong>Posture:</strong> {_e(summary.posture)}</p>',
         f'<h3>Next time</h3><ul id="advice">{advice_html}</ul></section>',
         '<section class="card" id="clinician"><h2>Clinician detail</h2>',
+        warnings_html,
         _table(("Measure", "Value"), _metrics(session), "metrics"),
         *_session_figures(session, limits),
         _raw_excerpt(session, signal),
@@ -612,12 +639,13 @@ def render_pdf(
     patient_id: str | None = None,
     *,
     thresholds: Thresholds | None = None,
+    guidelines: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
 ) -> Path:
     """The report's content as an A4 PDF at ``out_path``; returns the path."""
     _check_session(session)
     limits = session_thresholds(session, thresholds)
-    summary = wearer_summary(session, limits)
+    summary = wearer_summary(session, limits, guidelines)
     source = str(session.get("source") or "recording")
     generated = (generated_at or datetime.now()).strftime("%Y-%m-%d %H:%M")
     out = Path(out_path)
@@ -631,6 +659,10 @@ def render_pdf(
     for a in summary.advice:
         blocks.append(("p", f"• {a.text}"))
         blocks.append(("small", f"   Guideline: {a.guideline}"))
+    warnings = [str(w) for w in session.get("warnings") or []]
+    if warnings:
+        blocks.append(("h2", "Analysis warnings"))
+        blocks += [("p", f"• {w}") for w in warnings]
     blocks.append(("h2", "Measures"))
     blocks += [("p", f"{label}: {value}") for label, value in _metrics(session)]
     blocks.append(("h2", "Flags"))
@@ -659,6 +691,7 @@ def render_pdf(
             ax_raw, np.asarray(signal.t_s, dtype=float),
             np.asarray(signal.vertical_g, dtype=float),
             session.get("initial_contacts_s") or [], session.get("sides") or [], window,
+            figures.clock_offset_s(session),
         )
         ax_raw.set_title("Raw vertical acceleration with initial contacts (L/R)", loc="left",
                          fontsize="medium", pad=14)

@@ -17,7 +17,8 @@ def _phase(text: str) -> Phase:
     kind = parts[0]
     if kind not in ("walk", "stand") or len(parts) < 2:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected stand:SECONDS or walk:SECONDS[:CADENCE[:SI%[:SAGITTAL°[:FRONTAL°]]]]"
+            f"{text!r}: expected stand:SECONDS or "
+            "walk:SECONDS[:CADENCE[:SI%[:SAGITTAL°[:FRONTAL°]]]]"
         )
     try:
         values = [float(p) for p in parts[1:]]
@@ -44,10 +45,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "default: stand 15 s then walk 5 min at 110 steps/min)")
     p.add_argument("--rate", type=float, default=100.0, help="sample rate in Hz")
     p.add_argument("--mount", default="0,0,0",
-                   help="extra sensor rotation as yaw,pitch,roll degrees (e.g. 0,180,0 upside down)")
+                   help="extra sensor rotation as yaw,pitch,roll degrees "
+                        "(e.g. 0,180,0 upside down)")
     p.add_argument("--noise", type=float, default=0.01, help="white noise std in g")
     p.add_argument("--jitter", type=float, default=0.0, help="time-stamp jitter std in s")
-    p.add_argument("--gap", action="append", type=_gap, default=[], help="START:END with no samples")
+    p.add_argument("--gap", action="append", type=_gap, default=[],
+                   help="START:END with no samples")
     p.add_argument("--units", choices=["g", "m/s2"], default="g")
     p.add_argument("--seed", type=int, default=0)
 

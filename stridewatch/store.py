@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -248,8 +249,8 @@ def connect(db_path: str | Path | None = None, *, migrate: bool = True) -> sqlit
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() not in ("wal", "memory"):
+        mode = _enable_wal(conn)
+        if mode not in ("wal", "memory"):
             raise StoreError(f"could not switch {path} to WAL mode (got {mode!r})")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -259,6 +260,27 @@ def connect(db_path: str | Path | None = None, *, migrate: bool = True) -> sqlit
         conn.close()
         raise
     return conn
+
+
+def _enable_wal(conn: sqlite3.Connection) -> str:
+    """Switch to WAL (persistent in the file) and return the journal mode now in force.
+
+    Switching needs an exclusive lock, and SQLite reports "database is locked" for it without
+    calling the busy handler when another connection opens the new file at the same moment,
+    so this retries until the busy timeout runs out.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay_s = 0.002
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return "wal"
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay_s)
+        delay_s = min(delay_s * 2, 0.05)
 
 
 @contextmanager
@@ -398,9 +420,11 @@ def save_session(
     """Store one analysed session (``stridewatch.session/1`` dict); return its id.
 
     ``session_date``: when the walk was recorded (a date, or a datetime; an aware datetime
-    is converted to local time). Defaults to now. ``rules_version``: defaults to the
-    patient's stored rules version (``"patient-v<N>"``) when the patient has rules.
+    is converted to local time). Defaults to now. ``rules_version``: defaults to the session's
+    own ``rules_version``, else the patient's stored rules version (``"patient-v<N>"``).
     """
+    if rules_version is None:
+        rules_version = _opt_str(session_dict.get("rules_version"))
     started = _as_local_datetime(session_date) if session_date is not None else datetime.now()
     started = started.replace(microsecond=0)
     lean = _mapping(session_dict.get("lean"))

@@ -60,8 +60,12 @@ def make_session(
     reference: str = "calibrated",
     sample_rate_hz: float = 100.0,
     with_flags: bool = True,
+    start_s: float = 0.0,
 ) -> dict:
-    """A session dict consistent with its bouts: steps, walking time, cadence, series."""
+    """A session dict consistent with its bouts: steps, walking time, cadence, series.
+
+    ``start_s``: the input clock's time at the start of the recording; every time in the
+    dict (contacts, bouts, series, flags) is shifted by it, as the pipeline reports them."""
     contacts: list[float] = []
     sides: list[str] = []
     bout_rows = []
@@ -122,9 +126,10 @@ def make_session(
                 "message": "Step-time asymmetry 12.0 % (limit 10 %)",
             },
         ]
-    return {
+    session = {
         "schema": "stridewatch.session/1",
         "source": source,
+        "start_s": start_s,
         "sample_rate_hz": sample_rate_hz,
         "duration_s": duration_s,
         "walking_s": walking_s,
@@ -154,16 +159,23 @@ def make_session(
         },
         "flags": flags,
     }
+    if start_s:
+        session["initial_contacts_s"] = [round(t + start_s, 4) for t in contacts]
+        for row in [*bout_rows, *flags]:
+            row["start_s"] += start_s
+            row["end_s"] += start_s
+        session["series"]["t_s"] = [t + start_s for t in t_series]
+    return session
 
 
 def make_signal(session: dict, sample_rate_hz: float = 100.0, seed: int = 7) -> ReportSignal:
     """Vertical acceleration (g): 1 g at rest, an impact pulse at each initial contact."""
     rng = np.random.default_rng(seed)
     n = int(session["duration_s"] * sample_rate_hz)
-    t = np.arange(n) / sample_rate_hz
+    t = session.get("start_s", 0.0) + np.arange(n) / sample_rate_hz
     v = 1.0 + 0.01 * rng.standard_normal(n)
     for ic in session["initial_contacts_s"]:
-        i0 = int(ic * sample_rate_hz)
+        i0 = int((ic - t[0]) * sample_rate_hz)
         lo, hi = max(0, i0 - 30), min(n, i0 + 30)
         dt = t[lo:hi] - ic
         v[lo:hi] += 0.45 * np.exp(-0.5 * (dt / 0.04) ** 2) - 0.2 * np.exp(-0.5 * (dt / 0.12) ** 2)

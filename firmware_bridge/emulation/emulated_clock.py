@@ -43,8 +43,8 @@ class EmulatedClock:
     async def sleep_until(self, emulated_t_s: float) -> None:
         """Sleep until the emulated clock reads at least ``emulated_t_s``."""
         self.start()
-        delay_real_s = self.real_s(emulated_t_s - self.now_s())
-        if delay_real_s > 0:
+        # asyncio timers may fire a hair early: sleep again until the time has really come
+        while (delay_real_s := self.real_s(emulated_t_s - self.now_s())) > 0:
             await asyncio.sleep(delay_real_s)
 
     async def sleep(self, emulated_s: float) -> None:

@@ -143,10 +143,8 @@ class SentFrame:
 
     @property
     def intact(self) -> bool:
-        """True when exactly the frame went out, unmangled."""
-        return len(self.notifications) == 1 and self.notifications[0] == acc_frame_int16(
-            self.stamp_ns, self.samples_mg
-        )
+        """True when the whole frame went out as one notification (extras aside)."""
+        return acc_frame_int16(self.stamp_ns, self.samples_mg) in self.notifications
 
 
 @dataclass

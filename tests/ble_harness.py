@@ -1,0 +1,119 @@
+"""Shared set-up for the BLE integration tests (tests/test_ble_*.py).
+
+Every test drives the real ``bleak.BleakClient`` / ``BleakScanner`` through the
+bumble backend (``firmware_bridge.emulation``) against an emulated Polar H10 on
+an in-process link. Emulated time runs ``TIME_SCALE`` times faster than real
+time so a minute of walking streams in a few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from firmware_bridge.emulation.emulated_clock import EmulatedClock
+from firmware_bridge.emulation.polar_h10 import H10Behaviour, PolarH10Emulator
+from firmware_bridge.emulation.radio import EmulatedRadio
+from firmware_bridge.profiles import DecodedBlock, StreamConfig
+from firmware_bridge.profiles.polar_pmd import POLAR_PMD
+from firmware_bridge.recorder import ReconnectPolicy, RecordSummary, record
+
+_T = TypeVar("_T")
+
+TIME_SCALE = 20.0
+#: Reconnect quickly: the emulated strap is back within a fraction of a real second.
+FAST_RECONNECT = ReconnectPolicy(first_delay_s=0.02, max_delay_s=0.2, give_up_after_s=10.0)
+H10_200HZ_8G = StreamConfig(sample_rate_hz=200.0, range_g=8.0)
+
+
+def run(scenario: Coroutine[Any, Any, _T], timeout_s: float = 30.0) -> _T:
+    """Run an async scenario on a fresh event loop; fail instead of hanging."""
+
+    async def bounded() -> _T:
+        return await asyncio.wait_for(scenario, timeout_s)
+
+    return asyncio.run(bounded())
+
+
+@asynccontextmanager
+async def emulated_h10(
+    acc_g: np.ndarray,
+    *,
+    behaviour: H10Behaviour | None = None,
+    requested_mtu: int = 517,
+    time_scale: float = TIME_SCALE,
+) -> AsyncIterator[tuple[EmulatedRadio, PolarH10Emulator]]:
+    """A radio (host asking for ``requested_mtu``) and a powered, advertising H10."""
+    radio = EmulatedRadio(requested_mtu=requested_mtu)
+    h10 = PolarH10Emulator(
+        radio, acc_g, 200.0, behaviour=behaviour, clock=EmulatedClock(time_scale)
+    )
+    async with h10:
+        yield radio, h10
+
+
+@dataclass
+class LiveBlocks:
+    """Blocks handed to ``on_block``; sets ``done`` once everything the strap sent
+    in intact frames has been decoded after its sample source ran out."""
+
+    h10: PolarH10Emulator
+    blocks: list[DecodedBlock] = field(default_factory=list)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __call__(self, block: DecodedBlock) -> None:
+        self.blocks.append(block)
+        if self.h10.source_exhausted.is_set() and self.n_samples >= len(
+            self.h10.sent_source_indices(intact_only=True)
+        ):
+            self.done.set()
+
+    @property
+    def n_samples(self) -> int:
+        return sum(block.n_samples for block in self.blocks)
+
+    def acc_g(self) -> np.ndarray:
+        return np.concatenate([b.acc_g for b in self.blocks]) if self.blocks else np.zeros((0, 3))
+
+    def t_unix_s(self) -> np.ndarray:
+        return np.concatenate([b.t_device_s for b in self.blocks]) if self.blocks else np.zeros(0)
+
+
+async def record_whole_source(
+    radio: EmulatedRadio, h10: PolarH10Emulator, trace_path: Path
+) -> tuple[RecordSummary, LiveBlocks]:
+    """Record until every intact frame the strap sends has arrived, then stop."""
+    live = LiveBlocks(h10)
+    stop = asyncio.Event()
+
+    async def stop_when_done() -> None:
+        await live.done.wait()
+        stop.set()
+
+    watcher = asyncio.create_task(stop_when_done())
+    try:
+        summary = await record(
+            h10.ble_device,
+            POLAR_PMD,
+            H10_200HZ_8G,
+            trace_path,
+            on_block=live,
+            stop=stop,
+            backend=radio.client_backend,
+            reconnect=FAST_RECONNECT,
+        )
+    finally:
+        watcher.cancel()
+    return summary, live
+
+
+def sent_mg_to_g(h10: PolarH10Emulator, *, intact_only: bool = True) -> np.ndarray:
+    """All samples the strap transmitted, in g, as the wire carried them (mg / 1000)."""
+    frames = [f for f in h10.sent_frames if f.intact or not intact_only]
+    return np.concatenate([f.samples_mg for f in frames]).astype(np.float64) / 1000.0
