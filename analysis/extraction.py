@@ -30,6 +30,24 @@ SIDE_WINDOW_S = (0.15, 0.45)
 GYRO_WINDOW_S = (-0.05, 0.05)
 
 
+@dataclass(frozen=True)
+class Contacts:
+    """Initial contacts: time (s), segment, strength (jerk over local activity),
+    ``side_vec`` (stride-band acceleration just after contact, sensor frame, g)
+    and ``yaw_vec`` (angular rate around contact, sensor frame, deg/s; NaN
+    without gyro)."""
+
+    t_s: np.ndarray
+    segment: np.ndarray
+    strength: np.ndarray
+    side_vec: np.ndarray
+    yaw_vec: np.ndarray
+
+    def subset(self, mask: np.ndarray) -> Contacts:
+        return Contacts(self.t_s[mask], self.segment[mask], self.strength[mask],
+                        self.side_vec[mask], self.yaw_vec[mask])
+
+
 @dataclass
 class GaitFeatures:
     """Everything later stages need, accumulated over a whole recording.
@@ -47,6 +65,7 @@ class GaitFeatures:
     fs_hz: float
     ic_t_s: list[np.ndarray] = field(default_factory=list)
     ic_segment: list[np.ndarray] = field(default_factory=list)
+    ic_strength: list[np.ndarray] = field(default_factory=list)
     side_vec: list[np.ndarray] = field(default_factory=list)
     yaw_vec: list[np.ndarray] = field(default_factory=list)
     second_t_s: list[np.ndarray] = field(default_factory=list)
@@ -60,17 +79,19 @@ class GaitFeatures:
     walking_samples: int = 0
     segments: list[tuple[float, float]] = field(default_factory=list)
 
-    def contacts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(t_s, segment, side_vec (n,3), yaw_vec (n,3)) of all initial contacts."""
+    def contacts(self) -> Contacts:
+        """All initial contacts found so far, closer-than-possible duplicates removed."""
         if not self.ic_t_s:
             empty = np.zeros((0, 3))
-            return np.zeros(0), np.zeros(0, dtype=int), empty, empty
-        t = np.concatenate(self.ic_t_s)
-        seg = np.concatenate(self.ic_segment)
-        side = np.concatenate(self.side_vec)
-        yaw = np.concatenate(self.yaw_vec)
-        keep = _enforce_min_interval(t, seg)
-        return t[keep], seg[keep], side[keep], yaw[keep]
+            return Contacts(np.zeros(0), np.zeros(0, dtype=int), np.zeros(0), empty, empty)
+        found = Contacts(
+            np.concatenate(self.ic_t_s),
+            np.concatenate(self.ic_segment),
+            np.concatenate(self.ic_strength),
+            np.concatenate(self.side_vec),
+            np.concatenate(self.yaw_vec),
+        )
+        return found.subset(_enforce_min_interval(found.t_s, found.segment))
 
     def seconds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per second of data: bin start t_s, segment, mean and std of acceleration (n,3) in g."""
@@ -201,13 +222,15 @@ def _extract_window(
     if n < int(fs) + 1:
         return
     vertical = vertical_dynamic(acc, fs)
-    ics = detect_initial_contacts(acc, fs, vertical)
-    in_core = ics[(ics >= c0) & (ics < c1)]
+    ics, strength = detect_initial_contacts(acc, fs, vertical)
+    core = (ics >= c0) & (ics < c1)
+    in_core = ics[core]
     dyn = bandpass(acc, fs, 0.3, 4.0)
     stride_band = bandpass(acc, fs, 0.3, 1.5)
     if len(in_core):
         f.ic_t_s.append(seg_t0 + (in_core + win_start) / fs)
         f.ic_segment.append(np.full(len(in_core), segment))
+        f.ic_strength.append(strength[core])
         f.side_vec.append(_window_means(stride_band, in_core, fs, SIDE_WINDOW_S))
         if gyro is not None:
             yaw_band = bandpass(gyro, fs, 0.3, 1.5)

@@ -262,7 +262,8 @@ def derive_session(
 ) -> SessionResult:
     """Everything after the per-sample stage: bouts, sides, cadence, asymmetry, lean, rules."""
     warnings: list[str] = []
-    ic_all, ic_seg, side_vec, _yaw = features.contacts()
+    contacts = features.contacts()
+    ic_all, ic_seg, side_vec = contacts.t_s, contacts.segment, contacts.side_vec
     bouts_all = find_bouts(ic_all, ic_seg)
     keep = np.zeros(len(ic_all), dtype=bool)
     ic_bout = np.full(len(ic_all), -1)
