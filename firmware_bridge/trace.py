@@ -190,9 +190,14 @@ class TraceWriter:
         self._start = clock()
         self._lock = threading.Lock()
         self._dirty = False
-        self._write_line(header_line)
-        os.fsync(self._fd)
-        _fsync_directory(self.path.parent if str(self.path.parent) else Path("."))
+        try:
+            self._write_line(header_line)
+            os.fsync(self._fd)
+        except OSError:
+            os.close(self._fd)
+            self._fd = None
+            raise
+        _fsync_directory(self.path.parent)  # make the new directory entry durable too
         self._interval = fsync_interval_s
         self._stop = threading.Event()
         self._syncer = threading.Thread(target=self._sync_loop, name="swtrace-fsync", daemon=True)
@@ -714,7 +719,8 @@ def decode_trace(trace: Trace) -> DecodedTrace:
             host = np.array([c.host_t_s for c in chunks])
             last_sample_t = np.array([t_s[first_sample[i + 1] - 1] for i in range(len(counts))])
             for host_t, label in marks_host:
-                j = int(np.clip(np.searchsorted(host, host_t), 0, len(host) - 1))
+                # place the mark relative to the last notification at or before it
+                j = max(int(np.searchsorted(host, host_t, side="right")) - 1, 0)
                 marks.append(Mark(float(last_sample_t[j] + (host_t - host[j])), label))
         else:
             marks = [Mark(host_t, label) for host_t, label in marks_host]

@@ -18,6 +18,7 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,
+    database=None,
 )
 PER_CALL_LIMIT_S = 0.5
 

@@ -77,3 +77,22 @@ def test_stream_config_from_dict() -> None:
         StreamConfig.from_dict({"range_g": -2})
     with pytest.raises(ValueError, match="config sample_rate_hz must be a number"):
         StreamConfig.from_dict({"sample_rate_hz": "fast"})
+
+
+VALID_PAYLOADS = {
+    "polar-pmd": bytes.fromhex("02 00 94 35 77 00 00 00 00 01 F7 FF FF FF E7 03"),
+    "metawear": bytes.fromhex("03 04 16 C4 94 A2 2A D0"),
+    "witmotion": bytes([0x55, 0x61]) + bytes(18),
+    "thingy52": bytes(16) + b"\x00\x04",
+    "microbit": bytes.fromhex("00 00 00 00 E8 03"),
+    "rsc": bytes.fromhex("00 80 01 6E"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_decoders_accept_bleak_bytearrays_and_upper_case_uuids(name: str) -> None:
+    spec = PROFILES[name]
+    decoder = spec.new_decoder(spec.default_config())
+    block = decoder.feed(spec.data_char_uuid.upper(), bytearray(VALID_PAYLOADS[name]), 0)
+    assert block is not None
+    assert block.n_samples == (0 if name == "rsc" else 1)

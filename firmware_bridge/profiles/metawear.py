@@ -94,7 +94,7 @@ class MetaWearProfile(ProfileSpec):
     def matches_advertisement(self, name: str | None, service_uuids: list[str]) -> bool:
         if METAWEAR_SERVICE_UUID in normalized_uuids(service_uuids):
             return True
-        return bool(name) and name.strip().lower().startswith(("metawear", "metamotion"))
+        return name is not None and name.strip().lower().startswith(("metawear", "metamotion"))
 
     def start_commands(
         self, config: StreamConfig, device_name: str | None = None

@@ -54,7 +54,7 @@ class MicrobitProfile(ProfileSpec):
     def matches_advertisement(self, name: str | None, service_uuids: list[str]) -> bool:
         if MICROBIT_ACC_SERVICE_UUID in normalized_uuids(service_uuids):
             return True
-        return bool(name) and name.strip().lower().startswith("bbc micro:bit")
+        return name is not None and name.strip().lower().startswith("bbc micro:bit")
 
     def start_commands(
         self, config: StreamConfig, device_name: str | None = None

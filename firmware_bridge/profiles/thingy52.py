@@ -82,7 +82,7 @@ class Thingy52Profile(ProfileSpec):
         uuids = normalized_uuids(service_uuids)
         if THINGY_MOTION_SERVICE_UUID in uuids or THINGY_CONFIGURATION_SERVICE_UUID in uuids:
             return True
-        return bool(name) and name.strip().lower().startswith("thingy")
+        return name is not None and name.strip().lower().startswith("thingy")
 
     def start_commands(
         self, config: StreamConfig, device_name: str | None = None

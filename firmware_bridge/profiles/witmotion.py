@@ -144,7 +144,7 @@ class WitMotionProfile(ProfileSpec):
     def matches_advertisement(self, name: str | None, service_uuids: list[str]) -> bool:
         if WITMOTION_SERVICE_UUID in normalized_uuids(service_uuids):
             return True
-        return bool(name) and name.strip().upper().startswith(("WT901", "BWT901"))
+        return name is not None and name.strip().upper().startswith(("WT901", "BWT901"))
 
     def start_commands(
         self, config: StreamConfig, device_name: str | None = None
