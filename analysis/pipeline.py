@@ -80,6 +80,7 @@ class SessionResult:
     series_si_pct: np.ndarray
     flags: list[Flag]
     rules_version: str
+    rules_sources: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -136,6 +137,7 @@ class SessionResult:
             "axes": self.axes.as_dict(),
             "segments": [[round(a, 3), round(b, 3)] for a, b in self.segments],
             "rules_version": self.rules_version,
+            "rules_sources": list(self.rules_sources),
             "warnings": list(self.warnings),
         }
 
@@ -191,11 +193,19 @@ class SessionAnalyzer:
             self._extractor.feed(block)
 
     def finish(self) -> SessionResult:
+        """Process what is still buffered and return the final result."""
         self._extractor.finish()
-        return self.result()
+        return self._derive(final=True)
 
     def result(self) -> SessionResult:
-        """Stage B over what has been processed so far (call ``finish`` first for the end)."""
+        """A snapshot of what has been processed so far (for a live view).
+
+        Until the standing calibration segment has been seen, lean is relative
+        to the automatic reference (with a warning saying so).
+        """
+        return self._derive(final=False)
+
+    def _derive(self, final: bool) -> SessionResult:
         if self._first_t is None:
             raise InputError("no samples were analysed")
         return derive_session(
@@ -206,6 +216,7 @@ class SessionAnalyzer:
             acc_units=self.acc_units,
             start_s=self._first_t,
             end_s=self._last_t,
+            final=final,
         )
 
 
@@ -259,8 +270,13 @@ def derive_session(
     acc_units: str,
     start_s: float,
     end_s: float,
+    final: bool = True,
 ) -> SessionResult:
-    """Everything after the per-sample stage: bouts, sides, cadence, asymmetry, lean, rules."""
+    """Everything after the per-sample stage: bouts, sides, cadence, asymmetry, lean, rules.
+
+    ``final`` False (a live snapshot): a calibration segment not processed yet
+    is not an error; the automatic reference stands in until it is.
+    """
     warnings: list[str] = []
     contacts = features.contacts()
     ic_all, ic_seg, side_vec = contacts.t_s, contacts.segment, contacts.side_vec
@@ -318,9 +334,18 @@ def derive_session(
     session_si = _si_from_groups(np.concatenate(left or [[]]), np.concatenate(right or [[]]))
     step_reg, stride_reg = regularity(features.regularity_sums)
 
+    reference = None
     if calibrate_s is not None:
-        reference = calibrated_reference(sec_t, sec_mean, sec_std, *calibrate_s)
-        reference_kind = "calibrated"
+        try:
+            reference = calibrated_reference(sec_t, sec_mean, sec_std, *calibrate_s)
+            reference_kind = "calibrated"
+        except InputError:
+            if final or (len(sec_t) and sec_t[-1] + 1.0 >= calibrate_s[1]):
+                raise
+            warnings.append("calibration segment not reached yet: lean is relative to the "
+                            "automatic reference for now")
+    if reference is not None:
+        pass
     elif walking.any():
         reference = auto_reference(sec_mean[walking], axes)
         reference_kind = "auto"
@@ -389,6 +414,7 @@ def derive_session(
         series_si_pct=series_si,
         flags=flags,
         rules_version=rules.version,
+        rules_sources=rules.sources,
         warnings=warnings,
     )
 

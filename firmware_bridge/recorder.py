@@ -83,8 +83,9 @@ class ReconnectPolicy:
 
     The n-th reconnect attempt waits ``first_delay_s * backoff_factor**n`` (at most
     ``max_delay_s``); after ``give_up_after_s`` without a working stream the
-    recording ends with :class:`LinkLostError`. ``connect_attempts`` is passed to
-    bleak-retry-connector for each attempt; ``reply_timeout_s`` bounds the wait
+    recording ends with :class:`LinkLostError`. Each connection (first or not) is
+    bleak-retry-connector's ``establish_connection`` with ``connect_attempts``
+    attempts, bounded by ``connect_timeout_s``; ``reply_timeout_s`` bounds the wait
     for a control-point answer.
     """
 
@@ -93,6 +94,7 @@ class ReconnectPolicy:
     max_delay_s: float = 8.0
     give_up_after_s: float = 300.0
     connect_attempts: int = 2
+    connect_timeout_s: float = 30.0
     reply_timeout_s: float = 5.0
 
     def delays_s(self) -> Iterator[float]:
@@ -204,6 +206,7 @@ class _Recording:
         self._link_lost = False
         self._device_stopped = False
         self._stopping = False
+        self._closing_link = False
         self._deadline: float | None = None
 
     # -- top level ---------------------------------------------------------------
@@ -233,16 +236,17 @@ class _Recording:
 
     async def _main_loop(self) -> None:
         try:
-            await self._connect()
+            await asyncio.wait_for(self._connect(), self.policy.connect_timeout_s)
         except _LinkDown:
-            pass
+            pass  # lost at once: recovered below like any other loss
         except (BleakError, TimeoutError) as error:
             raise RecordingError(
-                f"could not connect to {self.device_name or self.device.address}: {error}"
+                f"could not connect to {self._who()}: {error or 'timed out'}"
             ) from error
         if self._link_up:
             try:
-                await self._start_stream()
+                await self._subscribe()
+                await self._send_start()
             except _LinkDown:
                 pass
         while True:
@@ -257,7 +261,7 @@ class _Recording:
                 self.summary.device_stops += 1
                 self._trace().record_mark("device stopped the stream; restarting it")
                 try:
-                    await self._start_stream()
+                    await self._send_start()  # subscriptions still stand
                 except _LinkDown:
                     pass
 
@@ -309,7 +313,7 @@ class _Recording:
         self.summary.connects += 1
         self._trace().record_connect()
         self.decoder.reset()  # as replay does (decode_trace) at every connect event
-        logger.info("connected to %s", self.device_name or self.device.address)
+        logger.info("connected to %s", self._who())
         if not client.is_connected:  # lost while we were being told about it
             self._on_disconnected(generation)
             raise _LinkDown
@@ -323,42 +327,46 @@ class _Recording:
                 waiter.set_exception(_LinkDown())
         self._reply_waiters.clear()
         if self._stopping:
-            self._trace().record_disconnect("closed by host")
+            # some backends (BlueZ) report our own disconnect here too
+            closing = "closed by host" if self._closing_link else "link lost while stopping"
+            self._trace().record_disconnect(closing)
             return
         self._link_lost = True
         self.summary.link_losses += 1
         self._trace().record_disconnect("link lost")
         self.decoder.reset()
-        logger.warning("link to %s lost", self.device_name or self.device.address)
+        logger.warning("link to %s lost", self._who())
         self._wakeup.set()
 
     async def _recover_link(self) -> None:
-        """Reconnect and restart the stream, with bounded exponential backoff."""
+        """Reconnect, subscribe and restart the stream, with bounded exponential backoff."""
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        give_up_at = loop.time() + self.policy.give_up_after_s
         delays = self.policy.delays_s()
-        while not self._link_up or self._link_lost:
+        while True:
             if self._stopping or (self._deadline is not None and loop.time() >= self._deadline):
                 return
-            elapsed = loop.time() - started
-            if elapsed > self.policy.give_up_after_s:
+            remaining_s = give_up_at - loop.time()
+            if remaining_s <= 0:
                 raise LinkLostError(
-                    f"link to {self.device_name or self.device.address} lost and not "
-                    f"re-established within {self.policy.give_up_after_s:g} s"
+                    f"link to {self._who()} lost and not re-established within "
+                    f"{self.policy.give_up_after_s:g} s"
                 )
-            await self._pause(next(delays))
+            await self._pause(min(next(delays), remaining_s))
             if self._stopping:
                 return
+            attempt_s = min(self.policy.connect_timeout_s, max(give_up_at - loop.time(), 0.0))
             try:
-                await self._until_stopped(self._connect())
-                await self._start_stream()
+                await self._until_stopped(asyncio.wait_for(self._connect(), attempt_s))
+                await self._subscribe()
+                await self._send_start()
+                return
+            except _StopRequested:
+                return
             except _LinkDown:
                 continue
             except (BleakError, TimeoutError) as error:
-                logger.info("reconnect attempt failed: %s", error)
-                continue
-            except _StopRequested:
-                return
+                logger.info("reconnect attempt failed: %s", error or "timed out")
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up early when asked to stop."""
@@ -385,37 +393,45 @@ class _Recording:
 
     # -- stream ------------------------------------------------------------------
 
-    async def _start_stream(self) -> None:
-        """Subscribe (control point first, data before start) and send the start commands."""
+    async def _subscribe(self) -> None:
+        """Subscribe in the profile's order: control point first, data before any start."""
         client = self._connected_client()
-        try:
-            for char_uuid in self.profile.subscribe_char_uuids:
+        for char_uuid in self.profile.subscribe_char_uuids:
+            try:
                 await client.start_notify(char_uuid, self._on_notification)
-        except BleakError as error:
-            self._raise_if_link_down()
-            raise RecordingError(f"cannot subscribe: {error}") from error
+            except BleakError as error:
+                self._raise_if_link_down()
+                raise RecordingError(f"cannot subscribe to {char_uuid}: {error}") from error
+
+    async def _send_start(self) -> None:
+        """Send the start commands; a refusal ends the recording with a clear error."""
         for command in self.profile.start_commands(self.config, self.device_name):
             reply = await self._send(command)
             if reply is not None and not reply.ok:
                 self._refuse(command, reply)
         self._device_stopped = False
-        self._trace().record_mark("stream started")
 
     def _refuse(self, command: Command, reply: Reply) -> None:
-        what = command.what or f"write {command.payload.hex()}"
+        refusal = f"{self._who()} refused to {command.what or command.payload.hex()}: {reply.text}"
         if reply.mtu_too_small:
             mtu = self._reported_mtu()
+            # bleak backends that cannot tell (BlueZ without AcquireMTU) report the default 23
+            known = mtu is not None and mtu > 23
+            host = f"this host negotiated {mtu} bytes" if known else "the host does not report it"
+            need = (
+                f", the device needs at least {self.profile.min_mtu}"
+                if self.profile.min_mtu
+                else ""
+            )
             raise MtuTooSmallError(
-                f"{self.device_name or self.device.address} refused to {what}: {reply.text}. "
-                f"The ATT MTU negotiated by this host is too small for the device"
-                f"{f' (host reports {mtu} bytes' if mtu else ''}"
-                f"{f', the profile needs at least {self.profile.min_mtu})' if mtu else ''}. "
-                "Use an adapter/OS that negotiates a larger MTU.",
+                f"{refusal}. The ATT MTU is too small ({host}{need}); record from a host "
+                "whose Bluetooth stack negotiates a larger MTU.",
                 reply,
             )
-        raise StreamRefusedError(
-            f"{self.device_name or self.device.address} refused to {what}: {reply.text}", reply
-        )
+        raise StreamRefusedError(refusal, reply)
+
+    def _who(self) -> str:
+        return self.device_name or self.device.address
 
     def _reported_mtu(self) -> int | None:
         if self.client is None:
@@ -472,6 +488,8 @@ class _Recording:
             raise _LinkDown
 
     def _on_notification(self, characteristic: BleakGATTCharacteristic, data: bytearray) -> None:
+        if self.trace is None or self.trace.closed:
+            return  # a straggler after the end of the recording
         payload = bytes(data)
         char_uuid = characteristic.uuid
         packet_index = self._packet_index
@@ -526,6 +544,7 @@ class _Recording:
                         continue
                     if reply is not None and not reply.ok:
                         logger.warning("device answered the stop command with %s", reply.text)
+                self._closing_link = True
                 with contextlib.suppress(BleakError, TimeoutError):
                     await asyncio.wait_for(self.client.disconnect(), 10.0)
                 if self._link_up:

@@ -671,9 +671,7 @@ def decode_trace(trace: Trace) -> DecodedTrace:
     counts = [c.block.n_samples for c in chunks]
     first_sample = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     n_total = int(first_sample[-1])
-    acc = (
-        np.concatenate([c.block.acc_g for c in chunks]) if chunks else np.zeros((0, 3))
-    )
+    acc = np.concatenate([c.block.acc_g for c in chunks]) if chunks else np.zeros((0, 3))
     gyro: np.ndarray | None = None
     if any(c.block.gyro_dps is not None for c in chunks):
         gyro = np.concatenate(

@@ -79,7 +79,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             status = 2
             continue
         session = result.to_dict(str(path))
-        session["rules_sources"] = list(rules.sources)
         if args.json:
             print(json.dumps(session, separators=(",", ":")), flush=True)
         else:

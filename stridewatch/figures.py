@@ -1,7 +1,8 @@
 """Figures for walk reports: matplotlib (Agg) plots on given axes, and an SVG raw-signal excerpt.
 
 Plot functions draw on axes handed in, so the HTML report (one PNG per figure) and the PDF
-(several plots per page) share them. Nothing here uses pyplot's global state.
+(several plots per page) share them. Figures are drawn on their own Agg canvas; nothing here
+touches pyplot or the process-wide backend (a live view may be using an interactive one).
 
 Session times (series, bouts, flags, initial contacts) are on the input's clock, which starts
 at the session's ``start_s``; plots and labels show time into the recording (t - start_s).
@@ -20,13 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
 
 COLOR_MAIN = "#1f5f99"
 COLOR_SECOND = "#b5651d"
@@ -130,7 +129,8 @@ def _finish(ax: Axes, session: Mapping[str, Any], ylabel: str) -> None:
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper right", fontsize="small", framealpha=0.85)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                  frameon=False)
 
 
 # --------------------------------------------------------------------------- session plots
@@ -292,10 +292,14 @@ def plot_trends(axes: Sequence[Axes], trend: Sequence[Any], thresholds: Threshol
                       label=f"limit {thresholds.step_time_si_pct:g} %")
     ax_si.set_ylabel("|SI| (%)")
     ax_si.set_title("Step-time asymmetry per session", loc="left", fontsize="medium")
+    locator = AutoDateLocator()
+    ax_si.xaxis.set_major_locator(locator)
+    ax_si.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     for ax in axes:
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper left", fontsize="small")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                      frameon=False)
 
 
 def plot_plan(ax: Axes, weeks: Sequence[Any]) -> None:
@@ -303,21 +307,26 @@ def plot_plan(ax: Axes, weeks: Sequence[Any]) -> None:
     x = np.arange(len(weeks))
     longest = [w.longest_walk_min for w in weeks]
     colors = [COLOR_MAIN if w.met else "#9db4cc" for w in weeks]
-    ax.bar(x, longest, color=colors, label="longest walk (dark: week met the plan)")
-    ax.step(x, [w.target_walk_min for w in weeks], where="mid", color=COLOR_THRESHOLD,
-            label="plan target per walk")
+    ax.bar(x, longest, width=0.6, color=colors, label="longest walk (dark: week met the plan)")
+    ax.hlines([w.target_walk_min for w in weeks], x - 0.4, x + 0.4, color=COLOR_THRESHOLD,
+              lw=2, label="plan target per walk")
+    ax.set_xlim(-0.7, max(len(weeks), 3) - 0.3)
+    ax.set_ylim(0, max([*longest, *(w.target_walk_min for w in weeks)], default=5) * 1.15)
     ax.set_xticks(x, [w.label for w in weeks], rotation=45, ha="right", fontsize="small")
     ax.set_ylabel("minutes")
     ax.set_title("Walking plan progress", loc="left", fontsize="medium")
     ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
 
 
 # --------------------------------------------------------------------------- output
 
 
 def new_figure(width_in: float, height_in: float) -> Figure:
-    return Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
+    """A figure on an Agg canvas (size in inches, 100 px per inch in PNG output)."""
+    fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def png_bytes(fig: Figure, dpi: int = 100) -> bytes:

@@ -132,6 +132,7 @@ _PROVENANCE_LABELS = (
     ("rules_file", "Rules file"),
     ("rules_version", "Rules version"),
     ("software_version", "stridewatch version"),
+    ("mounting", "Sensor mounting"),
 )
 
 
@@ -401,6 +402,7 @@ max-width:100%}
 .raw-excerpt text{font-size:11px;fill:#333}
 .raw-excerpt .side{font-weight:700}.raw-excerpt .side-left{fill:#1f7a3a}
 .raw-excerpt .side-right{fill:#7a1f6b}
+#flags td:nth-child(-n+3){white-space:nowrap}
 @media print{.zoom-controls{display:none}.zoom-scroll{overflow:visible}}
 """
 
@@ -746,7 +748,8 @@ def render_history(
         fig = figures.new_figure(9.6, 3.2)
         figures.plot_plan(fig.add_subplot(), weeks)
         parts.append(_png_figure(fig, "fig-plan", "Longest walk per week against the plan",
-                                 "Longest walk per ISO week; red steps: per-walk target."))
+                                 "Longest walk per ISO week; red line: the plan's per-walk "
+                                 "target that week."))
     else:
         parts.append("<p>No sessions stored yet.</p>")
     parts.append("</section>")

@@ -135,7 +135,7 @@ def provenance_for(
         "rules_file": ", ".join(rules.sources) or "built-in defaults",
         "rules_version": rules.version,
         "software_version": _software_version(),
-        "sensor mounting": {"auto": "detected from the walking pattern"}.get(
+        "mounting": {"auto": "detected from the walking pattern"}.get(
             str(axes.get("source")), axes.get("source")),
     }
 

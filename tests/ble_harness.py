@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from firmware_bridge.emulation.emulated_clock import EmulatedClock
+from firmware_bridge.emulation.emulated_sensor import emulated_polar_h10
 from firmware_bridge.emulation.polar_h10 import H10Behaviour, PolarH10Emulator
 from firmware_bridge.emulation.radio import EmulatedRadio
 from firmware_bridge.profiles import DecodedBlock, StreamConfig
 from firmware_bridge.profiles.polar_pmd import POLAR_PMD
 from firmware_bridge.recorder import ReconnectPolicy, RecordSummary, record
+from firmware_bridge.trace import NotifyEvent, Trace
 
 _T = TypeVar("_T")
 
@@ -50,12 +51,14 @@ async def emulated_h10(
     time_scale: float = TIME_SCALE,
 ) -> AsyncIterator[tuple[EmulatedRadio, PolarH10Emulator]]:
     """A radio (host asking for ``requested_mtu``) and a powered, advertising H10."""
-    radio = EmulatedRadio(requested_mtu=requested_mtu)
-    h10 = PolarH10Emulator(
-        radio, acc_g, 200.0, behaviour=behaviour, clock=EmulatedClock(time_scale)
-    )
-    async with h10:
-        yield radio, h10
+    async with emulated_polar_h10(
+        acc_g,
+        source_rate_hz=200.0,
+        time_scale=time_scale,
+        behaviour=behaviour,
+        requested_mtu=requested_mtu,
+    ) as sensor:
+        yield sensor.radio, sensor.h10
 
 
 @dataclass
@@ -111,6 +114,13 @@ async def record_whole_source(
     finally:
         watcher.cancel()
     return summary, live
+
+
+def notified(trace: Trace, char_uuid: str) -> list[bytes]:
+    """Payloads of the trace's notifications on ``char_uuid``, in order."""
+    return [
+        e.payload for e in trace.events if isinstance(e, NotifyEvent) and e.char_uuid == char_uuid
+    ]
 
 
 def sent_mg_to_g(h10: PolarH10Emulator, *, intact_only: bool = True) -> np.ndarray:

@@ -18,8 +18,8 @@ PMD_CONTROL = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
 PMD_DATA = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 HEART_RATE_MEASUREMENT = "00002a37-0000-1000-8000-00805f9b34fb"
 MODEL_NUMBER = "00002a24-0000-1000-8000-00805f9b34fb"
-ACC_SETTINGS_ANSWER = bytes.fromhex("f001020000" "0004190032006400c800" "01011000" "0203020004000800")
-ECG_SETTINGS_ANSWER = bytes.fromhex("f001000000" "00018200" "01010e00")
+ACC_SETTINGS_ANSWER = bytes.fromhex("f0010200000004190032006400c800010110000203020004000800")
+ECG_SETTINGS_ANSWER = bytes.fromhex("f0010000000001820001010e00")
 START_ACC = bytes.fromhex("02020001c8000101100002010800")
 
 
@@ -94,7 +94,9 @@ def test_gatt_operations_through_real_bleak_client() -> None:
             delivered, sent = len(frames.values), len(h10.data_notifications)
             beats = Inbox()
             await client.start_notify(HEART_RATE_MEASUREMENT, beats)
-            assert (await beats.wait_for(2))[0] == bytes.fromhex("10608002")  # 96 bpm, RR 640/1024 s
+            assert (await beats.wait_for(2))[0] == bytes.fromhex(
+                "10608002"
+            )  # 96 bpm, RR 640/1024 s
             assert h10.streaming
             assert len(frames.values) == delivered and len(h10.data_notifications) == sent
 
@@ -106,7 +108,7 @@ def test_gatt_operations_through_real_bleak_client() -> None:
 
 
 def test_link_loss_calls_back_and_the_client_reconnects() -> None:
-    down_s = 2.0
+    down_s = 10.0  # emulated: 0.5 s real
 
     async def scenario() -> None:
         async with emulated_h10(np.zeros((20_000, 3))) as (radio, h10):
@@ -125,8 +127,12 @@ def test_link_loss_calls_back_and_the_client_reconnects() -> None:
             with pytest.raises(BleakError):
                 await client.read_gatt_char(PMD_CONTROL)
 
-            # the same client connects again once the strap advertises again
+            # while the strap is silent a connect times out (and does not wedge the adapter) ...
             dropped_at = h10.link_log[-1][0]
+            with pytest.raises(TimeoutError):
+                await client.connect(timeout=0.05)
+            assert not client.is_connected and h10.connection_count == 1
+            # ... and the same client connects again once the strap advertises again
             await client.connect()
             assert client.is_connected and h10.connection_count == 2
             assert h10.link_log[-1][0] - dropped_at >= down_s
@@ -134,3 +140,17 @@ def test_link_loss_calls_back_and_the_client_reconnects() -> None:
             await client.disconnect()
 
     run(scenario())
+
+
+def test_services_filter_limits_discovery() -> None:
+    async def scenario() -> list[str]:
+        async with emulated_h10(np.zeros((400, 3))) as (radio, h10):
+            client = BleakClient(
+                h10.ble_device, services=["180d", PMD_SERVICE], backend=radio.client_backend
+            )
+            await client.connect()
+            uuids = [service.uuid for service in client.services]
+            await client.disconnect()
+            return uuids
+
+    assert run(scenario()) == ["0000180d-0000-1000-8000-00805f9b34fb", PMD_SERVICE]

@@ -10,7 +10,7 @@ from firmware_bridge.emulation.polar_h10 import H10Behaviour
 from firmware_bridge.emulation.synthetic_walk import synthetic_walk
 from firmware_bridge.profiles.polar_pmd import PMD_CONTROL_UUID, PMD_DATA_UUID
 from firmware_bridge.trace import MarkEvent, NotifyEvent, WriteEvent, decode_trace, read_trace
-from tests.ble_harness import emulated_h10, record_whole_source, run, sent_mg_to_g
+from tests.ble_harness import emulated_h10, notified, record_whole_source, run, sent_mg_to_g
 
 STOPS_AT_S = (6.0, 12.0)
 
@@ -32,7 +32,9 @@ def test_device_initiated_stop_restarts_the_stream(tmp_path: Path) -> None:
     stop_notes = [
         e
         for e in trace.events
-        if isinstance(e, NotifyEvent) and e.char_uuid == PMD_CONTROL_UUID and e.payload == b"\x01\x02"
+        if isinstance(e, NotifyEvent)
+        and e.char_uuid == PMD_CONTROL_UUID
+        and e.payload == b"\x01\x02"
     ]
     assert len(stop_notes) == len(STOPS_AT_S)
     assert summary.device_stops == len(STOPS_AT_S)
@@ -45,7 +47,9 @@ def test_device_initiated_stop_restarts_the_stream(tmp_path: Path) -> None:
     assert len(marks) == len(STOPS_AT_S)
     for note, mark, restart in zip(stop_notes, marks, writes[1:], strict=False):
         assert trace.events.index(note) < trace.events.index(mark) < trace.events.index(restart)
-    starts_answered = [p for d, p in h10.control_log if d == "indicate" and p[:4] == bytes.fromhex("f0020200")]
+    starts_answered = [
+        p for d, p in h10.control_log if d == "indicate" and p[:4] == bytes.fromhex("f0020200")
+    ]
     assert len(starts_answered) == 1 + len(STOPS_AT_S)
 
     # streaming resumed after every stop, and everything sent was recorded
@@ -53,9 +57,7 @@ def test_device_initiated_stop_restarts_the_stream(tmp_path: Path) -> None:
     stamps_s = np.array([f.source_index[-1] for f in h10.sent_frames]) / 200.0
     for at_s in STOPS_AT_S:
         assert (stamps_s > at_s).any()
-    recorded = [
-        e.payload for e in trace.events if isinstance(e, NotifyEvent) and e.char_uuid == PMD_DATA_UUID
-    ]
+    recorded = notified(trace, PMD_DATA_UUID)
     assert recorded == h10.data_notifications
     np.testing.assert_array_equal(live.acc_g(), sent_mg_to_g(h10))
     np.testing.assert_array_equal(decode_trace(trace).acc_g, sent_mg_to_g(h10))

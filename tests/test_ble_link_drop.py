@@ -12,12 +12,11 @@ from firmware_bridge.profiles.polar_pmd import PMD_DATA_UUID
 from firmware_bridge.trace import (
     ConnectEvent,
     DisconnectEvent,
-    NotifyEvent,
     WriteEvent,
     decode_trace,
     read_trace,
 )
-from tests.ble_harness import emulated_h10, record_whole_source, run, sent_mg_to_g
+from tests.ble_harness import emulated_h10, notified, record_whole_source, run, sent_mg_to_g
 
 DROP_AT_S = 10.0
 DOWN_S = 1.5
@@ -39,24 +38,40 @@ def test_link_loss_is_traced_and_recording_resumes(tmp_path: Path) -> None:
 
     # the strap saw: connect, supervision-timeout drop, reconnect only after its down time
     link = [(kind, reason) for _, kind, reason in h10.link_log]
-    assert link[:3] == [("connected", 0), ("disconnected", HCI_CONNECTION_TIMEOUT), ("connected", 0)]
+    assert link[:3] == [
+        ("connected", 0),
+        ("disconnected", HCI_CONNECTION_TIMEOUT),
+        ("connected", 0),
+    ]
     reconnected_at_s = h10.link_log[2][0]
     assert reconnected_at_s >= DROP_AT_S + DOWN_S
     assert summary.link_losses == 1 and summary.connects == 2
 
     # the trace: connect, … disconnect("link lost"), connect, …, a second start, one stop
     links = [e for e in trace.events if isinstance(e, ConnectEvent | DisconnectEvent)]
-    assert [type(e) for e in links] == [ConnectEvent, DisconnectEvent, ConnectEvent, DisconnectEvent]
+    assert [type(e) for e in links] == [
+        ConnectEvent,
+        DisconnectEvent,
+        ConnectEvent,
+        DisconnectEvent,
+    ]
     assert links[1].reason == "link lost" and links[3].reason == "closed by host"
     writes = [e.payload[:2].hex() for e in trace.events if isinstance(e, WriteEvent)]
     assert writes == ["0202", "0202", "0302"]
     start_again = [e for e in trace.events if isinstance(e, WriteEvent)][1]
+    # after the reconnect the host subscribed again (CCCDs do not survive a link) first
+    after = h10.host_log[h10.host_log.index("disconnected") :]
+    assert after[:4] == [
+        "disconnected",
+        "connected",
+        "pmd control point: indicate",
+        "pmd data: notify",
+    ]
+    assert after[4].startswith("write 0202")
     assert trace.events.index(links[2]) < trace.events.index(start_again)
 
     # every notification sent is recorded, byte for byte
-    recorded = [
-        e.payload for e in trace.events if isinstance(e, NotifyEvent) and e.char_uuid == PMD_DATA_UUID
-    ]
+    recorded = notified(trace, PMD_DATA_UUID)
     assert recorded == h10.data_notifications
 
     # nothing was sent while the link was down: the samples of that time are the only ones missing
@@ -68,7 +83,10 @@ def test_link_loss_is_traced_and_recording_resumes(tmp_path: Path) -> None:
     first_after = int(second_conn[0].source_index[0])
     assert last_before / 200.0 <= DROP_AT_S < (DROP_AT_S + DOWN_S) <= first_after / 200.0
     expected_index = np.concatenate(
-        [np.arange(first_conn[0].source_index[0], last_before + 1), np.arange(first_after, len(walk.acc_g))]
+        [
+            np.arange(first_conn[0].source_index[0], last_before + 1),
+            np.arange(first_after, len(walk.acc_g)),
+        ]
     )
     np.testing.assert_array_equal(sent_index, expected_index)
 

@@ -41,7 +41,9 @@ def test_mangled_frames_are_recorded_raw_and_reported(tmp_path: Path) -> None:
     assert frames[JUNK_BEFORE].notifications[0] == JUNK
 
     # raw: every notification, whole or mangled, is in the trace exactly as sent
-    data_events = [e for e in trace.events if isinstance(e, NotifyEvent) and e.char_uuid == PMD_DATA_UUID]
+    data_events = [
+        e for e in trace.events if isinstance(e, NotifyEvent) and e.char_uuid == PMD_DATA_UUID
+    ]
     assert [e.payload for e in data_events] == h10.data_notifications
     split_parts = frames[SPLIT].notifications
     whole = acc_frame_int16(frames[SPLIT].stamp_ns, frames[SPLIT].samples_mg)

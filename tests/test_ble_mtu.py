@@ -11,11 +11,12 @@ from firmware_bridge.emulation.polar_h10 import H10Behaviour
 from firmware_bridge.emulation.synthetic_walk import synthetic_walk
 from firmware_bridge.profiles.polar_pmd import PMD_CONTROL_UUID, PMD_DATA_UUID, POLAR_PMD
 from firmware_bridge.recorder import MtuTooSmallError, record
-from firmware_bridge.trace import NotifyEvent, WriteEvent, read_trace
+from firmware_bridge.trace import WriteEvent, read_trace
 from tests.ble_harness import (
     FAST_RECONNECT,
     H10_200HZ_8G,
     emulated_h10,
+    notified,
     record_whole_source,
     run,
     sent_mg_to_g,
@@ -52,9 +53,7 @@ def test_small_mtu_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     trace = read_trace(trace_path)  # closed and readable
     writes = [e.payload for e in trace.events if isinstance(e, WriteEvent)]
     assert writes[0][:2] == b"\x02\x02" and writes[-1] == b"\x03\x02"
-    answers = [
-        e.payload for e in trace.events if isinstance(e, NotifyEvent) and e.char_uuid == PMD_CONTROL_UUID
-    ]
+    answers = notified(trace, PMD_CONTROL_UUID)
     assert answers[0] == bytes.fromhex("f002020a00")
 
 
@@ -73,8 +72,6 @@ def test_strap_that_accepts_small_mtu_sends_smaller_frames(tmp_path: Path) -> No
     per_frame = (IOS_MTU - 3 - 10) // 6
     assert {len(f.source_index) for f in h10.sent_frames[:-1]} == {per_frame}
     trace = read_trace(trace_path)
-    recorded = [
-        e.payload for e in trace.events if isinstance(e, NotifyEvent) and e.char_uuid == PMD_DATA_UUID
-    ]
+    recorded = notified(trace, PMD_DATA_UUID)
     assert recorded == h10.data_notifications
     np.testing.assert_array_equal(live.acc_g(), sent_mg_to_g(h10))

@@ -17,7 +17,7 @@ from firmware_bridge.trace import (
     decode_trace,
     read_trace,
 )
-from tests.ble_harness import emulated_h10, record_whole_source, run, sent_mg_to_g
+from tests.ble_harness import emulated_h10, notified, record_whole_source, run, sent_mg_to_g
 
 START_ACC_200HZ_8G = bytes.fromhex("02 02 00 01 c8 00 01 01 10 00 02 01 08 00")
 STOP_ACC = bytes.fromhex("0302")
@@ -36,9 +36,7 @@ def test_walk_is_recorded_byte_for_byte(tmp_path: Path) -> None:
     trace = read_trace(trace_path)
 
     # raw bytes: every data notification the strap sent is in the trace, in order
-    recorded = [
-        e.payload for e in trace.events if isinstance(e, NotifyEvent) and e.char_uuid == PMD_DATA_UUID
-    ]
+    recorded = notified(trace, PMD_DATA_UUID)
     assert len(recorded) == len(h10.data_notifications) > 0
     assert recorded == h10.data_notifications
     assert summary.link_losses == 0 and summary.connects == 1
@@ -51,9 +49,20 @@ def test_walk_is_recorded_byte_for_byte(tmp_path: Path) -> None:
     kinds = [type(e) for e in trace.events]
     assert kinds[0] is ConnectEvent and kinds[-1] is DisconnectEvent
     first_data = next(
-        i for i, e in enumerate(trace.events) if isinstance(e, NotifyEvent) and e.char_uuid == PMD_DATA_UUID
+        i
+        for i, e in enumerate(trace.events)
+        if isinstance(e, NotifyEvent) and e.char_uuid == PMD_DATA_UUID
     )
     assert trace.events.index(writes[0]) < first_data < trace.events.index(writes[1])
+    # the strap's view: indications on before any write, data subscribed before the start
+    assert h10.host_log == [
+        "connected",
+        "pmd control point: indicate",
+        "pmd data: notify",
+        f"write {START_ACC_200HZ_8G.hex()}",
+        f"write {STOP_ACC.hex()}",
+        "disconnected",
+    ]
     assert ("write", STOP_ACC) in h10.control_log
     assert ("indicate", bytes.fromhex("f003020000")) in h10.control_log
     assert not h10.streaming and not h10.connected

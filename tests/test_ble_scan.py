@@ -41,7 +41,9 @@ def test_scan_finds_the_emulated_h10_and_only_it() -> None:
     async def scenario():  # noqa: ANN202
         async with emulated_h10(np.zeros((200, 3))) as (radio, h10):
             await _advertise_other_device(radio, "Some Headphones", "C3:11:22:33:44:55")
-            seen = await BleakScanner.discover(SCAN_S, return_adv=True, backend=radio.scanner_backend)
+            seen = await BleakScanner.discover(
+                SCAN_S, return_adv=True, backend=radio.scanner_backend
+            )
             found = await scan(SCAN_S, backend=radio.scanner_backend)
             by_name = await find_device("Polar H10 1A2B3C4D", 2.0, backend=radio.scanner_backend)
             by_address = await find_device(h10.address.lower(), 2.0, backend=radio.scanner_backend)

@@ -175,6 +175,40 @@ def test_provenance_lists_input_device_calibration_and_rules(report_html: str) -
     assert rows["Rules version"] == "patient-v3"
 
 
+def test_times_are_shown_into_the_recording_when_the_clock_starts_later() -> None:
+    late = make_session(start_s=1000.0)  # input clock reads 1000 s at the recording's start
+    page = render_report(late, make_signal(late), {}, generated_at=FIXED_TIME)
+    table = re.search(r'<table id="flags">.*?</table>', page, re.S).group(0)
+    assert "6:40–7:40 (1 min)" in html.unescape(table)
+    ticks = re.findall(r'<text class="tick" text-anchor="middle">(\d+) s</text>', page)
+    assert ticks[0] == "36" and ticks[-1] == "54"  # the 35-55 s excerpt, 2 s ticks
+    marks = [float(t) for t in re.findall(r'data-t="([\d.]+)"', page)]
+    assert marks and all(1035.0 <= t <= 1055.0 for t in marks)  # input clock kept in data
+    ax = Figure().add_subplot()
+    figures.plot_sagittal(ax, late, Thresholds())
+    [span] = [p.get_path().transformed(p.get_patch_transform()).get_extents()
+              for p in ax.patches]
+    assert (span.x0, span.x1) == pytest.approx((400 / 60, 460 / 60))
+
+
+def test_pipeline_extras_units_warnings_and_clinician_guidelines(signal: ReportSignal) -> None:
+    session = make_session()
+    session["flags"][0]["unit"] = "deg"
+    session["flags"][1]["unit"] = "%"
+    session["warnings"] = [f"forward direction uncertain {HOSTILE}"]
+    session["asymmetry"]["longer_steps"] = "left"
+    page = render_report(session, signal, {}, guidelines={"forward-lean": "Dr Lee: <b>tall</b>"},
+                         generated_at=FIXED_TIME)
+    text = visible_text(page)
+    assert "13.0° vs 10.0°" in text and "12.0 % vs 10.0 %" in text
+    assert "Guideline: Dr Lee: <b>tall</b>" in text  # the rules file's wording, as text
+    assert "<b>tall</b>" not in page
+    assert f"forward direction uncertain {HOSTILE}" in visible_text(
+        re.search(r'<ul id="warnings">.*?</ul>', page, re.S).group(0))
+    rows = dict(re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", page))
+    assert rows["Longer steps on"] == "left"
+
+
 def hostile_session() -> dict:
     session = make_session(source=HOSTILE_FILE)
     session["flags"].append({"rule": HOSTILE, "start_s": 1.0, "end_s": 2.0, "value": "<b>",
@@ -371,3 +405,68 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, signal: ReportSigna
     assert all(f["w"] > 300 and f["h"] > 100 and f["natural"] > 0
                for f in result["history"]["figures"])
     assert result["history"]["patient"] == HOSTILE
+
+
+# --------------------------------------------------------------------------- with the pipeline
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample-walk.csv"
+SAMPLE_TRUTH = SAMPLE.with_suffix(".truth.json")
+
+
+def test_build_report_analyses_stores_and_applies_patient_rules(tmp_path: Path) -> None:
+    from stridewatch.report_cli import build_report
+
+    truth = json.loads(SAMPLE_TRUTH.read_text())
+    db = tmp_path / "s.sqlite3"
+    first = build_report(SAMPLE, tmp_path / "a.html", pdf=tmp_path / "a.pdf", patient_id=HOSTILE,
+                         db=db, calibrate_s=(2.0, 12.0), session_date=date(2025, 2, 3))
+    session = first.session
+    # the sample has a known number of planted steps; the analysis finds them (±2 %)
+    assert session["steps"] == pytest.approx(len(truth["initial_contacts"]), rel=0.02)
+    page = first.html_path.read_text(encoding="utf-8")
+    assert f"You took {session['steps']:,} steps." in visible_text(page)
+    assert HOSTILE not in page and html.escape(HOSTILE) in page
+    assert "forward-lean" in [f["rule"] for f in session["flags"]]
+    assert first.pdf_path is not None and first.pdf_path.read_bytes().startswith(b"%PDF")
+    provenance = dict(re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>",
+                                 section(page, "provenance")))
+    assert provenance["Calibration"] == "standing segment 2–12 s"
+    assert provenance["Input file"] == str(SAMPLE)
+
+    # a patient with spinal stenosis: forward lean is not flagged once the rules say so
+    store.set_patient_rules(db, HOSTILE, 'version = "stenosis-1"\n[forward-lean]\n'
+                                         "enabled = false\n")
+    second = build_report(SAMPLE, tmp_path / "b.html", patient_id=HOSTILE, db=db,
+                          calibrate_s=(2.0, 12.0), session_date=date(2025, 2, 5))
+    assert "forward-lean" not in [f["rule"] for f in second.session["flags"]]
+    assert "forward limit" not in second.html_path.read_text(encoding="utf-8")
+    stored = store.list_sessions(db, patient_id=HOSTILE)
+    assert [(s.id, s.rules_version, s.steps) for s in stored] == [
+        (first.session_id, "stridewatch-default-2026.11", session["steps"]),
+        (second.session_id, "stenosis-1", second.session["steps"])]
+
+
+def test_cli_report_history_and_patient_rules(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from stridewatch.cli import main
+
+    db = str(tmp_path / "s.sqlite3")
+    rules = tmp_path / "p1.toml"
+    rules.write_text("[slow-pace]\nthreshold_spm = 90\n")
+    assert main(["patient", "set-rules", "p1", str(rules), "--db", db]) == 0
+    for day in ("2025-03-03", "2025-03-05"):
+        assert main(["report", str(SAMPLE), "-o", str(tmp_path / f"{day}.html"), "--patient",
+                     "p1", "--db", db, "--date", day]) == 0
+    assert main(["history", "-o", str(tmp_path / "h.html"), "--patient", "p1",
+                 "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "patient p1: rules version 1" in out
+    # two walks of ~6.5 min in 2025-W10: the first week's 5-min target needs three
+    assert re.search(r"2025-W10\s+2\s+1[23]\.\d\s+6\.\d\s+5m\s+not met", out), out
+    history = (tmp_path / "h.html").read_text(encoding="utf-8")
+    assert 'id="fig-plan"' in history and history.count("<tr class=") == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[no-such-rule]\nx = 1\n")
+    assert main(["patient", "set-rules", "p1", str(bad), "--db", db]) == 2
+    assert "unknown rule [no-such-rule]" in capsys.readouterr().err
+    assert store.get_patient_rules(db, "p1").version == 1  # type: ignore[union-attr]

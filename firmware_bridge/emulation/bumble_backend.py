@@ -15,6 +15,7 @@ Do not use these classes directly: take the subclasses bound to a radio,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,7 +30,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError, BleakGATTProtocolError
-from bumble import att, core
+from bumble import att, core, hci
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Advertisement, Connection, Peer
 from bumble.gatt import GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR
@@ -114,6 +115,12 @@ class BumbleBleakClient(BaseBleakClient):
         async with self._radio.connect_lock:
             try:
                 connection = await central.connect(peer_address, timeout=timeout_s)
+            except asyncio.CancelledError:
+                # bumble's connect does not stop the controller initiating when it is
+                # cancelled; without this the next attempt is refused (command disallowed)
+                with contextlib.suppress(Exception):
+                    await central.send_sync_command(hci.HCI_LE_Create_Connection_Cancel_Command())
+                raise
             except core.TimeoutError as error:
                 raise TimeoutError(
                     f"no connectable advertisement from {self.address} within {timeout_s} s"
@@ -171,15 +178,15 @@ class BumbleBleakClient(BaseBleakClient):
             if self._service_filter
             else []
         )
-        await self._gatt(peer.discover_services(wanted))
-        for service in peer.services:
+        services = await self._gatt(peer.discover_services(wanted))
+        for service in services:
             await self._gatt(peer.discover_characteristics(service=service))
-        for service in peer.services:
+        for service in services:
             for characteristic in service.characteristics:
                 await self._gatt(peer.discover_descriptors(characteristic=characteristic))
 
         collection = BleakGATTServiceCollection()
-        for service in peer.services:
+        for service in services:
             bleak_service = BleakGATTService(service, service.handle, bleak_uuid(service.uuid))
             collection.add_service(bleak_service)
             for characteristic in service.characteristics:

@@ -190,7 +190,10 @@ class PolarH10Emulator:
         self.data_notifications: list[bytes] = []
         #: (direction, payload) on the control point: "write" in, "indicate" out.
         self.control_log: list[tuple[str, bytes]] = []
-        #: (emulated time s, "connected" | "disconnected", HCI reason or MTU).
+        #: What the host did, in order, as the strap saw it: "pmd data: notify",
+        #: "pmd control point: indicate", "write 0202…", "connected", "disconnected".
+        self.host_log: list[str] = []
+        #: (emulated time s, "connected" | "disconnected", HCI reason; 0 on connect).
         self.link_log: list[tuple[float, str, int]] = []
         #: Set once the last source sample has been transmitted.
         self.source_exhausted = asyncio.Event()
@@ -207,6 +210,7 @@ class PolarH10Emulator:
         self._subscribed: dict[int, tuple[bool, bool]] = {}
         self._link_tasks: set[asyncio.Task[None]] = set()
         self._background: set[asyncio.Task[None]] = set()
+        self._heart_rate_task: asyncio.Task[None] | None = None
         self._accept_after_s = 0.0
         self._closing = False
 
@@ -307,10 +311,14 @@ class PolarH10Emulator:
             Characteristic.READABLE,
             b"",
         )
-        for characteristic in (self._cp_char, self._data_char, self._hr_char):
+        for characteristic, label in (
+            (self._cp_char, "pmd control point"),
+            (self._data_char, "pmd data"),
+            (self._hr_char, "heart rate"),
+        ):
             characteristic.on(
                 characteristic.EVENT_SUBSCRIPTION,
-                self._subscription_listener(characteristic),
+                self._subscription_listener(characteristic, label),
             )
         self._device.add_services(
             [
@@ -359,12 +367,17 @@ class PolarH10Emulator:
         )
 
     def _subscription_listener(
-        self, characteristic: Characteristic
+        self, characteristic: Characteristic, label: str
     ) -> Callable[[object, bool, bool], None]:
         def on_subscription(_bearer: object, notify: bool, indicate: bool) -> None:
             self._subscribed[characteristic.handle] = (notify, indicate)
+            modes = [m for m, on in (("notify", notify), ("indicate", indicate)) if on]
+            self.host_log.append(f"{label}: {'+'.join(modes) or 'off'}")
             if characteristic is self._hr_char and notify and self._connection is not None:
-                self._spawn(self._heart_rate(self._connection), self._link_tasks)
+                if self._heart_rate_task is None or self._heart_rate_task.done():
+                    self._heart_rate_task = self._spawn(
+                        self._heart_rate(self._connection), self._link_tasks
+                    )
 
         return on_subscription
 
@@ -409,10 +422,12 @@ class PolarH10Emulator:
         self._connection_number += 1
         self._subscribed.clear()
         self.link_log.append((self.clock.now_s(), "connected", 0))
+        self.host_log.append("connected")
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
 
     def _on_disconnection(self, reason: int) -> None:
         self.link_log.append((self.clock.now_s(), "disconnected", reason))
+        self.host_log.append("disconnected")
         self._connection = None
         self._stream = None
         self._subscribed.clear()
@@ -460,6 +475,7 @@ class PolarH10Emulator:
     def _write_control_point(self, connection: Connection, value: bytes) -> None:
         request = bytes(value)
         self.control_log.append(("write", request))
+        self.host_log.append(f"write {request.hex()}")
         # Answer after the ATT write response, as the strap does.
         self._spawn(self._answer_control(connection, request), self._link_tasks)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 
 from bleak.backends.device import BLEDevice
+from bumble import hci
 from bumble.controller import Controller
 from bumble.device import Device
 from bumble.hci import Address
@@ -32,6 +33,39 @@ from firmware_bridge.emulation.bumble_backend import BumbleBleakClient, BumbleBl
 
 #: ATT MTU BlueZ asks for on connect; a peripheral answers with its own limit.
 DEFAULT_REQUESTED_MTU = 517
+
+
+class _Controller(Controller):
+    """bumble's emulated controller, finishing "LE Create Connection Cancel" as real ones do.
+
+    bumble 0.0.236 acknowledges the cancel but keeps initiating and never reports the
+    cancelled attempt, so a central whose connect timed out or was cancelled could
+    never connect again. A real controller stops initiating and reports an LE
+    Connection Complete with status "unknown connection identifier".
+    """
+
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        pending = self.pending_le_connection
+        if pending is None:
+            return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.COMMAND_DISALLOWED_ERROR)
+        self.pending_le_connection = None
+        peer_address = getattr(pending, "peer_address", hci.Address.ANY)
+        cancelled = hci.HCI_LE_Connection_Complete_Event(
+            status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+            connection_handle=0,
+            role=hci.Role.CENTRAL,
+            peer_address_type=peer_address.address_type,
+            peer_address=peer_address,
+            connection_interval=0,
+            peripheral_latency=0,
+            supervision_timeout=0,
+            central_clock_accuracy=0,
+        )
+        # reported after the Command Complete that this return value becomes
+        asyncio.get_running_loop().call_soon(self.send_hci_packet, cancelled)
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
 
 
 class EmulatedRadio:
@@ -69,7 +103,7 @@ class EmulatedRadio:
 
     def create_device(self, name: str, address: Address) -> Device:
         """A bumble device with its own controller on this radio (not yet powered on)."""
-        controller = Controller(name, link=self.link, public_address=address.to_string(False))
+        controller = _Controller(name, link=self.link, public_address=address.to_string(False))
         device = Device(
             name=name, address=address, host=Host(controller, AsyncPipeSink(controller))
         )

@@ -194,9 +194,7 @@ class ProfileSpec(ABC):
         """True when a scanned device looks like this profile."""
 
     @abstractmethod
-    def start_commands(
-        self, config: StreamConfig, device_name: str | None = None
-    ) -> list[Command]:
+    def start_commands(self, config: StreamConfig, device_name: str | None = None) -> list[Command]:
         """Writes that configure and start streaming (config is validated first)."""
 
     @abstractmethod
@@ -247,8 +245,7 @@ class ProfileSpec(ABC):
             if not any(math.isclose(rng, r, rel_tol=1e-9) for r in ranges):
                 allowed = ", ".join(_fmt_number(r) for r in ranges)
                 raise ValueError(
-                    f"{who}: range ±{_fmt_number(rng)} g is not supported "
-                    f"(supported: ±{allowed} g)"
+                    f"{who}: range ±{_fmt_number(rng)} g is not supported (supported: ±{allowed} g)"
                 )
         return StreamConfig(sample_rate_hz=rate, range_g=rng)
 

@@ -96,9 +96,7 @@ class MetaWearProfile(ProfileSpec):
             return True
         return name is not None and name.strip().lower().startswith(("metawear", "metamotion"))
 
-    def start_commands(
-        self, config: StreamConfig, device_name: str | None = None
-    ) -> list[Command]:
+    def start_commands(self, config: StreamConfig, device_name: str | None = None) -> list[Command]:
         checked = self.check_config(config, device_name)
         assert checked.sample_rate_hz is not None and checked.range_g is not None
         conf = _BWP_NORMAL | _ODR_CODES[checked.sample_rate_hz]

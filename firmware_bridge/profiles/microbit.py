@@ -56,9 +56,7 @@ class MicrobitProfile(ProfileSpec):
             return True
         return name is not None and name.strip().lower().startswith("bbc micro:bit")
 
-    def start_commands(
-        self, config: StreamConfig, device_name: str | None = None
-    ) -> list[Command]:
+    def start_commands(self, config: StreamConfig, device_name: str | None = None) -> list[Command]:
         checked = self.check_config(config, device_name)
         assert checked.sample_rate_hz is not None
         period_ms = _PERIODS_MS[checked.sample_rate_hz]

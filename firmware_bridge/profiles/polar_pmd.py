@@ -621,15 +621,11 @@ class PolarPmdProfile(ProfileSpec):
         rate, rng = _MODEL_DEFAULTS.get(model or "H10", _MODEL_DEFAULTS["H10"])
         return StreamConfig(sample_rate_hz=rate, range_g=rng)
 
-    def start_commands(
-        self, config: StreamConfig, device_name: str | None = None
-    ) -> list[Command]:
+    def start_commands(self, config: StreamConfig, device_name: str | None = None) -> list[Command]:
         checked = self.check_config(config, device_name)
         assert checked.sample_rate_hz is not None and checked.range_g is not None
         channels = 3 if polar_model(device_name) == "Verity Sense" else None
-        payload = start_acc_payload(
-            int(checked.sample_rate_hz), int(checked.range_g), 16, channels
-        )
+        payload = start_acc_payload(int(checked.sample_rate_hz), int(checked.range_g), 16, channels)
         return [Command(PMD_CONTROL_UUID, payload, True, "start ACC stream")]
 
     def stop_commands(self, config: StreamConfig, device_name: str | None = None) -> list[Command]:

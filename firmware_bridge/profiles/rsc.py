@@ -97,9 +97,7 @@ class RscProfile(ProfileSpec):
     def matches_advertisement(self, name: str | None, service_uuids: list[str]) -> bool:
         return RSC_SERVICE_UUID in normalized_uuids(service_uuids)
 
-    def start_commands(
-        self, config: StreamConfig, device_name: str | None = None
-    ) -> list[Command]:
+    def start_commands(self, config: StreamConfig, device_name: str | None = None) -> list[Command]:
         self.check_config(config, device_name)
         return []  # measurements flow once notifications are enabled
 

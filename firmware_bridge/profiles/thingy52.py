@@ -84,9 +84,7 @@ class Thingy52Profile(ProfileSpec):
             return True
         return name is not None and name.strip().lower().startswith("thingy")
 
-    def start_commands(
-        self, config: StreamConfig, device_name: str | None = None
-    ) -> list[Command]:
+    def start_commands(self, config: StreamConfig, device_name: str | None = None) -> list[Command]:
         checked = self.check_config(config, device_name)
         assert checked.sample_rate_hz is not None
         return [

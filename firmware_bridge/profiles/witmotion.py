@@ -128,8 +128,7 @@ class WitMotionDecoder(Decoder):
             del buffer[:PACKET_BYTES]
         if skipped:
             message = (
-                f"WitMotion stream resynchronised: skipped {skipped} bytes "
-                "without a 55 61 header"
+                f"WitMotion stream resynchronised: skipped {skipped} bytes without a 55 61 header"
             )
             if not acc:
                 raise DecodeError(packet_index, message)
@@ -146,9 +145,7 @@ class WitMotionProfile(ProfileSpec):
             return True
         return name is not None and name.strip().upper().startswith(("WT901", "BWT901"))
 
-    def start_commands(
-        self, config: StreamConfig, device_name: str | None = None
-    ) -> list[Command]:
+    def start_commands(self, config: StreamConfig, device_name: str | None = None) -> list[Command]:
         checked = self.check_config(config, device_name)
         assert checked.sample_rate_hz is not None
         code = _RATE_CODES[checked.sample_rate_hz]

@@ -1,0 +1,129 @@
+"""The live view: decoded sensor blocks in, a status line and guideline alerts out.
+
+`record` and `replay` both drive this same class; only where the blocks come
+from differs (the radio, or a trace file). Behind it is the incremental
+analysis (``analysis.pipeline.SessionAnalyzer``), whose per-sample stage keeps
+only a few chunks of samples, so memory stays flat however long the walk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+import numpy as np
+
+from analysis.pipeline import SessionAnalyzer, SessionResult
+from analysis.rules import RuleSet
+from firmware_bridge.profiles.base import DecodedBlock
+
+# Judged on the whole session, not while walking.
+SESSION_ONLY_RULES = ("short-walk",)
+
+
+class LiveView:
+    """Feed blocks with ``on_block``; a status line is printed at most every ``refresh_s``.
+
+    Times: the device clock (relative to its first sample) where the profile has
+    one; otherwise samples are laid at the nominal rate and re-anchored on the
+    host arrival time after a pause (a gap then splits the analysis).
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        *,
+        rules: RuleSet,
+        calibrate_s: tuple[float, float] | None = None,
+        axes: str | None = None,
+        out: TextIO | None = None,
+        refresh_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.fs_hz = float(fs_hz)
+        self.analyzer = SessionAnalyzer(self.fs_hz, rules=rules, calibrate_s=calibrate_s,
+                                        axes=axes)
+        self.out = out
+        self.refresh_s = refresh_s
+        self.clock = clock
+        self._origin: float | None = None
+        self._host_origin: float | None = None
+        self._next_t: float | None = None
+        self._last_refresh = -float("inf")
+        self._alerted: set[tuple[str, float]] = set()
+        self.samples = 0
+        self.alerts: list[str] = []
+
+    def on_block(self, block: DecodedBlock, host_t_s: float | None = None) -> None:
+        """Take one decoded notification (``host_t_s``: arrival, s; defaults to the clock)."""
+        n = block.n_samples
+        if n == 0:
+            return
+        if block.t_device_s is not None:
+            if self._origin is None:
+                self._origin = float(block.t_device_s[0])
+            t = block.t_device_s - self._origin
+        else:
+            host = self.clock() if host_t_s is None else host_t_s
+            if self._host_origin is None:
+                self._host_origin = host
+            arrival = host - self._host_origin
+            start = self._next_t if self._next_t is not None else arrival - (n - 1) / self.fs_hz
+            if arrival - (start + (n - 1) / self.fs_hz) > 1.0:  # the stream paused
+                start = arrival - (n - 1) / self.fs_hz
+            t = start + np.arange(n) / self.fs_hz
+            self._next_t = float(t[-1]) + 1.0 / self.fs_hz
+        self.feed(t, block.acc_g, block.gyro_dps)
+
+    def feed(self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None) -> None:
+        self.analyzer.feed(t_s, acc_g, gyro_dps)
+        self.samples += len(t_s)
+        now = self.clock()
+        if now - self._last_refresh >= self.refresh_s:
+            self._last_refresh = now
+            self.refresh()
+
+    def refresh(self) -> SessionResult | None:
+        """Recompute the summary of what has been processed so far and print it."""
+        if self.samples == 0:
+            return None
+        result = self.analyzer.result()
+        if self.out is not None:
+            self.out.write(status_line(result) + "\n")
+        for flag in result.flags:
+            key = (flag.rule, round(flag.start_s, 1))
+            if flag.rule in SESSION_ONLY_RULES or key in self._alerted:
+                continue
+            self._alerted.add(key)
+            alert = f"ALERT {flag.rule}: {flag.message}"
+            self.alerts.append(alert)
+            if self.out is not None:
+                self.out.write(alert + "\n")
+        if self.out is not None:
+            self.out.flush()
+        return result
+
+    def finish(self) -> SessionResult:
+        return self.analyzer.finish()
+
+
+def status_line(result: SessionResult) -> str:
+    """One line for the wearer: elapsed time, steps, cadence, trunk lean."""
+    elapsed = max(0.0, result.end_s - result.start_s)
+    parts = [f"{int(elapsed // 60):3d}:{int(elapsed % 60):02d}", f"steps {len(result.ic_t_s):6d}"]
+    cadence = _last_finite(result.series_cadence_spm)
+    parts.append(f"cadence {cadence:4.0f} spm" if cadence is not None else "cadence    - spm")
+    sagittal = _last_finite(result.series_sagittal_deg)
+    frontal = _last_finite(result.series_frontal_deg)
+    if sagittal is not None and frontal is not None:
+        parts.append(f"lean {sagittal:+4.0f}° fwd {frontal:+4.0f}° right")
+    else:
+        parts.append("lean    - (not walking)")
+    return "  ".join(parts)
+
+
+def _last_finite(values: np.ndarray, recent: int = 5) -> float | None:
+    """The latest value within the last ``recent`` seconds, or None (not walking now)."""
+    finite = np.flatnonzero(np.isfinite(values[-recent:]))
+    return float(values[-recent:][finite[-1]]) if len(finite) else None
