@@ -80,6 +80,17 @@ class GaitFeatures:
     walking_samples: int = 0
     segments: list[tuple[float, float]] = field(default_factory=list)
 
+    def copy(self) -> GaitFeatures:
+        """A copy that can be extended without changing this one."""
+        return GaitFeatures(
+            fs_hz=self.fs_hz,
+            **{name: list(getattr(self, name)) for name in _LIST_FIELDS},
+            lag_cov=self.lag_cov.copy(),
+            vertical_jerk=self.vertical_jerk.copy(),
+            regularity_sums=self.regularity_sums.copy(),
+            walking_samples=self.walking_samples,
+        )
+
     def contacts(self) -> Contacts:
         """All initial contacts found so far, closer-than-possible duplicates removed."""
         if not self.ic_t_s:
@@ -116,6 +127,12 @@ class GaitFeatures:
         mean = sums / counts[:, None]
         std = np.sqrt(np.maximum(squares / counts[:, None] - mean * mean, 0.0))
         return t[first], seg[first], mean, std
+
+
+_LIST_FIELDS = (
+    "ic_t_s", "ic_segment", "ic_strength", "side_vec", "yaw_vec", "second_t_s",
+    "second_segment", "second_sum_g", "second_count", "second_sumsq_g2", "segments",
+)
 
 
 def _enforce_min_interval(t: np.ndarray, seg: np.ndarray) -> np.ndarray:
@@ -169,6 +186,26 @@ class FeatureExtractor:
     def finish(self) -> GaitFeatures:
         self._end_segment()
         return self.features
+
+    def provisional(self) -> GaitFeatures:
+        """Features including a preview of the samples still waiting for a full chunk.
+
+        For a live view: the buffered tail is processed into a copy, so steps
+        show up within a second instead of a chunk later; the real features
+        (and so the final result) are untouched.
+        """
+        preview = self.features.copy()
+        if self._segment < 0 or self._next_core >= self._seg_len:
+            return preview
+        start, end = self._next_core, self._seg_len
+        win_start = max(0, start - self._margin)
+        a = win_start - self._buf_start
+        acc = self._buf_acc[a : a + (end - win_start)]
+        gyro = None if self._buf_gyro is None else self._buf_gyro[a : a + (end - win_start)]
+        _extract_window(preview, acc, gyro, self.fs_hz, self._segment, self._seg_t0,
+                        win_start, start, end)
+        preview.segments.append((self._seg_t0, self._seg_t0 + self._seg_len / self.fs_hz))
+        return preview
 
     def _end_segment(self) -> None:
         if self._segment < 0:

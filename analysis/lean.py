@@ -92,7 +92,8 @@ def stride_average(values: np.ndarray, seconds: int = 3) -> np.ndarray:
         return values
     kernel = np.ones(seconds)
     ok = np.isfinite(values)
-    num = np.convolve(np.where(ok, values, 0.0), kernel, mode="same")
-    den = np.convolve(ok.astype(float), kernel, mode="same")
+    centre = slice(seconds // 2, seconds // 2 + len(values))  # "same" even when len < kernel
+    num = np.convolve(np.where(ok, values, 0.0), kernel, mode="full")[centre]
+    den = np.convolve(ok.astype(float), kernel, mode="full")[centre]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(ok & (den > 0), num / np.maximum(den, 1), np.nan)

@@ -208,8 +208,9 @@ class SessionAnalyzer:
     def _derive(self, final: bool) -> SessionResult:
         if self._first_t is None:
             raise InputError("no samples were analysed")
+        features = self._extractor.features if final else self._extractor.provisional()
         return derive_session(
-            self._extractor.features,
+            features,
             rules=self.rules,
             calibrate_s=self.calibrate_s,
             axes_override=self.axes_override,

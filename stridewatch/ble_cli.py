@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.errors import InputError
 from firmware_bridge.trace import TraceFormatError
 from stridewatch.inputs import InputFileError
 
@@ -37,6 +38,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             calibrate_s=_calibrate(args.calibrate), axes=args.axes,
             out=None if args.json else sys.stdout, problems=problems,
         )
+    except InputError as exc:
+        raise InputFileError(exc.located(args.trace)) from exc
     except (TraceFormatError, OSError, ValueError) as exc:
         raise InputFileError(f"{args.trace}: {exc}") from exc
     for problem in problems:

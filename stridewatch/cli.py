@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list:
     """Commands that live in their own modules (BLE, reports, history)."""
     registers = []
-    for module_name in ("stridewatch.ble_cli", "stridewatch.report_cli"):
+    for module_name in ("stridewatch.record_cli", "stridewatch.ble_cli", "stridewatch.report_cli"):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -1,0 +1,185 @@
+"""`stridewatch scan` and `stridewatch record`: find a sensor, record it with a live view.
+
+``--emulate`` runs the same code against an emulated Polar H10 (bumble, in
+process) streaming a synthetic walk, so the whole path can be tried without a
+sensor or a Bluetooth adapter (needs the ``emulate`` extra: bumble).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from analysis.errors import InputError
+from analysis.simulate import Phase, simulate_walk
+from firmware_bridge.profiles import StreamConfig, get_profile
+from stridewatch.inputs import InputFileError
+
+EMULATED_RATE_HZ = 200.0
+
+
+EMULATED_SCAN_S = 1.0
+
+
+def emulated_walk_g():
+    """The walk an emulated strap streams: stand, walk, then lean forward (200 Hz, in g).
+
+    The strap's clock runs from power-on, so the time spent scanning and
+    connecting (times ``--emulate-speed``) is cut from the first 30 s of standing.
+    """
+    sim = simulate_walk(
+        [Phase("stand", 30, sagittal_deg=0.0), Phase("walk", 90, cadence_spm=110),
+         Phase("walk", 50, cadence_spm=110, sagittal_deg=18.0)],
+        fs_hz=EMULATED_RATE_HZ, noise_g=0.01, seed=3,
+    )
+    return sim
+
+
+@contextlib.asynccontextmanager
+async def _radio(emulate: bool, speed: float) -> AsyncIterator[tuple[object, object, object]]:
+    """(scanner backend, client backend, emulated sensor) — all None for the real radio."""
+    if not emulate:
+        yield None, None, None
+        return
+    try:
+        from firmware_bridge.emulation import emulated_polar_h10
+    except ModuleNotFoundError as exc:
+        raise InputFileError(
+            f"--emulate needs bumble ({exc.name} missing): pip install -e '.[emulate]'"
+        ) from exc
+    walk = emulated_walk_g()
+    async with emulated_polar_h10(walk.acc, source_rate_hz=EMULATED_RATE_HZ,
+                                  time_scale=speed) as sensor:
+        yield sensor.scanner_backend, sensor.client_backend, sensor
+
+
+async def _scan(args: argparse.Namespace) -> int:
+    from firmware_bridge.scanner import scan
+
+    timeout = EMULATED_SCAN_S if args.emulate else args.timeout
+    async with _radio(args.emulate, 1.0) as (scanner_backend, _, _):
+        found = await scan(timeout, backend=scanner_backend)
+    if not found:
+        print(f"no supported sensor found in {args.timeout:g} s "
+              "(is it worn, charged, and not connected to a phone?)")
+        return 1
+    print(f"{'profile':12s} {'name':24s} {'address':20s} {'RSSI':>5s}")
+    for f in found:
+        print(f"{f.profile.name:12s} {(f.name or '?'):24s} {f.address:20s} {f.rssi:5d} dBm")
+    return 0
+
+
+async def _record(args: argparse.Namespace) -> int:
+    from firmware_bridge.recorder import RecordingError, record
+    from firmware_bridge.scanner import find_device, scan
+    from stridewatch.cli import _calibrate, load_rules
+    from stridewatch.live import LiveView
+    from stridewatch.summary import wearer_summary
+
+    output = Path(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"))
+    if output.exists():
+        raise InputFileError(f"{output}: already exists; recordings are never overwritten")
+    timeout = EMULATED_SCAN_S if args.emulate else args.timeout
+    async with _radio(args.emulate, args.emulate_speed) as (scanner_backend, client_backend,
+                                                            sensor):
+        if args.device:
+            device = await find_device(args.device, timeout, backend=scanner_backend)
+            if device is None:
+                print(f"error: no device {args.device!r} found in {timeout:g} s",
+                      file=sys.stderr)
+                return 1
+            found = [f for f in await scan(EMULATED_SCAN_S, backend=scanner_backend)
+                     if f.address == device.address]
+            profile = get_profile(args.profile) if args.profile else (
+                found[0].profile if found else None)
+            if profile is None:
+                raise InputFileError(f"{args.device}: cannot tell its protocol; pass --profile")
+        else:
+            found = await scan(timeout, backend=scanner_backend)
+            if args.profile:
+                found = [f for f in found if f.profile.name == args.profile]
+            if not found:
+                print("error: no supported sensor found; try `stridewatch scan`", file=sys.stderr)
+                return 1
+            device, profile = found[0].device, found[0].profile
+        try:
+            config = profile.check_config(StreamConfig(args.rate, args.range), device.name)
+        except ValueError as exc:
+            raise InputFileError(f"{profile.name}: {exc}") from exc
+        rate = config.sample_rate_hz or EMULATED_RATE_HZ
+        live = LiveView(float(rate), rules=load_rules(args.rules),
+                        calibrate_s=_calibrate(args.calibrate), axes=args.axes, out=sys.stdout)
+        stop = asyncio.Event()
+        if sensor is not None and args.duration is None:
+            # the emulated walk has an end: stop when the strap has sent all of it
+            async def stop_when_walk_sent() -> None:
+                await sensor.h10.source_exhausted.wait()
+                stop.set()
+
+            watcher = asyncio.create_task(stop_when_walk_sent())
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+        print(f"recording {profile.name} {device.name or ''} [{device.address}] at {rate:g} Hz "
+              f"to {output} — Ctrl-C stops")
+        try:
+            summary = await record(device, profile, config, output, duration_s=args.duration,
+                                   on_block=live.on_block, stop=stop, backend=client_backend)
+        except RecordingError as exc:
+            print(f"error: {exc} (what was recorded is in {output})", file=sys.stderr)
+            return 1
+        finally:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signal.SIGINT)
+            if sensor is not None and args.duration is None:
+                watcher.cancel()
+    print(f"\n{summary.notifications} notifications, {summary.samples} samples, "
+          f"{summary.link_losses} link loss(es), {len(summary.decode_errors)} bad packet(s); "
+          f"trace: {output}")
+    if live.samples:
+        try:
+            print(wearer_summary(live.finish().to_dict(str(output))))
+        except InputError as exc:
+            print(f"error: {output}: {exc} (the trace is complete; analyse it again with "
+                  "other options)", file=sys.stderr)
+            return 2
+    return 0
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    return asyncio.run(_scan(args))
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    return asyncio.run(_record(args))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scan", help="list nearby supported sensors")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to listen")
+    p.add_argument("--emulate", action="store_true", help="scan an emulated Polar H10")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("record", help="record a sensor to a trace with a live view")
+    p.add_argument("--device", help="name or address (default: the strongest supported sensor)")
+    p.add_argument("--profile", help="protocol (polar-pmd, metawear, witmotion, thingy52, "
+                                     "microbit)")
+    p.add_argument("--rate", type=float, help="sample rate in Hz (default: the profile's)")
+    p.add_argument("--range", type=float, help="range in g (default: the profile's)")
+    p.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
+    p.add_argument("-o", "--output", help="trace file (default: walk-DATE-TIME.swtrace)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to look for the sensor")
+    p.add_argument("--rules")
+    p.add_argument("--calibrate", metavar="START:END")
+    p.add_argument("--axes")
+    p.add_argument("--emulate", action="store_true",
+                   help="record an emulated Polar H10 walking (no sensor needed)")
+    p.add_argument("--emulate-speed", type=float, default=1.0,
+                   help="emulated strap clock speed (e.g. 10 = ten times real time)")
+    p.set_defaults(func=cmd_record)

@@ -1,0 +1,34 @@
+"""`stridewatch scan` and `record` from the command line, against the emulated H10."""
+
+from __future__ import annotations
+
+import json
+
+from stridewatch.cli import main
+from stridewatch.record_cli import emulated_walk_g
+
+
+def test_scan_lists_the_emulated_strap(capsys):
+    assert main(["scan", "--emulate"]) == 0
+    out = capsys.readouterr().out
+    assert "polar-pmd" in out and "Polar H10 1A2B3C4D" in out and "dBm" in out
+
+
+def test_record_shows_live_view_alerts_and_writes_an_analysable_trace(tmp_path, capsys):
+    trace = tmp_path / "walk.swtrace"
+    code = main(["record", "--emulate", "--emulate-speed", "20", "-o", str(trace),
+                 "--calibrate", "1:6"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "steps" in out and "cadence  110 spm" in out
+    assert "ALERT forward-lean" in out
+    assert trace.exists()
+    assert main(["analyze", "--json", "--calibrate", "1:6", str(trace)]) == 0
+    session = json.loads(capsys.readouterr().out)
+    truth = emulated_walk_g().truth["initial_contacts"]
+    # Scanning and connecting at 20x speed cost part of the 30 s standing, never a step.
+    assert abs(session["steps"] - len(truth)) <= 0.01 * len(truth)
+    assert {f["rule"] for f in session["flags"]} == {"forward-lean", "short-walk"}
+    # never overwrite a recording
+    assert main(["record", "--emulate", "-o", str(trace)]) == 2
+    assert "already exists" in capsys.readouterr().err
