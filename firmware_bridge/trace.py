@@ -25,7 +25,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -387,6 +387,59 @@ def _parse_header(obj: Mapping[str, Any]) -> TraceHeader:
     return TraceHeader(profile, name, address, started, dict(config), dict(obj))
 
 
+class TraceStream:
+    """A trace read lazily, event by event, in constant memory (for long replays).
+
+    The header is read when opening; iterate once to get the events. Problems
+    (a truncated last line, unknown events, time going back) are appended to
+    ``problems`` as they are met; any other bad line raises TraceFormatError.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.problems: list[str] = []
+        self._file = self.path.open("rb")
+        first = self._file.readline()
+        if not first.strip():
+            self._file.close()
+            raise TraceFormatError(self.path.name, None, "empty file, no header line")
+        try:
+            self.header = _parse_header(_parse_json_object(first.rstrip(b"\n")))
+        except _LineError as error:
+            self._file.close()
+            raise TraceFormatError(self.path.name, 1, f"bad header: {error}") from None
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        name = self.path.name
+        last_t = -math.inf
+        line_no = 1
+        with self._file as handle:
+            raw = handle.readline()
+            while raw:
+                line_no += 1
+                following = handle.readline()
+                complete = raw.endswith(b"\n")
+                try:
+                    parsed = _parse_event(_parse_json_object(raw.rstrip(b"\n")), line_no)
+                except _LineError as error:
+                    if not following:
+                        what = "garbled last line" if complete else "truncated last line"
+                        self.problems.append(f"{name} line {line_no}: {what} ignored ({error})")
+                        return
+                    raise TraceFormatError(name, line_no, str(error)) from None
+                raw = following
+                if isinstance(parsed, str):
+                    self.problems.append(f"{name} line {line_no}: unknown event {parsed!r} skipped")
+                    continue
+                if parsed.t_s < last_t:
+                    self.problems.append(
+                        f"{name} line {line_no}: time goes back from {last_t:.6f} s "
+                        f"to {parsed.t_s:.6f} s"
+                    )
+                last_t = max(last_t, parsed.t_s)
+                yield parsed
+
+
 def read_trace(path: str | os.PathLike[str]) -> Trace:
     """Parse a ``.swtrace`` file.
 
@@ -395,44 +448,9 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
     other bad line, or a missing/foreign/unsupported header, raises TraceFormatError
     naming the file and line.
     """
-    file_path = Path(path)
-    name = file_path.name
-    data = file_path.read_bytes()
-    lines = data.split(b"\n")
-    complete_last = data.endswith(b"\n")
-    if complete_last:
-        lines.pop()
-    if not lines or (len(lines) == 1 and not lines[0].strip()):
-        raise TraceFormatError(name, None, "empty file, no header line")
-    try:
-        header = _parse_header(_parse_json_object(lines[0]))
-    except _LineError as error:
-        raise TraceFormatError(name, 1, f"bad header: {error}") from None
-
-    events: list[TraceEvent] = []
-    problems: list[str] = []
-    last_t = -math.inf
-    n_lines = len(lines)
-    for index in range(1, n_lines):
-        line_no = index + 1
-        try:
-            parsed = _parse_event(_parse_json_object(lines[index]), line_no)
-        except _LineError as error:
-            if index == n_lines - 1:
-                what = "garbled last line" if complete_last else "truncated last line"
-                problems.append(f"{name} line {line_no}: {what} ignored ({error})")
-                break
-            raise TraceFormatError(name, line_no, str(error)) from None
-        if isinstance(parsed, str):
-            problems.append(f"{name} line {line_no}: unknown event {parsed!r} skipped")
-            continue
-        if parsed.t_s < last_t:
-            problems.append(
-                f"{name} line {line_no}: time goes back from {last_t:.6f} s to {parsed.t_s:.6f} s"
-            )
-        last_t = max(last_t, parsed.t_s)
-        events.append(parsed)
-    return Trace(path=file_path, header=header, events=events, problems=problems)
+    stream = TraceStream(path)
+    events = list(stream)
+    return Trace(path=stream.path, header=stream.header, events=events, problems=stream.problems)
 
 
 # ---------------------------------------------------------------------------------------

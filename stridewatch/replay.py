@@ -21,8 +21,8 @@ from firmware_bridge.trace import (
     ConnectEvent,
     DisconnectEvent,
     NotifyEvent,
+    TraceStream,
     WriteEvent,
-    read_trace,
 )
 from stridewatch.live import LiveView
 
@@ -44,9 +44,8 @@ def replay_trace(
     ``speed`` None = as fast as possible; 1.0 = real time. Undecodable packets
     are skipped and listed in ``problems`` (as the recorder does live).
     """
-    trace = read_trace(path)
+    trace = TraceStream(path)  # event by event: memory stays flat however long the trace
     problems = problems if problems is not None else []
-    problems.extend(trace.problems)
     spec = get_profile(trace.header.profile)
     config = spec.check_config(StreamConfig.from_dict(trace.header.config or {}),
                                trace.header.device_name)
@@ -56,7 +55,7 @@ def replay_trace(
                     clock=clock)
     started = clock()
     packet = 0
-    for event in trace.events:
+    for event in trace:
         if speed is not None:
             wait = event.t_s / speed - (clock() - started)
             if wait > 0:
@@ -74,6 +73,7 @@ def replay_trace(
             packet += 1
             if block is not None:
                 view.on_block(block, host_t_s=event.t_s)
+    problems.extend(trace.problems)
     result = view.finish()
     if out is not None:
         view.refresh()

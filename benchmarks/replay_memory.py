@@ -1,0 +1,132 @@
+"""Streaming memory and speed: replay a 12 h, 200 Hz Polar H10 trace at --speed max.
+
+Writes a synthetic trace (a 30 min block of walking and standing, repeated),
+then replays it in a child process (`stridewatch replay --speed max --json`)
+while sampling that process's resident memory. Prints the RSS over time, the
+peak, and microseconds per notification. Flat memory = the RSS after the
+first minutes does not grow with the length of the trace.
+
+    python benchmarks/replay_memory.py [--hours 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analysis.simulate import Phase, simulate_walk  # noqa: E402
+from firmware_bridge.emulation.pmd_device_bytes import (  # noqa: E402
+    PMD_CONTROL_POINT_UUID,
+    PMD_DATA_UUID,
+    POLAR_EPOCH_OFFSET_S,
+    acc_frame_int16,
+    control_response,
+)
+from firmware_bridge.trace import TraceWriter  # noqa: E402
+
+RATE_HZ = 200.0
+FRAME = 36  # samples per notification at the H10's usual MTU
+START = bytes.fromhex("02 02 00 01 C8 00 01 01 10 00 02 01 08 00")
+
+
+def write_trace(path: Path, hours: float) -> int:
+    block = simulate_walk(
+        [Phase("walk", 600, cadence_spm=108), Phase("stand", 1200)], fs_hz=RATE_HZ, seed=2
+    )
+    mg = np.round(block.acc * 1000).astype(np.int64)
+    frames_per_block = len(mg) // FRAME
+    total_frames = int(hours * 3600 * RATE_HZ) // FRAME
+    start_unix = 1.7e9
+    with TraceWriter(
+        path,
+        "polar-pmd",
+        device_name="Polar H10 BENCH",
+        device_address="00:00",
+        config={"sample_rate_hz": 200, "range_g": 8},
+        started_unix_s=start_unix,
+        clock=lambda: 0.0,
+    ) as trace:
+        trace.record_connect(t_s=0.0)
+        trace.record_write(PMD_CONTROL_POINT_UUID, START, t_s=0.0)
+        trace.record_notify(PMD_CONTROL_POINT_UUID, control_response(0x02, 0x02, 0), t_s=0.0)
+        for k in range(total_frames):
+            j = (k % frames_per_block) * FRAME
+            last = (k + 1) * FRAME - 1
+            stamp = int(round((start_unix - POLAR_EPOCH_OFFSET_S + last / RATE_HZ) * 1e9))
+            trace.record_notify(
+                PMD_DATA_UUID, acc_frame_int16(stamp, mg[j : j + FRAME]), t_s=last / RATE_HZ
+            )
+    return total_frames
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        return None
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=12.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.swtrace"
+        t0 = time.perf_counter()
+        frames = write_trace(path, args.hours)
+        print(
+            f"trace: {args.hours:g} h at {RATE_HZ:g} Hz, {frames:,} notifications, "
+            f"{path.stat().st_size / 1e6:.0f} MB (written in {time.perf_counter() - t0:.0f} s)"
+        )
+        start = time.perf_counter()
+        # Output goes to files: a pipe nobody reads would fill up and stall the child.
+        out_path, err_path = Path(tmp) / "session.json", Path(tmp) / "stderr.txt"
+        command = [sys.executable, "-m", "stridewatch.cli", "replay", "--speed", "max",
+                   "--json", str(path)]
+        samples: list[tuple[float, float]] = []
+        with out_path.open("w") as out_file, err_path.open("w") as err_file:
+            child = subprocess.Popen(command, stdout=out_file, stderr=err_file, text=True)
+            while child.poll() is None:
+                rss = rss_mb(child.pid)
+                if rss is not None:
+                    samples.append((time.perf_counter() - start, rss))
+                time.sleep(0.25)
+        wall = time.perf_counter() - start
+        out, err = out_path.read_text(), err_path.read_text()
+    if child.returncode != 0:
+        print(err, file=sys.stderr)
+        return 1
+    session = json.loads(out.strip().splitlines()[-1])
+    print(
+        f"replay: {wall:.1f} s wall, {1e6 * wall / frames:.0f} µs per notification, "
+        f"{args.hours * 3600 / wall:,.0f}x real time; {session['steps']:,} steps found"
+    )
+    if samples:
+        times, rss = np.array(samples).T
+        print("resident memory over the replay (MB):")
+        for q in (0.1, 0.25, 0.5, 0.75, 1.0):
+            i = min(len(rss) - 1, int(q * (len(rss) - 1)))
+            print(f"  {100 * q:3.0f}% ({times[i]:6.1f} s): {rss[i]:6.0f}")
+        settled = rss[len(rss) // 10 :]
+        print(
+            f"peak {rss.max():.0f} MB; after the first 10 %: {settled.min():.0f}–"
+            f"{settled.max():.0f} MB (growth {settled.max() - settled.min():.0f} MB)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
