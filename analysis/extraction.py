@@ -23,7 +23,7 @@ from analysis.filters import bandpass, block_mean
 from analysis.steps import MIN_STEP_INTERVAL_S, detect_initial_contacts, vertical_dynamic
 from analysis.timebase import UniformBlock
 
-CHUNK_S = 120.0
+CHUNK_S = 300.0
 MARGIN_S = 5.0
 MAX_WALKING_STEP_S = 1.5
 SIDE_WINDOW_S = (0.15, 0.45)

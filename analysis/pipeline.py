@@ -243,8 +243,7 @@ def analyze(
     t_s = np.asarray(t_s, dtype=np.float64)
     acc = np.asarray(acc, dtype=np.float64)
     gyro = None if gyro_dps is None else np.asarray(gyro_dps, dtype=np.float64)
-    finite = np.isfinite(acc).all(axis=1)
-    units = acc_units or detect_acc_units(acc[finite] if finite.any() else acc)
+    units = acc_units or detect_acc_units(acc)
     acc_g = to_g(acc, units)
     validate_samples(t_s, acc_g, gyro)
     if acc_units is not None:

@@ -80,7 +80,7 @@ def validate_samples(t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | 
         raise InputError(
             f"only {duration:.2f} s of data; need at least {MIN_DURATION_S:g} s to analyse"
         )
-    magnitude = np.linalg.norm(acc_g, axis=1)
+    magnitude = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g))
     if (magnitude > MAX_PLAUSIBLE_ACC_G).any():
         row = int(np.argmax(magnitude > MAX_PLAUSIBLE_ACC_G))
         raise InputError(
@@ -161,9 +161,25 @@ class UniformResampler:
             return None
         k = np.arange(self._next_k, last_k + 1)
         grid = self._t0 + k / self.fs_hz
-        acc_u = np.column_stack([np.interp(grid, t, acc[:, j]) for j in range(3)])
-        gyro_u = None
-        if gyro is not None:
-            gyro_u = np.column_stack([np.interp(grid, t, gyro[:, j]) for j in range(3)])
+        aligned = _aligned(t, grid, self.fs_hz)
+        if aligned is not None:  # stamps already on the grid: no interpolation needed
+            acc_u = acc[aligned]
+            gyro_u = None if gyro is None else gyro[aligned]
+        else:
+            acc_u = np.column_stack([np.interp(grid, t, acc[:, j]) for j in range(3)])
+            gyro_u = None
+            if gyro is not None:
+                gyro_u = np.column_stack([np.interp(grid, t, gyro[:, j]) for j in range(3)])
         self._next_k = last_k + 1
         return UniformBlock(self._segment, float(grid[0]), self.fs_hz, acc_u, gyro_u)
+
+
+def _aligned(t: np.ndarray, grid: np.ndarray, fs_hz: float) -> slice | None:
+    """The slice of ``t`` equal to ``grid`` (to 1e-6 of a sample), or None."""
+    offset = int(round((grid[0] - t[0]) * fs_hz))
+    if offset < 0 or offset + len(grid) > len(t):
+        return None
+    part = t[offset : offset + len(grid)]
+    if np.max(np.abs(part - grid)) * fs_hz > 1e-6:
+        return None
+    return slice(offset, offset + len(grid))
