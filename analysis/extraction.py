@@ -174,9 +174,10 @@ class FeatureExtractor:
             self._buf_start = 0
             self._next_core = 0
             self._seg_len = 0
-        self._buf_acc = np.concatenate([self._buf_acc, block.acc_g])
+        # An empty buffer takes the block as it is (a whole recording fed at once is not copied).
+        self._buf_acc = _append(self._buf_acc, block.acc_g)
         if self._buf_gyro is not None and block.gyro_dps is not None:
-            self._buf_gyro = np.concatenate([self._buf_gyro, block.gyro_dps])
+            self._buf_gyro = _append(self._buf_gyro, block.gyro_dps)
         else:
             self._buf_gyro = None
         self._seg_len += block.n
@@ -311,6 +312,10 @@ def _extract_window(
         np.einsum("n,n->", v0, v2), np.einsum("n,n->", v2, v2), float(len(sel)),
     ])
     f.walking_samples += len(sel)
+
+
+def _append(buffer: np.ndarray, block: np.ndarray) -> np.ndarray:
+    return block if len(buffer) == 0 else np.concatenate([buffer, block])
 
 
 def _window_means(

@@ -67,9 +67,3 @@ def block_mean(x: np.ndarray, k: int) -> np.ndarray:
         return head
     return np.concatenate([head, x[full:].mean(axis=0, keepdims=True)])
 
-
-def block_centres(n: int, k: int) -> np.ndarray:
-    """Sample positions (fractional indices) of the block means of ``block_mean``."""
-    starts = np.arange(0, n, k)
-    ends = np.minimum(starts + k, n)
-    return (starts + ends - 1) / 2.0

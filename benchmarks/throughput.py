@@ -62,6 +62,9 @@ def main() -> int:
         print(f"CSV size: {csv.stat().st_size / 1e6:.0f} MB")
         recording, wall, cpu = timed(lambda: read_input(csv))
         print(f"parsing: {wall:.2f} s wall, {cpu:.2f} s CPU")
+    # Warm up (filter designs, lazy imports, first-touch of memory) on 10 minutes first.
+    warm = int(600 * args.rate)
+    analyze(recording.t_s[:warm], recording.acc[:warm], fs_hz=args.rate)
     result, wall, cpu = timed(lambda: analyze(recording.t_s, recording.acc, fs_hz=args.rate))
     print(f"analysis: {wall:.2f} s wall, {cpu:.2f} s CPU, {duration / wall:,.0f}x real time "
           f"({len(result.ic_t_s):,} steps, {len(result.bouts)} bouts)")
