@@ -27,7 +27,7 @@ def _speed(text: str) -> float | None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from stridewatch.cli import _calibrate, load_rules
+    from stridewatch.options import load_rules, parse_calibrate
     from stridewatch.replay import replay_trace
     from stridewatch.summary import wearer_summary
 
@@ -35,7 +35,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     try:
         result = replay_trace(
             Path(args.trace), rules=load_rules(args.rules), speed=args.speed,
-            calibrate_s=_calibrate(args.calibrate), axes=args.axes,
+            calibrate_s=parse_calibrate(args.calibrate), axes=args.axes,
             out=None if args.json else sys.stdout, problems=problems,
         )
     except InputError as exc:

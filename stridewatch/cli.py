@@ -8,38 +8,14 @@ import sys
 from pathlib import Path
 
 from analysis.errors import InputError
-from analysis.pipeline import SessionResult, analyze, default_rules
+from analysis.pipeline import SessionResult, analyze
 from analysis.rules import RuleSet
 from stridewatch.inputs import InputFileError, Recording, expand_inputs, located, read_input
+from stridewatch.options import load_rules, parse_calibrate
 from stridewatch.summary import wearer_summary
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE = DATA_DIR / "sample-walk.csv"
-
-
-def _calibrate(text: str | None) -> tuple[float, float] | None:
-    if text is None:
-        return None
-    try:
-        start, end = (float(x) for x in text.split(":"))
-    except ValueError as exc:
-        raise InputFileError(f"--calibrate {text!r}: expected START:END in seconds") from exc
-    return start, end
-
-
-def load_rules(path: str | None) -> RuleSet:
-    """Default rules, with a per-patient TOML file's overrides when given."""
-    rules = default_rules()
-    if path is None:
-        return rules
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read rules file ({exc.strerror})") from exc
-    try:
-        return rules.with_overrides(text, path)
-    except InputError as exc:
-        raise InputFileError(str(exc)) from exc
 
 
 def analyze_recording(
@@ -67,7 +43,7 @@ def analyze_recording(
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules)
-    calibrate = _calibrate(args.calibrate)
+    calibrate = parse_calibrate(args.calibrate)
     status = 0
     for path in expand_inputs(args.inputs):
         try:

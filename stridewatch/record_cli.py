@@ -78,8 +78,8 @@ async def _scan(args: argparse.Namespace) -> int:
 async def _record(args: argparse.Namespace) -> int:
     from firmware_bridge.recorder import RecordingError, record
     from firmware_bridge.scanner import find_device, scan
-    from stridewatch.cli import _calibrate, load_rules
     from stridewatch.live import LiveView
+    from stridewatch.options import load_rules, parse_calibrate
     from stridewatch.summary import wearer_summary
 
     output = Path(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"))
@@ -114,7 +114,7 @@ async def _record(args: argparse.Namespace) -> int:
             raise InputFileError(f"{profile.name}: {exc}") from exc
         rate = config.sample_rate_hz or EMULATED_RATE_HZ
         live = LiveView(float(rate), rules=load_rules(args.rules),
-                        calibrate_s=_calibrate(args.calibrate), axes=args.axes, out=sys.stdout)
+                        calibrate_s=parse_calibrate(args.calibrate), axes=args.axes, out=sys.stdout)
         stop = asyncio.Event()
         if sensor is not None and args.duration is None:
             # the emulated walk has an end: stop when the strap has sent all of it

@@ -25,6 +25,7 @@ from analysis.units import to_g
 from stridewatch import store
 from stridewatch.figures import Thresholds
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located, read_input
+from stridewatch.options import load_rules, parse_calibrate
 from stridewatch.report import ReportSignal, render_history, render_pdf, render_report
 
 
@@ -69,15 +70,10 @@ def resolve_rules(
     else the patient's rules stored in ``db``; else the shipped defaults."""
     if isinstance(rules, RuleSet):
         return rules
+    if rules is not None:
+        return load_rules(rules)
     base = default_rules()
     try:
-        if rules is not None:
-            path = Path(rules)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise InputFileError(f"{path}: cannot read rules file ({exc.strerror})") from exc
-            return base.with_overrides(text, str(path))
         if patient_id is not None and db is not None:
             stored = store.get_patient_rules(db, patient_id)
             if stored is not None:
@@ -249,16 +245,6 @@ def set_rules_from_file(db: store.DbLike, patient_id: str, rules_path: str | Pat
 # --------------------------------------------------------------------------- commands
 
 
-def _calibrate(text: str | None) -> tuple[float, float] | None:
-    if text is None:
-        return None
-    try:
-        start, end = (float(x) for x in text.split(":"))
-    except ValueError as exc:
-        raise InputFileError(f"--calibrate {text!r}: expected START:END in seconds") from exc
-    return start, end
-
-
 def _db(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db else store.default_db_path()
 
@@ -266,7 +252,7 @@ def _db(args: argparse.Namespace) -> Path:
 def cmd_report(args: argparse.Namespace) -> int:
     built = build_report(
         args.input, args.output, pdf=args.pdf, patient_id=args.patient, rules=args.rules,
-        db=None if args.no_save else _db(args), calibrate_s=_calibrate(args.calibrate),
+        db=None if args.no_save else _db(args), calibrate_s=parse_calibrate(args.calibrate),
         axes=args.axes, units=args.units, session_date=args.date,
     )
     print(f"wrote {built.html_path}" + (f" and {built.pdf_path}" if built.pdf_path else ""))

@@ -1,0 +1,36 @@
+"""Command-line options shared by several commands: rules files and calibration segments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis.errors import InputError
+from analysis.pipeline import default_rules
+from analysis.rules import RuleSet
+from stridewatch.inputs import InputFileError
+
+
+def parse_calibrate(text: str | None) -> tuple[float, float] | None:
+    """``--calibrate START:END`` in seconds, or None."""
+    if text is None:
+        return None
+    try:
+        start, end = (float(x) for x in text.split(":"))
+    except ValueError as exc:
+        raise InputFileError(f"--calibrate {text!r}: expected START:END in seconds") from exc
+    return start, end
+
+
+def load_rules(path: str | Path | None) -> RuleSet:
+    """Default rules, with a per-patient TOML file's overrides when given."""
+    rules = default_rules()
+    if path is None:
+        return rules
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read rules file ({exc.strerror})") from exc
+    try:
+        return rules.with_overrides(text, str(path))
+    except InputError as exc:
+        raise InputFileError(str(exc)) from exc
