@@ -32,9 +32,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from stridewatch.summary import wearer_summary
 
     problems: list[str] = []
+    rules = load_rules(args.rules)
     try:
         result = replay_trace(
-            Path(args.trace), rules=load_rules(args.rules), speed=args.speed,
+            Path(args.trace), rules=rules, speed=args.speed,
             calibrate_s=parse_calibrate(args.calibrate), axes=args.axes,
             out=None if args.json else sys.stdout, problems=problems,
         )
@@ -49,7 +50,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(json.dumps(session, separators=(",", ":")))
     else:
         print()
-        print(wearer_summary(session))
+        print(wearer_summary(session, rules))
     return 0
 
 

@@ -58,7 +58,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(session, separators=(",", ":")), flush=True)
         else:
-            print(wearer_summary(session), flush=True)
+            print(wearer_summary(session, rules), flush=True)
             print()
     return status
 

@@ -113,7 +113,8 @@ async def _record(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise InputFileError(f"{profile.name}: {exc}") from exc
         rate = config.sample_rate_hz or EMULATED_RATE_HZ
-        live = LiveView(float(rate), rules=load_rules(args.rules),
+        rules = load_rules(args.rules)
+        live = LiveView(float(rate), rules=rules,
                         calibrate_s=parse_calibrate(args.calibrate), axes=args.axes, out=sys.stdout)
         stop = asyncio.Event()
         if sensor is not None and args.duration is None:
@@ -144,7 +145,7 @@ async def _record(args: argparse.Namespace) -> int:
           f"trace: {output}")
     if live.samples:
         try:
-            print(wearer_summary(live.finish().to_dict(str(output))))
+            print(wearer_summary(live.finish().to_dict(str(output)), rules))
         except InputError as exc:
             print(f"error: {output}: {exc} (the trace is complete; analyse it again with "
                   "other options)", file=sys.stderr)

@@ -1,8 +1,11 @@
-"""Plain-language session summary for the wearer."""
+"""Plain-language session summary for the wearer, in the terminal.
+
+(The HTML/PDF report has its own, longer wording in ``stridewatch.report``.)
+"""
 
 from __future__ import annotations
 
-BRISK_SPM = 100.0
+from analysis.rules import RuleSet
 
 
 def _minutes(seconds: float) -> str:
@@ -16,8 +19,14 @@ def _clock(seconds: float) -> str:
     return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
 
-def wearer_summary(session: dict) -> str:
-    """A short text a wearer can read after a walk (from a stridewatch.session/1 dict)."""
+def wearer_summary(session: dict, rules: RuleSet) -> str:
+    """A short text a wearer can read after a walk (from a stridewatch.session/1 dict).
+
+    Pace and evenness are judged against ``rules`` (the patient's thresholds).
+    """
+    pace_rule, steps_rule = rules.rules["slow-pace"], rules.rules["uneven-steps"]
+    brisk_spm = pace_rule["threshold_spm"]
+    uneven_pct = steps_rule["threshold_pct"]
     lines = [f"{session['source']}"]
     bouts = session["bouts"]
     walks = "walk" if len(bouts) == 1 else "walks"
@@ -29,9 +38,9 @@ def wearer_summary(session: dict) -> str:
     if cadence is None:
         lines.append("  No walking found in this recording.")
     else:
-        pace = "brisk" if cadence >= BRISK_SPM else "slower than brisk"
+        pace = "brisk" if cadence >= brisk_spm else "slower than brisk"
         lines.append(
-            f"  Pace: {cadence:.0f} steps/min, {pace} (brisk walking is {BRISK_SPM:.0f} or more)."
+            f"  Pace: {cadence:.0f} steps/min, {pace} (brisk walking is {brisk_spm:.0f} or more)."
         )
         lean = session["lean"]
         if lean["sagittal_deg_median"] is not None:
@@ -45,7 +54,7 @@ def wearer_summary(session: dict) -> str:
             )
         si = session["asymmetry"]["step_time_si_pct"]
         if si is not None:
-            even = "even" if si <= 10 else "uneven"
+            even = "even" if si <= uneven_pct else "uneven"
             side = session["asymmetry"].get("longer_steps")
             lines.append(
                 f"  Steps: {even} — {side} steps {si:.0f}% longer than the other side."

@@ -82,3 +82,19 @@ def test_demo_runs_as_installed_command():
     assert done.returncode == 0, done.stderr
     assert "sample-walk.csv" in done.stdout
     assert "leaned forward" in done.stdout
+
+
+def test_per_patient_pace_threshold_changes_flags_and_summary(tmp_path, capsys):
+    walk = tmp_path / "slow.csv"
+    assert main(["simulate", "-o", str(walk), "--phase", "walk:400:94", "--seed", "2"]) == 0
+    rules = tmp_path / "frail.toml"
+    rules.write_text("[slow-pace]\nthreshold_spm = 90\n")
+    capsys.readouterr()
+    assert main(["analyze", str(walk)]) == 0
+    default = capsys.readouterr().out
+    assert "slower than brisk (brisk walking is 100 or more)" in default
+    assert "slow-pace" in default
+    assert main(["analyze", "--rules", str(rules), str(walk)]) == 0
+    frail = capsys.readouterr().out
+    assert "94 steps/min, brisk (brisk walking is 90 or more)" in frail
+    assert "slow-pace" not in frail
