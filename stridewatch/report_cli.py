@@ -250,6 +250,12 @@ def _db(args: argparse.Namespace) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.history:
+        args.output = args.output or "history.html"
+        return cmd_history(args)
+    if args.input is None:
+        raise InputFileError("report: name a recording (or pass --history --patient ID)")
+    args.output = args.output or "report.html"
     built = build_report(
         args.input, args.output, pdf=args.pdf, patient_id=args.patient, rules=args.rules,
         db=None if args.no_save else _db(args), calibrate_s=parse_calibrate(args.calibrate),
@@ -262,15 +268,30 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    weeks = build_history(args.output, patient_id=args.patient, db=_db(args),
-                          since=args.since, until=args.until)
+    output = args.output or "history.html"
+    since, until = getattr(args, "since", None), getattr(args, "until", None)
+    sessions = store.list_sessions(_db(args), patient_id=args.patient, since=since, until=until)
+    print(f"{'date':10} {'walking':>8} {'steps':>6} {'cadence':>8} {'lean fwd':>8} "
+          f"{'side':>5} {'|SI|':>5}  source")
+    for s in sessions:
+        print(f"{s.session_date.isoformat():10} {s.walking_min:6.1f}m {s.steps or 0:6d} "
+              f"{_fmt(s.cadence_spm, 'spm'):>8} {_fmt(s.sagittal_deg_median, '°'):>8} "
+              f"{_fmt(s.frontal_deg_median, '°'):>5} {_fmt(s.step_time_si_pct, '%'):>5}  "
+              f"{s.source or ''}")
+    print()
+    weeks = build_history(output, patient_id=args.patient, db=_db(args), since=since,
+                          until=until)
     print(f"{'week':9} {'walks':>5} {'minutes':>8} {'longest':>8} {'target':>7}  status")
     for w in weeks:
         status = "met" if w.met else "not met"
         print(f"{w.label:9} {w.walks:5d} {w.minutes:8.1f} {w.longest_walk_min:8.1f} "
               f"{w.target_walk_min:6g}m  {status}")
-    print(f"wrote {args.output}")
+    print(f"wrote {output}")
     return 0
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    return "–" if value is None else f"{value:.0f}{unit}"
 
 
 def cmd_set_rules(args: argparse.Namespace) -> int:
@@ -295,8 +316,12 @@ def register(sub: Any) -> None:
     db_help = f"session store (default: {store.default_db_path()})"
 
     p = sub.add_parser("report", help="analyse a recording and write its HTML (and PDF) report")
-    p.add_argument("input", help="recording (.csv or .swtrace)")
-    p.add_argument("-o", "--output", required=True, help="HTML file to write")
+    p.add_argument("input", nargs="?", help="recording (.csv or .swtrace)")
+    p.add_argument("-o", "--output",
+                   help="HTML file to write (default: report.html, or history.html)")
+    p.add_argument("--history", action="store_true",
+                   help="write the patient's history/trend page instead (with --patient)")
+    p.add_argument("--since", type=date.fromisoformat, help="with --history: first date shown")
     p.add_argument("--pdf", help="also write the report as PDF here")
     p.add_argument("--patient", help="patient id (uses and saves under the patient's rules)")
     p.add_argument("--rules", help="rules TOML (default: the patient's stored rules)")
@@ -311,7 +336,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("history", help="weekly walking-plan progress and trends from the store")
-    p.add_argument("-o", "--output", required=True, help="HTML file to write")
+    p.add_argument("-o", "--output", help="HTML trend page to write (default: history.html)")
     p.add_argument("--patient", help="patient id (default: all sessions)")
     p.add_argument("--since", type=date.fromisoformat, help="first date shown, YYYY-MM-DD")
     p.add_argument("--until", type=date.fromisoformat,
