@@ -27,35 +27,30 @@ CHUNK_S = 300.0
 MARGIN_S = 5.0
 MAX_WALKING_STEP_S = 1.5
 SIDE_WINDOW_S = (0.15, 0.45)
-GYRO_WINDOW_S = (-0.05, 0.05)
 STATS_RATE_HZ = 20.0
 
 
 @dataclass(frozen=True)
 class Contacts:
-    """Initial contacts: time (s), segment, strength (jerk over local activity),
-    ``side_vec`` (stride-band acceleration just after contact, sensor frame, g)
-    and ``yaw_vec`` (angular rate around contact, sensor frame, deg/s; NaN
-    without gyro)."""
+    """Initial contacts: time (s), segment, strength (jerk over local activity)
+    and ``side_vec`` (stride-band acceleration just after contact, sensor frame, g)."""
 
     t_s: np.ndarray
     segment: np.ndarray
     strength: np.ndarray
     side_vec: np.ndarray
-    yaw_vec: np.ndarray
 
     def subset(self, mask: np.ndarray) -> Contacts:
         return Contacts(self.t_s[mask], self.segment[mask], self.strength[mask],
-                        self.side_vec[mask], self.yaw_vec[mask])
+                        self.side_vec[mask])
 
 
 @dataclass
 class GaitFeatures:
     """Everything later stages need, accumulated over a whole recording.
 
-    Per initial contact: time (s), segment, ``side_vec`` (stride-band
-    acceleration just after contact, sensor frame, g) and ``yaw_vec`` (mean
-    angular rate around contact, sensor frame, deg/s; NaN without gyro).
+    Per initial contact: time (s), segment, strength and ``side_vec``
+    (stride-band acceleration just after contact, sensor frame, g).
     Per second of data: ``second_t_s`` (bin start), ``second_segment`` and
     ``second_gravity_g`` (mean acceleration over the bin, sensor frame, g).
     Walking statistics (sums over samples inside walking): ``lag_cov`` (3x3,
@@ -68,7 +63,6 @@ class GaitFeatures:
     ic_segment: list[np.ndarray] = field(default_factory=list)
     ic_strength: list[np.ndarray] = field(default_factory=list)
     side_vec: list[np.ndarray] = field(default_factory=list)
-    yaw_vec: list[np.ndarray] = field(default_factory=list)
     second_t_s: list[np.ndarray] = field(default_factory=list)
     second_segment: list[np.ndarray] = field(default_factory=list)
     second_sum_g: list[np.ndarray] = field(default_factory=list)
@@ -94,14 +88,12 @@ class GaitFeatures:
     def contacts(self) -> Contacts:
         """All initial contacts found so far, closer-than-possible duplicates removed."""
         if not self.ic_t_s:
-            empty = np.zeros((0, 3))
-            return Contacts(np.zeros(0), np.zeros(0, dtype=int), np.zeros(0), empty, empty)
+            return Contacts(np.zeros(0), np.zeros(0, dtype=int), np.zeros(0), np.zeros((0, 3)))
         found = Contacts(
             np.concatenate(self.ic_t_s),
             np.concatenate(self.ic_segment),
             np.concatenate(self.ic_strength),
             np.concatenate(self.side_vec),
-            np.concatenate(self.yaw_vec),
         )
         return found.subset(_enforce_min_interval(found.t_s, found.segment))
 
@@ -130,7 +122,7 @@ class GaitFeatures:
 
 
 _LIST_FIELDS = (
-    "ic_t_s", "ic_segment", "ic_strength", "side_vec", "yaw_vec", "second_t_s",
+    "ic_t_s", "ic_segment", "ic_strength", "side_vec", "second_t_s",
     "second_segment", "second_sum_g", "second_count", "second_sumsq_g2", "segments",
 )
 
@@ -159,7 +151,6 @@ class FeatureExtractor:
         self._segment = -1
         self._seg_t0 = 0.0
         self._buf_acc = np.zeros((0, 3))
-        self._buf_gyro: np.ndarray | None = None
         self._buf_start = 0  # segment sample index of the first buffered sample
         self._next_core = 0  # segment sample index where the next core chunk starts
         self._seg_len = 0
@@ -170,16 +161,11 @@ class FeatureExtractor:
             self._segment = block.segment
             self._seg_t0 = block.t0_s
             self._buf_acc = np.zeros((0, 3))
-            self._buf_gyro = None if block.gyro_dps is None else np.zeros((0, 3))
             self._buf_start = 0
             self._next_core = 0
             self._seg_len = 0
         # An empty buffer takes the block as it is (a whole recording fed at once is not copied).
         self._buf_acc = _append(self._buf_acc, block.acc_g)
-        if self._buf_gyro is not None and block.gyro_dps is not None:
-            self._buf_gyro = _append(self._buf_gyro, block.gyro_dps)
-        else:
-            self._buf_gyro = None
         self._seg_len += block.n
         while self._next_core + self._chunk + self._margin <= self._seg_len:
             self._process_core(self._next_core, self._next_core + self._chunk)
@@ -202,8 +188,7 @@ class FeatureExtractor:
         win_start = max(0, start - self._margin)
         a = win_start - self._buf_start
         acc = self._buf_acc[a : a + (end - win_start)]
-        gyro = None if self._buf_gyro is None else self._buf_gyro[a : a + (end - win_start)]
-        _extract_window(preview, acc, gyro, self.fs_hz, self._segment, self._seg_t0,
+        _extract_window(preview, acc, self.fs_hz, self._segment, self._seg_t0,
                         win_start, start, end)
         preview.segments.append((self._seg_t0, self._seg_t0 + self._seg_len / self.fs_hz))
         return preview
@@ -222,24 +207,20 @@ class FeatureExtractor:
         win_end = min(self._seg_len, core_end + self._margin)
         a = win_start - self._buf_start
         acc = self._buf_acc[a : a + (win_end - win_start)]
-        gyro = None if self._buf_gyro is None else self._buf_gyro[a : a + (win_end - win_start)]
         _extract_window(
-            self.features, acc, gyro, self.fs_hz, self._segment, self._seg_t0,
+            self.features, acc, self.fs_hz, self._segment, self._seg_t0,
             win_start, core_start, core_end,
         )
         self._next_core = core_end
         drop = max(0, core_end - self._margin - self._buf_start)
         if drop:
             self._buf_acc = self._buf_acc[drop:]
-            if self._buf_gyro is not None:
-                self._buf_gyro = self._buf_gyro[drop:]
             self._buf_start += drop
 
 
 def _extract_window(
     f: GaitFeatures,
     acc: np.ndarray,
-    gyro: np.ndarray | None,
     fs: float,
     segment: int,
     seg_t0: float,
@@ -275,11 +256,6 @@ def _extract_window(
         f.ic_segment.append(np.full(len(in_core), segment))
         f.ic_strength.append(strength[core])
         f.side_vec.append(_window_means(stride_band, in_core // k, fs_k, SIDE_WINDOW_S))
-        if gyro is not None:
-            yaw_band = bandpass(block_mean(gyro, k), fs_k, 0.3, 1.5)
-            f.yaw_vec.append(_window_means(yaw_band, in_core // k, fs_k, GYRO_WINDOW_S))
-        else:
-            f.yaw_vec.append(np.full((len(in_core), 3), np.nan))
     # Walking samples: between two contacts no more than MAX_WALKING_STEP_S apart.
     if len(ics) < 3:
         return
