@@ -51,15 +51,22 @@ def _si(sum_l: np.ndarray, n_l: np.ndarray, sum_r: np.ndarray, n_r: np.ndarray) 
         return np.where(ok, 100.0 * (x_l - x_r) / (0.5 * (x_l + x_r)), np.nan)
 
 
-def step_time_si_pct(ic_t_s: np.ndarray, sides: np.ndarray) -> float:
-    """Signed step-time symmetry index in % (positive: left steps longer); NaN if too few steps."""
+def step_time_si_pct(
+    ic_t_s: np.ndarray, sides: np.ndarray, groups: np.ndarray | None = None
+) -> float:
+    """Signed step-time symmetry index in % (positive: left steps longer); NaN if too few steps.
+
+    ``groups``: ``step_groups(ic_t_s, sides)`` when the caller already has it.
+    """
     intervals = np.diff(ic_t_s)
-    groups = step_groups(ic_t_s, sides)
+    groups = step_groups(ic_t_s, sides) if groups is None else groups
     left, right = groups == 1, groups == -1
     return float(_si(intervals[left].sum(), left.sum(), intervals[right].sum(), right.sum()))
 
 
-def windowed_si_pct(ic_t_s: np.ndarray, sides: np.ndarray, steps: int) -> np.ndarray:
+def windowed_si_pct(
+    ic_t_s: np.ndarray, sides: np.ndarray, steps: int, groups: np.ndarray | None = None
+) -> np.ndarray:
     """Signed SI over each window of ``steps`` consecutive steps; entry k ends at contact k.
 
     NaN for k < ``steps`` or windows with too few steps per side.
@@ -68,7 +75,7 @@ def windowed_si_pct(ic_t_s: np.ndarray, sides: np.ndarray, steps: int) -> np.nda
     if len(ic_t_s) <= steps:
         return out
     intervals = np.diff(ic_t_s)
-    groups = step_groups(ic_t_s, sides)
+    groups = step_groups(ic_t_s, sides) if groups is None else groups
     cum = {
         name: np.r_[0.0, np.cumsum(values)]
         for name, values in (
@@ -88,9 +95,11 @@ def windowed_si_pct(ic_t_s: np.ndarray, sides: np.ndarray, steps: int) -> np.nda
     return out
 
 
-def rolling_step_time_si_pct(ic_t_s: np.ndarray, sides: np.ndarray) -> np.ndarray:
+def rolling_step_time_si_pct(
+    ic_t_s: np.ndarray, sides: np.ndarray, groups: np.ndarray | None = None
+) -> np.ndarray:
     """Signed SI over the last ``ROLLING_STEPS`` steps ending at each contact (NaN early on)."""
-    return windowed_si_pct(ic_t_s, sides, ROLLING_STEPS)
+    return windowed_si_pct(ic_t_s, sides, ROLLING_STEPS, groups)
 
 
 def regularity(sums: np.ndarray) -> tuple[float, float]:

@@ -318,17 +318,19 @@ def derive_session(
     sides = label_sides(ic_t, side_vec, axes)
 
     bout_cadence = np.array([cadence_spm(ic_t[b.first : b.last + 1]) for b in bouts])
-    bout_si = np.array(
-        [step_time_si_pct(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1]) for b in bouts]
-    )
+    bout_groups = [step_groups(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1])
+                   for b in bouts]
+    bout_si = np.array([
+        step_time_si_pct(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1], groups)
+        for b, groups in zip(bouts, bout_groups, strict=True)
+    ])
     all_intervals = np.concatenate(
         [walking_intervals(ic_t[b.first : b.last + 1]) for b in bouts] or [np.zeros(0)]
     )
     cadence = float(60.0 / np.median(all_intervals)) if len(all_intervals) >= 2 else np.nan
     left, right = [], []
-    for b in bouts:
+    for b, groups in zip(bouts, bout_groups, strict=True):
         times = ic_t[b.first : b.last + 1]
-        groups = step_groups(times, sides[b.first : b.last + 1])
         left.append(np.diff(times)[groups == 1])
         right.append(np.diff(times)[groups == -1])
     session_si = _si_from_groups(np.concatenate(left or [[]]), np.concatenate(right or [[]]))
@@ -364,8 +366,9 @@ def derive_session(
 
     series_cadence = np.where(walking, rolling_cadence_spm(ic_t, sec_t + 1.0), np.nan)
     series_si = np.full(len(sec_t), np.nan)
-    for b in bouts:
-        rolling = rolling_step_time_si_pct(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1])
+    for b, groups in zip(bouts, bout_groups, strict=True):
+        rolling = rolling_step_time_si_pct(ic_t[b.first : b.last + 1],
+                                           sides[b.first : b.last + 1], groups)
         times = ic_t[b.first : b.last + 1]
         in_bout = np.flatnonzero((sec_t + 1.0 > b.start_s) & (sec_t < b.end_s))
         at = np.searchsorted(times, sec_t[in_bout] + 1.0, side="right") - 1

@@ -261,13 +261,14 @@ def _slow_pace(rule: Rule, x: RuleInputs) -> list[Flag]:
 def _uneven_steps(rule: Rule, x: RuleInputs) -> list[Flag]:
     window = int(2 * rule["min_strides"])
     flags = []
-    for bout in np.unique(x.ic_bout):
-        idx = np.flatnonzero(x.ic_bout == bout)
-        if len(idx) < window + 1:
+    # contacts are in time order, so each bout is one run of ic_bout
+    edges = np.flatnonzero(np.diff(np.r_[-2, x.ic_bout, -2]) != 0)
+    for first, stop in zip(edges[:-1], edges[1:], strict=True):
+        if stop - first < window + 1:
             continue
-        t, sides = x.ic_t_s[idx], x.sides[idx]
+        t, sides = x.ic_t_s[first:stop], x.sides[first:stop]
         si_windows = windowed_si_pct(t, sides, window)
-        over = np.zeros(len(idx), dtype=bool)
+        over = np.zeros(len(t), dtype=bool)
         for k in np.flatnonzero(np.abs(np.nan_to_num(si_windows)) > rule["threshold_pct"]):
             over[k - window : k + 1] = True
         for a, b in _index_runs(over):
