@@ -12,6 +12,7 @@ import numpy as np
 from analysis.errors import InputError
 from firmware_bridge.trace import TraceFormatError
 from stridewatch.inputs import InputFileError
+from stridewatch.options import add_analysis_options
 
 
 def _speed(text: str) -> float | None:
@@ -85,9 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="1 = real time, 10 = ten times faster, max = as fast as possible "
                         "(default)")
     p.add_argument("--json", action="store_true", help="print the final session as JSON")
-    p.add_argument("--rules")
-    p.add_argument("--calibrate", metavar="START:END")
-    p.add_argument("--axes")
+    add_analysis_options(p, units=False)
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("export", help="decoded samples of a trace as CSV (t in s, acc in g)")

@@ -11,7 +11,7 @@ from analysis.errors import InputError
 from analysis.pipeline import SessionResult, analyze
 from analysis.rules import RuleSet
 from stridewatch.inputs import InputFileError, Recording, expand_inputs, located, read_input
-from stridewatch.options import load_rules, parse_calibrate
+from stridewatch.options import add_analysis_options, load_rules, parse_calibrate
 from stridewatch.summary import wearer_summary
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -90,11 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="analyse CSV recordings or .swtrace traces")
     p.add_argument("inputs", nargs="+", help="files or directories (.csv, .swtrace)")
     p.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
-    p.add_argument("--rules", help="per-patient rules TOML overriding data/guidelines.toml")
-    p.add_argument("--calibrate", metavar="START:END",
-                   help="standing calibration segment in seconds (lean reference)")
-    p.add_argument("--axes", help="sensor mounting, e.g. 'V=x,AP=-z,ML=y' (up, forward, right)")
-    p.add_argument("--units", choices=["g", "m/s2"], help="acceleration units (default: detect)")
+    add_analysis_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("demo", help="analyse the bundled synthetic sample (no sensor needed)")

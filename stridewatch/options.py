@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from analysis.errors import InputError
@@ -34,3 +35,20 @@ def load_rules(path: str | Path | None) -> RuleSet:
         return rules.with_overrides(text, str(path))
     except InputError as exc:
         raise InputFileError(str(exc)) from exc
+
+
+def add_analysis_options(
+    parser: argparse.ArgumentParser,
+    *,
+    units: bool = True,
+    rules_help: str = "per-patient rules TOML overriding data/guidelines.toml",
+) -> None:
+    """``--rules``, ``--calibrate``, ``--axes`` (and ``--units``) as every analysing command takes."""
+    parser.add_argument("--rules", help=rules_help)
+    parser.add_argument("--calibrate", metavar="START:END",
+                        help="standing calibration segment in seconds (lean reference)")
+    parser.add_argument("--axes",
+                        help="sensor mounting, e.g. 'V=x,AP=-z,ML=y' (up, forward, right)")
+    if units:
+        parser.add_argument("--units", choices=["g", "m/s2"],
+                            help="acceleration units (default: detect)")

@@ -20,6 +20,7 @@ from analysis.errors import InputError
 from analysis.simulate import Phase, simulate_walk
 from firmware_bridge.profiles import StreamConfig, get_profile
 from stridewatch.inputs import InputFileError
+from stridewatch.options import add_analysis_options
 
 EMULATED_RATE_HZ = 200.0
 
@@ -176,9 +177,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
     p.add_argument("-o", "--output", help="trace file (default: walk-DATE-TIME.swtrace)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to look for the sensor")
-    p.add_argument("--rules")
-    p.add_argument("--calibrate", metavar="START:END")
-    p.add_argument("--axes")
+    add_analysis_options(p, units=False)
     p.add_argument("--emulate", action="store_true",
                    help="record an emulated Polar H10 walking (no sensor needed)")
     p.add_argument("--emulate-speed", type=float, default=1.0,

@@ -25,7 +25,7 @@ from analysis.units import to_g
 from stridewatch import store
 from stridewatch.figures import Thresholds
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located, read_input
-from stridewatch.options import load_rules, parse_calibrate
+from stridewatch.options import add_analysis_options, load_rules, parse_calibrate
 from stridewatch.report import ReportSignal, render_history, render_pdf, render_report
 
 
@@ -324,15 +324,11 @@ def register(sub: Any) -> None:
     p.add_argument("--since", type=date.fromisoformat, help="with --history: first date shown")
     p.add_argument("--pdf", help="also write the report as PDF here")
     p.add_argument("--patient", help="patient id (uses and saves under the patient's rules)")
-    p.add_argument("--rules", help="rules TOML (default: the patient's stored rules)")
+    add_analysis_options(p, rules_help="rules TOML (default: the patient's stored rules)")
     p.add_argument("--db", help=db_help)
     p.add_argument("--no-save", action="store_true", help="do not save the session")
     p.add_argument("--date", type=date.fromisoformat,
                    help="recording date YYYY-MM-DD (default: recording start / file time)")
-    p.add_argument("--calibrate", metavar="START:END",
-                   help="standing calibration segment in seconds (lean reference)")
-    p.add_argument("--axes", help="sensor mounting, e.g. 'V=x,AP=-z,ML=y'")
-    p.add_argument("--units", choices=["g", "m/s2"], help="acceleration units (default: detect)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("history", help="weekly walking-plan progress and trends from the store")

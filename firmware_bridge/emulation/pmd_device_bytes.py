@@ -14,6 +14,10 @@ import struct
 
 import numpy as np
 
+# Status codes are shared facts of the protocol; the byte handling below stays independent
+# of the host decoder so that tests can check one against the other.
+from firmware_bridge.profiles.polar_pmd import PmdStatus as PmdStatus
+
 PMD_SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 PMD_CONTROL_POINT_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
 PMD_DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
@@ -40,20 +44,6 @@ class MeasurementType(enum.IntEnum):
     GYRO = 5
     MAGNETOMETER = 6
     SDK_MODE = 9
-
-
-class PmdStatus(enum.IntEnum):
-    SUCCESS = 0
-    INVALID_OP_CODE = 1
-    INVALID_MEASUREMENT_TYPE = 2
-    NOT_SUPPORTED = 3
-    INVALID_LENGTH = 4
-    INVALID_PARAMETER = 5
-    ALREADY_IN_STATE = 6
-    INVALID_RESOLUTION = 7
-    INVALID_SAMPLE_RATE = 8
-    INVALID_RANGE = 9
-    INVALID_MTU = 10
 
 
 class SettingType(enum.IntEnum):
