@@ -43,7 +43,7 @@ def add_analysis_options(
     units: bool = True,
     rules_help: str = "per-patient rules TOML overriding data/guidelines.toml",
 ) -> None:
-    """``--rules``, ``--calibrate``, ``--axes`` (and ``--units``) as every analysing command takes."""
+    """``--rules``, ``--calibrate``, ``--axes`` (and ``--units``) for every analysing command."""
     parser.add_argument("--rules", help=rules_help)
     parser.add_argument("--calibrate", metavar="START:END",
                         help="standing calibration segment in seconds (lean reference)")
