@@ -10,7 +10,6 @@ per-sample work happens once, in fixed chunks (``analysis.extraction``), and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -33,25 +32,12 @@ from analysis.lean import (
     stride_average,
 )
 from analysis.orientation import BodyAxes, estimate_axes, parse_axes
-from analysis.rules import Flag, RuleInputs, RuleSet, evaluate, rules_from_toml
+from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import label_sides
 from analysis.timebase import UniformResampler, estimate_sample_rate_hz, validate_samples
 from analysis.units import detect_acc_units, to_g
 
 SCHEMA = "stridewatch.session/1"
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "guidelines.toml"
-
-
-def default_rules() -> RuleSet:
-    """The default guideline rules shipped in data/guidelines.toml."""
-    import sys
-
-    for path in (DEFAULT_RULES_PATH, Path(sys.prefix) / "share/stridewatch/guidelines.toml"):
-        if path.exists():
-            return rules_from_toml(path.read_text(encoding="utf-8"), str(path.name))
-    raise FileNotFoundError(f"default rules not found at {DEFAULT_RULES_PATH}")
-
-
 @dataclass
 class SessionResult:
     """Everything the analysis found in one recording (times on the input's clock, s)."""
@@ -174,7 +160,7 @@ class SessionAnalyzer:
         acc_units: str = "g",
     ) -> None:
         self.fs_hz = float(fs_hz)
-        self.rules = rules if rules is not None else default_rules()
+        self.rules = rules if rules is not None else builtin_rules()
         self.calibrate_s = calibrate_s
         self.axes_override = parse_axes(axes) if isinstance(axes, str) else axes
         self.acc_units = acc_units

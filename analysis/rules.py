@@ -105,17 +105,21 @@ def _apply(rule: Rule, table: dict, source: str) -> Rule:
     return replace(rule, enabled=enabled, params=params, guideline=guideline)
 
 
-def rules_from_toml(text: str, source: str) -> RuleSet:
-    """A complete rule set from TOML text: built-in defaults with the file's values applied."""
-    base = RuleSet(
+def builtin_rules() -> RuleSet:
+    """The default thresholds (as in data/guidelines.toml), without guideline wording."""
+    return RuleSet(
         {
             rule_id: Rule(rule_id, True, {k: v for k, (v, _) in spec.items()}, "")
             for rule_id, spec in PARAMETERS.items()
         },
         version="built-in",
     )
+
+
+def rules_from_toml(text: str, source: str) -> RuleSet:
+    """A complete rule set from TOML text: built-in defaults with the file's values applied."""
     doc = _parse(text, source)
-    ruleset = base.with_overrides(text, source)
+    ruleset = builtin_rules().with_overrides(text, source)
     return replace(ruleset, version=str(doc.get("version", source)), sources=(source,))
 
 

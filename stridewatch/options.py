@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from analysis.errors import InputError
-from analysis.pipeline import default_rules
-from analysis.rules import RuleSet
+from analysis.rules import RuleSet, rules_from_toml
 from stridewatch.inputs import InputFileError
 
 
@@ -20,6 +20,18 @@ def parse_calibrate(text: str | None) -> tuple[float, float] | None:
     except ValueError as exc:
         raise InputFileError(f"--calibrate {text!r}: expected START:END in seconds") from exc
     return start, end
+
+
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "guidelines.toml"
+
+
+def default_rules() -> RuleSet:
+    """The default guideline rules shipped in data/guidelines.toml (thresholds and wording)."""
+    installed = Path(sys.prefix) / "share" / "stridewatch" / "guidelines.toml"
+    for path in (DEFAULT_RULES_PATH, installed):
+        if path.exists():
+            return rules_from_toml(path.read_text(encoding="utf-8"), path.name)
+    raise FileNotFoundError(f"default rules not found at {DEFAULT_RULES_PATH} or {installed}")
 
 
 def load_rules(path: str | Path | None) -> RuleSet:

@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from analysis.errors import InputError
-from analysis.pipeline import analyze, default_rules
+from analysis.pipeline import analyze
 from analysis.rules import RuleSet
 from analysis.units import to_g
 from stridewatch import store
 from stridewatch.figures import Thresholds
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located, read_input
-from stridewatch.options import add_analysis_options, load_rules, parse_calibrate
+from stridewatch.options import add_analysis_options, default_rules, load_rules, parse_calibrate
 from stridewatch.report import ReportSignal, render_history, render_pdf, render_report
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from analysis.errors import InputError
-from analysis.pipeline import analyze, default_rules
+from analysis.pipeline import analyze
 from analysis.simulate import DEFAULT_MOUNT, Phase, rotation_matrix, simulate_walk
+from stridewatch.options import default_rules
 from tests.synthetic import walk
 
 
@@ -123,3 +124,14 @@ def test_bad_rules_file_names_the_problem(text, expected):
     with pytest.raises(InputError, match="patient.toml") as err:
         default_rules().with_overrides(text, "patient.toml")
     assert expected in str(err.value)
+
+
+def test_shipped_rule_file_matches_the_builtin_thresholds():
+    from analysis.rules import builtin_rules
+
+    shipped, builtin = default_rules(), builtin_rules()
+    assert shipped.version == "stridewatch-default-2026.11"
+    for rule_id, rule in builtin.rules.items():
+        assert shipped.rules[rule_id].params == rule.params, rule_id
+        assert shipped.rules[rule_id].enabled
+        assert shipped.rules[rule_id].guideline  # the file carries the guideline wording

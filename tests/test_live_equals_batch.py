@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.pipeline import SessionAnalyzer, analyze, default_rules
+from analysis.pipeline import SessionAnalyzer, analyze
+from stridewatch.options import default_rules
 from tests.synthetic import walk
 
 
 def test_incremental_feed_in_random_chunks_equals_batch():
     sim = walk(mount="tilted-40", noise_g=0.02, jitter_s=0.003, gap=True, si_pct=6, seed=21)
-    batch = analyze(sim.t_s, sim.acc, acc_units="g", fs_hz=100.0).to_dict("x")
-    live = SessionAnalyzer(100.0, rules=default_rules())
+    rules = default_rules()
+    batch = analyze(sim.t_s, sim.acc, acc_units="g", fs_hz=100.0, rules=rules).to_dict("x")
+    live = SessionAnalyzer(100.0, rules=rules)
     rng = np.random.default_rng(0)
     i = 0
     snapshots = 0
