@@ -18,6 +18,8 @@ from analysis.pipeline import SessionAnalyzer, SessionResult
 from analysis.rules import RuleSet
 from firmware_bridge.profiles.base import DecodedBlock
 
+PAUSE_S = 1.0
+RATE_LEARN_S = 5.0
 # Judged on the whole session, not while walking.
 SESSION_ONLY_RULES = ("short-walk",)
 
@@ -50,6 +52,9 @@ class LiveView:
         self._origin: float | None = None
         self._host_origin: float | None = None
         self._next_t: float | None = None
+        self._last_arrival: float | None = None
+        self._run_start = 0.0
+        self._run_samples = 0
         self._last_refresh = -float("inf")
         self._alerted: set[tuple[str, float]] = set()
         self.samples = 0
@@ -66,15 +71,37 @@ class LiveView:
             t = block.t_device_s - self._origin
         else:
             host = self.clock() if host_t_s is None else host_t_s
-            if self._host_origin is None:
-                self._host_origin = host
-            arrival = host - self._host_origin
-            start = self._next_t if self._next_t is not None else arrival - (n - 1) / self.fs_hz
-            if arrival - (start + (n - 1) / self.fs_hz) > 1.0:  # the stream paused
-                start = arrival - (n - 1) / self.fs_hz
-            t = start + np.arange(n) / self.fs_hz
-            self._next_t = float(t[-1]) + 1.0 / self.fs_hz
+            t = self._host_times(host, n)
         self.feed(t, block.acc_g, block.gyro_dps)
+
+    def _host_times(self, host_s: float, n: int) -> np.ndarray:
+        """Sample times for a device without a clock, from notification arrival times.
+
+        Within a run of notifications the samples are laid back to back at the
+        rate measured so far (arrivals over samples, once ``RATE_LEARN_S`` have
+        passed; the nominal rate before), so a device running 2 % slow does not
+        drift away from real time. A silence longer than ``PAUSE_S`` starts a new
+        run anchored on the arrival time; the analysis then sees a gap.
+        """
+        if self._host_origin is None:
+            self._host_origin = host_s
+        arrival = host_s - self._host_origin
+        paused = self._last_arrival is not None and arrival - self._last_arrival > PAUSE_S
+        if self._next_t is None or paused:
+            self._run_start, self._run_samples = arrival, 0
+            start = arrival - (n - 1) / self.fs_hz
+            if self._next_t is not None:
+                start = max(start, self._next_t)
+            rate = self.fs_hz
+        else:
+            elapsed = arrival - self._run_start
+            rate = self._run_samples / elapsed if elapsed >= RATE_LEARN_S else self.fs_hz
+            start = self._next_t
+        t = start + np.arange(n) / rate
+        self._next_t = float(t[-1]) + 1.0 / rate
+        self._run_samples += n
+        self._last_arrival = arrival
+        return t
 
     def feed(self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None) -> None:
         self.analyzer.feed(t_s, acc_g, gyro_dps)

@@ -1,0 +1,45 @@
+"""LiveView timing for sensors without a clock (samples placed from arrival times)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.simulate import Phase, simulate_walk
+from firmware_bridge.profiles.base import DecodedBlock
+from stridewatch.live import LiveView
+from stridewatch.options import default_rules
+
+
+def _stream(view: LiveView, acc: np.ndarray, true_rate_hz: float, block: int, start_s: float,
+            rng: np.random.Generator) -> float:
+    """Deliver ``acc`` in notifications of ``block`` samples at the device's true rate."""
+    t = start_s
+    for i in range(0, len(acc) - block + 1, block):
+        t = start_s + (i + block) / true_rate_hz
+        view.on_block(DecodedBlock(acc_g=acc[i : i + block]),
+                      host_t_s=t + abs(rng.normal(0, 0.01)))  # BLE delivery jitter
+    return t
+
+
+def test_slow_clockless_device_keeps_one_segment_and_counts_every_step():
+    sim = simulate_walk([Phase("walk", 300, cadence_spm=105)], fs_hz=100.0, seed=5)
+    view = LiveView(100.0, rules=default_rules(), clock=lambda: 0.0)
+    # The device says 100 Hz but really samples at 98 Hz: 2 % slow.
+    _stream(view, sim.acc, 98.0, 20, 0.0, np.random.default_rng(1))
+    result = view.finish()
+    truth = len(sim.truth["initial_contacts"])
+    assert len(result.segments) == 1
+    assert abs(len(result.ic_t_s) - truth) <= 0.01 * truth
+    # cadence is measured on the host's clock: 105 steps/min of device time at 98/100 speed
+    assert abs(result.cadence_spm - 105 * 0.98) < 1.5
+
+
+def test_a_pause_in_notifications_becomes_a_gap():
+    sim = simulate_walk([Phase("walk", 60, cadence_spm=110)], fs_hz=100.0, seed=6)
+    view = LiveView(100.0, rules=default_rules(), clock=lambda: 0.0)
+    rng = np.random.default_rng(2)
+    end = _stream(view, sim.acc[:3000], 100.0, 20, 0.0, rng)
+    _stream(view, sim.acc[3000:], 100.0, 20, end + 5.0, rng)  # 5 s with no notifications
+    result = view.finish()
+    assert len(result.segments) == 2
+    assert result.segments[1][0] - result.segments[0][1] > 4.0
