@@ -9,6 +9,7 @@ per-sample work happens once, in fixed chunks (``analysis.extraction``), and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,7 +134,7 @@ def _num(value: float, digits: int = 2) -> float | None:
     return round(value, digits) if np.isfinite(value) else None
 
 
-def _stat(fn, values: np.ndarray) -> float | None:
+def _stat(fn: Callable[[np.ndarray], float], values: np.ndarray) -> float | None:
     return _num(fn(values)) if np.isfinite(values).any() else None
 
 

@@ -10,6 +10,7 @@ threshold and a plain-language message tied to the guideline.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -207,7 +208,7 @@ def _runs(t: np.ndarray, cond: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _held(rule: Rule, x: RuleInputs, measure: np.ndarray, cond: np.ndarray, unit: str,
-          describe) -> list[Flag]:
+          describe: Callable[[float, float], str]) -> list[Flag]:
     flags = []
     for a, b in _runs(x.second_t_s, cond & x.walking):
         start, end = float(x.second_t_s[a]), float(x.second_t_s[b] + 1.0)

@@ -14,7 +14,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -41,7 +43,10 @@ def day_of_walking(hours: float, rate_hz: float) -> tuple[np.ndarray, np.ndarray
     return t[keep], acc[keep]
 
 
-def timed(fn):
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     out = fn()
     return out, time.perf_counter() - wall, time.process_time() - cpu

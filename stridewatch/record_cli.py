@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from analysis.errors import InputError
-from analysis.simulate import Phase, simulate_walk
+from analysis.simulate import Phase, Simulation, simulate_walk
 from firmware_bridge.profiles import StreamConfig, get_profile
 from stridewatch.inputs import InputFileError
 from stridewatch.options import add_analysis_options
@@ -28,7 +28,7 @@ EMULATED_RATE_HZ = 200.0
 EMULATED_SCAN_S = 1.0
 
 
-def emulated_walk_g():
+def emulated_walk() -> Simulation:
     """The walk an emulated strap streams: stand, walk, then lean forward (200 Hz, in g).
 
     The strap's clock runs from power-on, so the time spent scanning and
@@ -54,7 +54,7 @@ async def _radio(emulate: bool, speed: float) -> AsyncIterator[tuple[object, obj
         raise InputFileError(
             f"--emulate needs bumble ({exc.name} missing): pip install -e '.[emulate]'"
         ) from exc
-    walk = emulated_walk_g()
+    walk = emulated_walk()
     async with emulated_polar_h10(walk.acc, source_rate_hz=EMULATED_RATE_HZ,
                                   time_scale=speed) as sensor:
         yield sensor.scanner_backend, sensor.client_backend, sensor

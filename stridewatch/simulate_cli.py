@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.simulate import DEFAULT_MOUNT, Phase, rotation_matrix, simulate_walk
+from analysis.simulate import DEFAULT_MOUNT, Phase, Simulation, rotation_matrix, simulate_walk
 
 
 def _phase(text: str) -> Phase:
@@ -72,7 +72,7 @@ def truth_path(csv_path: Path) -> Path:
     return csv_path.with_suffix(".truth.json")
 
 
-def write_simulation(sim, csv_path: Path) -> None:
+def write_simulation(sim: Simulation, csv_path: Path) -> None:
     """Write the samples as CSV (t,ax,ay,az) and the truth JSON beside it."""
     data = np.column_stack([sim.t_s, sim.acc])
     header = "t,ax,ay,az"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from stridewatch.cli import main
-from stridewatch.record_cli import emulated_walk_g
+from stridewatch.record_cli import emulated_walk
 
 
 def test_scan_lists_the_emulated_strap(capsys):
@@ -25,7 +25,7 @@ def test_record_shows_live_view_alerts_and_writes_an_analysable_trace(tmp_path, 
     assert trace.exists()
     assert main(["analyze", "--json", "--calibrate", "1:6", str(trace)]) == 0
     session = json.loads(capsys.readouterr().out)
-    truth = emulated_walk_g().truth["initial_contacts"]
+    truth = emulated_walk().truth["initial_contacts"]
     # Scanning and connecting at 20x speed cost part of the 30 s standing, never a step.
     assert abs(session["steps"] - len(truth)) <= 0.01 * len(truth)
     assert {f["rule"] for f in session["flags"]} == {"forward-lean", "short-walk"}
