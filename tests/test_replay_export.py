@@ -67,3 +67,12 @@ def test_export_round_trips(h10_trace, tmp_path, capsys):
     assert from_csv["steps"] == from_trace["steps"]
     np.testing.assert_allclose(from_csv["initial_contacts_s"], from_trace["initial_contacts_s"],
                                atol=0.006)
+
+
+def test_report_from_a_trace_names_device_and_profile(h10_trace, tmp_path, capsys):
+    path, _, _ = h10_trace
+    html = tmp_path / "report.html"
+    assert main(["report", str(path), "--no-save", "--calibrate", "1:9", "-o", str(html)]) == 0
+    text = html.read_text()
+    assert "Polar H10 1A2B3C4D" in text and "polar-pmd" in text
+    assert "standing calibration" in text
