@@ -164,9 +164,11 @@ def _add_steps(body: np.ndarray, t: np.ndarray, contacts: np.ndarray, sides: np.
         b = min(len(t), int((tc + step) * fs_hz))
         phase = (t[a:b] - tc) / step
         dt = t[a:b] - tc
+        # Pulses have their mean removed: over a step at steady speed the trunk
+        # neither gains nor loses velocity, so the dynamic acceleration averages to zero.
         impact = np.exp(-0.5 * ((dt - 0.03) / 0.02) ** 2)
-        body[a:b, 2] += 0.25 * np.cos(2 * np.pi * (phase - 0.08)) + 0.45 * impact
+        body[a:b, 2] += 0.25 * np.cos(2 * np.pi * (phase - 0.08)) + 0.45 * (impact - impact.mean())
         braking = np.exp(-0.5 * ((dt - 0.01) / 0.015) ** 2)
-        body[a:b, 0] += -0.18 * np.sin(2 * np.pi * phase) - 0.25 * braking
+        body[a:b, 0] += -0.18 * np.sin(2 * np.pi * phase) - 0.25 * (braking - braking.mean())
         toward_right = 1.0 if sides[i] == "L" else -1.0
         body[a:b, 1] += 0.08 * toward_right * np.sin(np.pi * phase)
