@@ -36,7 +36,7 @@ from analysis.orientation import BodyAxes, estimate_axes, parse_axes
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import label_sides
 from analysis.timebase import UniformResampler, estimate_sample_rate_hz, validate_samples
-from analysis.units import detect_acc_units, to_g
+from analysis.units import detect_acc_units, median_magnitude, to_g
 
 SCHEMA = "stridewatch.session/1"
 @dataclass
@@ -234,7 +234,7 @@ def analyze(
     acc_g = to_g(acc, units)
     validate_samples(t_s, acc_g, gyro)
     if acc_units is not None:
-        detect_check = float(np.median(np.linalg.norm(acc_g, axis=1)))
+        detect_check = median_magnitude(acc_g)
         if not 0.5 <= detect_check <= 2.0:
             raise InputError(
                 f"with --units {acc_units} the median acceleration is {detect_check:.3g} g, "

@@ -166,10 +166,8 @@ class UniformResampler:
             acc_u = acc[aligned]
             gyro_u = None if gyro is None else gyro[aligned]
         else:
-            acc_u = np.column_stack([np.interp(grid, t, acc[:, j]) for j in range(3)])
-            gyro_u = None
-            if gyro is not None:
-                gyro_u = np.column_stack([np.interp(grid, t, gyro[:, j]) for j in range(3)])
+            acc_u = _interp3(grid, t, acc)
+            gyro_u = None if gyro is None else _interp3(grid, t, gyro)
         self._next_k = last_k + 1
         return UniformBlock(self._segment, float(grid[0]), self.fs_hz, acc_u, gyro_u)
 
@@ -183,3 +181,11 @@ def _aligned(t: np.ndarray, grid: np.ndarray, fs_hz: float) -> slice | None:
     if np.max(np.abs(part - grid)) * fs_hz > 1e-6:
         return None
     return slice(offset, offset + len(grid))
+
+
+def _interp3(grid: np.ndarray, t: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Linear interpolation of (n,3) ``values`` at ``grid``, written straight into one array."""
+    out = np.empty((len(grid), 3))
+    for j in range(3):
+        out[:, j] = np.interp(grid, t, values[:, j])
+    return out

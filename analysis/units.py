@@ -10,6 +10,15 @@ STANDARD_GRAVITY_MPS2 = 9.80665
 ACC_UNITS = ("g", "m/s2")
 
 
+def median_magnitude(acc: np.ndarray) -> float:
+    """Median |acceleration| over finite samples (on at most ~100 000 evenly spaced samples)."""
+    sample = acc[:: max(1, len(acc) // 100_000)]
+    sample = sample[np.isfinite(sample).all(axis=1)]  # missing values are reported elsewhere
+    if len(sample) == 0:
+        raise InputError("no finite acceleration values")
+    return float(np.median(np.sqrt(np.einsum("ij,ij->i", sample, sample))))
+
+
 def detect_acc_units(acc: np.ndarray) -> str:
     """Return "g" or "m/s2" from the median magnitude of the acceleration (N,3).
 
@@ -17,11 +26,7 @@ def detect_acc_units(acc: np.ndarray) -> str:
     its orientation, so the median magnitude separates the two units by a
     factor of ten. Anything far from both is refused as implausible.
     """
-    sample = acc[:: max(1, len(acc) // 100_000)]  # the median of 100k samples is plenty
-    sample = sample[np.isfinite(sample).all(axis=1)]  # missing values are reported elsewhere
-    if len(sample) == 0:
-        raise InputError("no finite acceleration values")
-    magnitude = float(np.median(np.sqrt(np.einsum("ij,ij->i", sample, sample))))
+    magnitude = median_magnitude(acc)
     if 0.5 <= magnitude <= 2.0:
         return "g"
     if 0.5 * STANDARD_GRAVITY_MPS2 <= magnitude <= 2.0 * STANDARD_GRAVITY_MPS2:
