@@ -5,17 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from analysis.errors import InputError
 from analysis.pipeline import SessionResult, analyze
 from analysis.rules import RuleSet
 from stridewatch.inputs import InputFileError, Recording, expand_inputs, located, read_input
-from stridewatch.options import add_analysis_options, load_rules, parse_calibrate
+from stridewatch.options import add_analysis_options, load_rules, parse_calibrate, shipped_file
 from stridewatch.summary import wearer_summary
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-SAMPLE = DATA_DIR / "sample-walk.csv"
 
 
 def analyze_recording(
@@ -64,11 +60,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    if not SAMPLE.exists():
-        print(f"error: bundled sample {SAMPLE} is missing", file=sys.stderr)
+    try:
+        sample = shipped_file("sample-walk.csv")
+    except FileNotFoundError as exc:
+        print(f"error: bundled sample missing: {exc}", file=sys.stderr)
         return 2
-    print(f"stridewatch demo: analysing the bundled synthetic sample {SAMPLE.name}\n")
-    ns = argparse.Namespace(inputs=[str(SAMPLE)], json=False, rules=None, calibrate="2:12",
+    print(f"stridewatch demo: analysing the bundled synthetic sample {sample.name}\n")
+    ns = argparse.Namespace(inputs=[str(sample)], json=False, rules=None, calibrate="2:12",
                             axes=None, units=None)
     return cmd_analyze(ns)
 

@@ -22,16 +22,22 @@ def parse_calibrate(text: str | None) -> tuple[float, float] | None:
     return start, end
 
 
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "guidelines.toml"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+INSTALLED_DATA_DIR = Path(sys.prefix) / "share" / "stridewatch"
+
+
+def shipped_file(name: str) -> Path:
+    """A file shipped in data/: from the checkout (editable install) or the installed copy."""
+    for folder in (DATA_DIR, INSTALLED_DATA_DIR):
+        if (folder / name).exists():
+            return folder / name
+    raise FileNotFoundError(f"{name} not found in {DATA_DIR} or {INSTALLED_DATA_DIR}")
 
 
 def default_rules() -> RuleSet:
     """The default guideline rules shipped in data/guidelines.toml (thresholds and wording)."""
-    installed = Path(sys.prefix) / "share" / "stridewatch" / "guidelines.toml"
-    for path in (DEFAULT_RULES_PATH, installed):
-        if path.exists():
-            return rules_from_toml(path.read_text(encoding="utf-8"), path.name)
-    raise FileNotFoundError(f"default rules not found at {DEFAULT_RULES_PATH} or {installed}")
+    path = shipped_file("guidelines.toml")
+    return rules_from_toml(path.read_text(encoding="utf-8"), path.name)
 
 
 def load_rules(path: str | Path | None) -> RuleSet:
