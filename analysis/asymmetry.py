@@ -43,7 +43,10 @@ def step_groups(ic_t_s: np.ndarray, sides: np.ndarray) -> np.ndarray:
     return groups
 
 
-def _si(sum_l: np.ndarray, n_l: np.ndarray, sum_r: np.ndarray, n_r: np.ndarray) -> np.ndarray:
+def si_from_sums(
+    sum_l: np.ndarray, n_l: np.ndarray, sum_r: np.ndarray, n_r: np.ndarray
+) -> np.ndarray:
+    """SI in % from summed left/right step times (s) and counts; NaN with too few steps."""
     ok = (n_l >= MIN_STEPS_PER_SIDE) & (n_r >= MIN_STEPS_PER_SIDE)
     with np.errstate(invalid="ignore", divide="ignore"):
         x_l = sum_l / n_l
@@ -61,7 +64,9 @@ def step_time_si_pct(
     intervals = np.diff(ic_t_s)
     groups = step_groups(ic_t_s, sides) if groups is None else groups
     left, right = groups == 1, groups == -1
-    return float(_si(intervals[left].sum(), left.sum(), intervals[right].sum(), right.sum()))
+    return float(
+        si_from_sums(intervals[left].sum(), left.sum(), intervals[right].sum(), right.sum())
+    )
 
 
 def windowed_si_pct(
@@ -91,7 +96,7 @@ def windowed_si_pct(
     def window(name: str) -> np.ndarray:
         return cum[name][end] - cum[name][start]
 
-    out[steps:] = _si(window("sl"), window("nl"), window("sr"), window("nr"))
+    out[steps:] = si_from_sums(window("sl"), window("nl"), window("sr"), window("nr"))
     return out
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.asymmetry import (
-    MIN_STEPS_PER_SIDE,
     regularity,
     rolling_step_time_si_pct,
+    si_from_sums,
     step_groups,
     step_time_si_pct,
 )
@@ -280,9 +280,7 @@ def derive_session(
         offset += b.steps
 
     sec_t, _sec_seg, sec_mean, sec_std = features.seconds()
-    walking = np.zeros(len(sec_t), dtype=bool)
-    for b in bouts:
-        walking |= (sec_t + 1.0 > b.start_s) & (sec_t < b.end_s)
+    walking = _covered(sec_t, [b.start_s for b in bouts], [b.end_s for b in bouts])
 
     if axes_override is not None:
         axes = axes_override
@@ -314,13 +312,15 @@ def derive_session(
     all_intervals = np.concatenate(
         [walking_intervals(ic_t[b.first : b.last + 1]) for b in bouts] or [np.zeros(0)]
     )
+    # Session cadence: the median over all walking steps (per the output schema); each
+    # bout's cadence uses the stride definition of clinical reference systems.
     cadence = float(60.0 / np.median(all_intervals)) if len(all_intervals) >= 2 else np.nan
-    left, right = [], []
+    sums = np.zeros(4)  # left step time, left steps, right step time, right steps
     for b, groups in zip(bouts, bout_groups, strict=True):
-        times = ic_t[b.first : b.last + 1]
-        left.append(np.diff(times)[groups == 1])
-        right.append(np.diff(times)[groups == -1])
-    session_si = _si_from_groups(np.concatenate(left or [[]]), np.concatenate(right or [[]]))
+        steps = np.diff(ic_t[b.first : b.last + 1])
+        sums += [steps[groups == 1].sum(), np.sum(groups == 1),
+                 steps[groups == -1].sum(), np.sum(groups == -1)]
+    session_si = float(si_from_sums(*sums))
     step_reg, stride_reg = regularity(features.regularity_sums)
 
     reference = None
@@ -357,7 +357,9 @@ def derive_session(
         rolling = rolling_step_time_si_pct(ic_t[b.first : b.last + 1],
                                            sides[b.first : b.last + 1], groups)
         times = ic_t[b.first : b.last + 1]
-        in_bout = np.flatnonzero((sec_t + 1.0 > b.start_s) & (sec_t < b.end_s))
+        # seconds overlapping the bout (sec_t is sorted)
+        in_bout = np.arange(np.searchsorted(sec_t, b.start_s - 1.0, side="right"),
+                            np.searchsorted(sec_t, b.end_s, side="left"))
         at = np.searchsorted(times, sec_t[in_bout] + 1.0, side="right") - 1
         ok = at >= 0
         series_si[in_bout[ok]] = rolling[at[ok]]
@@ -409,8 +411,13 @@ def derive_session(
     )
 
 
-def _si_from_groups(left: np.ndarray, right: np.ndarray) -> float:
-    if len(left) < MIN_STEPS_PER_SIDE or len(right) < MIN_STEPS_PER_SIDE:
-        return float("nan")
-    x_l, x_r = float(np.mean(left)), float(np.mean(right))
-    return 100.0 * (x_l - x_r) / (0.5 * (x_l + x_r))
+def _covered(bin_start_s: np.ndarray, starts_s: list[float], ends_s: list[float]) -> np.ndarray:
+    """Which 1 s bins overlap one of the sorted, non-overlapping intervals [start, end]."""
+    if not starts_s:
+        return np.zeros(len(bin_start_s), dtype=bool)
+    starts, ends = np.asarray(starts_s), np.asarray(ends_s)
+    # the last interval starting before the bin ends is the only one that can overlap it
+    k = np.searchsorted(starts, bin_start_s + 1.0, side="left") - 1
+    ok = k >= 0
+    k = np.clip(k, 0, None)
+    return ok & (bin_start_s < ends[k]) & (bin_start_s + 1.0 > starts[k])
