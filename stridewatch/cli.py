@@ -6,39 +6,20 @@ import argparse
 import json
 import sys
 
-from analysis.errors import InputError
-from analysis.pipeline import SessionResult, analyze
-from analysis.rules import RuleSet
-from stridewatch.inputs import InputFileError, Recording, expand_inputs, located, read_input
-from stridewatch.options import add_analysis_options, load_rules, parse_calibrate, shipped_file
+from stridewatch.inputs import InputFileError, expand_inputs, read_input
+from stridewatch.options import (
+    add_analysis_options,
+    add_store_options,
+    parse_calibrate,
+    shipped_file,
+)
+from stridewatch.sessions import analyze_recording, db_path, resolve_rules, save_recording_session
 from stridewatch.summary import wearer_summary
 
 
-def analyze_recording(
-    recording: Recording,
-    *,
-    rules: RuleSet,
-    calibrate_s: tuple[float, float] | None = None,
-    axes: str | None = None,
-) -> SessionResult:
-    """Run the analysis on a read recording; InputError becomes a located InputFileError."""
-    try:
-        return analyze(
-            recording.t_s,
-            recording.acc,
-            recording.gyro_dps,
-            acc_units=recording.acc_units,
-            rules=rules,
-            calibrate_s=calibrate_s,
-            axes=axes,
-            fs_hz=recording.nominal_rate_hz,
-        )
-    except InputError as exc:
-        raise located(exc, recording) from exc
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
-    rules = load_rules(args.rules)
+    db = db_path(args) if (args.save or args.patient) else None
+    rules = resolve_rules(args.rules, args.patient, db)
     calibrate = parse_calibrate(args.calibrate)
     status = 0
     for path in expand_inputs(args.inputs):
@@ -51,6 +32,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             status = 2
             continue
         session = result.to_dict(str(path))
+        if args.save:
+            saved = save_recording_session(db, session, path, recording=recording,
+                                           patient_id=args.patient, rules=rules)
+            print(f"saved session {saved} in {db}", file=sys.stderr)
         if args.json:
             print(json.dumps(session, separators=(",", ":")), flush=True)
         else:
@@ -67,7 +52,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     print(f"stridewatch demo: analysing the bundled synthetic sample {sample.name}\n")
     ns = argparse.Namespace(inputs=[str(sample)], json=False, rules=None, calibrate="2:12",
-                            axes=None, units=None)
+                            axes=None, units=None, save=False, patient=None, db=None)
     return cmd_analyze(ns)
 
 
@@ -89,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="files or directories (.csv, .swtrace)")
     p.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
     add_analysis_options(p)
+    add_store_options(p, save_by_default=False)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("demo", help="analyse the bundled synthetic sample (no sensor needed)")

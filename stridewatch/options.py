@@ -55,6 +55,19 @@ def load_rules(path: str | Path | None) -> RuleSet:
         raise InputFileError(str(exc)) from exc
 
 
+def add_store_options(parser: argparse.ArgumentParser, *, save_by_default: bool) -> None:
+    """``--patient`` and ``--db``, plus ``--save`` or ``--no-save`` for the session store."""
+    parser.add_argument("--patient", help="patient id: the patient's stored rules apply "
+                                          "(unless --rules) and the session is filed under it")
+    parser.add_argument("--db", help="session store (default: in the user's data folder)")
+    if save_by_default:
+        parser.add_argument("--no-save", dest="save", action="store_false",
+                            help="do not keep the session in the store")
+    else:
+        parser.add_argument("--save", action="store_true",
+                            help="keep the session in the store (see `stridewatch history`)")
+
+
 def add_analysis_options(
     parser: argparse.ArgumentParser,
     *,

@@ -14,13 +14,14 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 from analysis.errors import InputError
 from analysis.simulate import Phase, Simulation, simulate_walk
 from firmware_bridge.profiles import StreamConfig, get_profile
 from stridewatch.inputs import InputFileError
-from stridewatch.options import add_analysis_options
+from stridewatch.options import add_analysis_options, add_store_options
 
 EMULATED_RATE_HZ = 200.0
 
@@ -80,7 +81,8 @@ async def _record(args: argparse.Namespace) -> int:
     from firmware_bridge.recorder import RecordingError, record
     from firmware_bridge.scanner import find_device, scan
     from stridewatch.live import LiveView
-    from stridewatch.options import load_rules, parse_calibrate
+    from stridewatch.options import parse_calibrate
+    from stridewatch.sessions import db_path, resolve_rules, save_recording_session
     from stridewatch.summary import wearer_summary
 
     output = Path(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"))
@@ -114,7 +116,8 @@ async def _record(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise InputFileError(f"{profile.name}: {exc}") from exc
         rate = config.sample_rate_hz or EMULATED_RATE_HZ
-        rules = load_rules(args.rules)
+        db = db_path(args) if (args.save or args.patient) else None
+        rules = resolve_rules(args.rules, args.patient, db)
         live = LiveView(float(rate), rules=rules,
                         calibrate_s=parse_calibrate(args.calibrate), axes=args.axes, out=sys.stdout)
         stop = asyncio.Event()
@@ -146,11 +149,17 @@ async def _record(args: argparse.Namespace) -> int:
           f"trace: {output}")
     if live.samples:
         try:
-            print(wearer_summary(live.finish().to_dict(str(output)), rules))
+            session = live.finish().to_dict(str(output))
+            print(wearer_summary(session, rules))
         except InputError as exc:
             print(f"error: {output}: {exc} (the trace is complete; analyse it again with "
                   "other options)", file=sys.stderr)
             return 2
+        if args.save:
+            walk_start = datetime.fromtimestamp(time.time() - session["duration_s"])
+            saved = save_recording_session(db, session, output, patient_id=args.patient,
+                                           rules=rules, session_date=walk_start)
+            print(f"saved session {saved} in {db} (see `stridewatch history`)")
     return 0
 
 
@@ -178,6 +187,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", help="trace file (default: walk-DATE-TIME.swtrace)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to look for the sensor")
     add_analysis_options(p, units=False)
+    add_store_options(p, save_by_default=True)
     p.add_argument("--emulate", action="store_true",
                    help="record an emulated Polar H10 walking (no sensor needed)")
     p.add_argument("--emulate-speed", type=float, default=1.0,

@@ -19,14 +19,19 @@ from typing import Any
 import numpy as np
 
 from analysis.errors import InputError
-from analysis.pipeline import analyze
 from analysis.rules import RuleSet
 from analysis.units import to_g
 from stridewatch import store
 from stridewatch.figures import Thresholds
-from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located, read_input
-from stridewatch.options import add_analysis_options, default_rules, load_rules, parse_calibrate
+from stridewatch.inputs import InputFileError, Recording, read_input
+from stridewatch.options import add_analysis_options, default_rules, parse_calibrate
 from stridewatch.report import ReportSignal, render_history, render_pdf, render_report
+from stridewatch.sessions import (
+    analyze_recording,
+    db_path,
+    resolve_rules,
+    save_recording_session,
+)
 
 
 @dataclass(frozen=True)
@@ -59,30 +64,6 @@ def thresholds_from_rules(rules: RuleSet) -> Thresholds:
 def guidelines_from_rules(rules: RuleSet) -> dict[str, str]:
     """Rule id -> guideline text from the rules file(s) in use."""
     return {rule_id: rule.guideline for rule_id, rule in rules.rules.items() if rule.guideline}
-
-
-def resolve_rules(
-    rules: str | Path | RuleSet | None,
-    patient_id: str | None = None,
-    db: store.DbLike = None,
-) -> RuleSet:
-    """The rules for an analysis: a RuleSet as given; a TOML file applied over the defaults;
-    else the patient's rules stored in ``db``; else the shipped defaults."""
-    if isinstance(rules, RuleSet):
-        return rules
-    if rules is not None:
-        return load_rules(rules)
-    base = default_rules()
-    try:
-        if patient_id is not None and db is not None:
-            stored = store.get_patient_rules(db, patient_id)
-            if stored is not None:
-                return base.with_overrides(
-                    stored.toml_text, f"patient {patient_id} rules v{stored.version}"
-                )
-    except InputError as exc:
-        raise InputFileError(str(exc)) from exc
-    return base
 
 
 # --------------------------------------------------------------------------- report
@@ -136,19 +117,6 @@ def provenance_for(
     }
 
 
-def _recorded_at(recording: Recording, path: Path) -> datetime:
-    for key in ("started_at", "start_time"):
-        value = (recording.meta or {}).get(key)
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value)
-            except ValueError:
-                pass
-        if isinstance(value, datetime):
-            return value
-    return datetime.fromtimestamp(path.stat().st_mtime)
-
-
 def build_report(
     input_path: str | Path,
     out_html: str | Path,
@@ -173,15 +141,8 @@ def build_report(
     path = Path(input_path)
     ruleset = resolve_rules(rules, patient_id, db)
     recording = read_input(path, units)
-    try:
-        result = analyze(
-            recording.t_s, recording.acc, recording.gyro_dps, acc_units=recording.acc_units,
-            rules=ruleset, calibrate_s=calibrate_s, axes=axes, fs_hz=recording.nominal_rate_hz,
-        )
-    except InputError as exc:
-        raise located(exc, recording) from exc
+    result = analyze_recording(recording, rules=ruleset, calibrate_s=calibrate_s, axes=axes)
     session = result.to_dict(str(path))
-    session["rules_sources"] = list(ruleset.sources)
     signal = report_signal(recording, session)
     provenance = provenance_for(recording, session, ruleset, calibrate_s)
     thresholds = thresholds_from_rules(ruleset)
@@ -189,12 +150,9 @@ def build_report(
 
     session_id = None
     if db is not None:
-        trace = path.resolve() if path.suffix == TRACE_SUFFIX else None
-        session_id = store.save_session(
-            db, session, patient_id=patient_id, trace_path=trace,
-            session_date=session_date or _recorded_at(recording, path),
-            rules_version=ruleset.version,
-        )
+        session_id = save_recording_session(db, session, path, recording=recording,
+                                            patient_id=patient_id, rules=ruleset,
+                                            session_date=session_date)
     out = Path(out_html)
     out.write_text(
         render_report(session, signal, provenance, patient_id, thresholds=thresholds,
@@ -245,10 +203,6 @@ def set_rules_from_file(db: store.DbLike, patient_id: str, rules_path: str | Pat
 # --------------------------------------------------------------------------- commands
 
 
-def _db(args: argparse.Namespace) -> Path:
-    return Path(args.db) if args.db else store.default_db_path()
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     if args.history:
         args.output = args.output or "history.html"
@@ -258,19 +212,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     args.output = args.output or "report.html"
     built = build_report(
         args.input, args.output, pdf=args.pdf, patient_id=args.patient, rules=args.rules,
-        db=None if args.no_save else _db(args), calibrate_s=parse_calibrate(args.calibrate),
+        db=None if args.no_save else db_path(args), calibrate_s=parse_calibrate(args.calibrate),
         axes=args.axes, units=args.units, session_date=args.date,
     )
     print(f"wrote {built.html_path}" + (f" and {built.pdf_path}" if built.pdf_path else ""))
     if built.session_id is not None:
-        print(f"saved session {built.session_id} in {_db(args)}")
+        print(f"saved session {built.session_id} in {db_path(args)}")
     return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     output = args.output or "history.html"
     since, until = getattr(args, "since", None), getattr(args, "until", None)
-    sessions = store.list_sessions(_db(args), patient_id=args.patient, since=since, until=until)
+    sessions = store.list_sessions(db_path(args), patient_id=args.patient, since=since, until=until)
     print(f"{'date':10} {'walking':>8} {'steps':>6} {'cadence':>8} {'lean fwd':>8} "
           f"{'side':>5} {'|SI|':>5}  source")
     for s in sessions:
@@ -279,7 +233,7 @@ def cmd_history(args: argparse.Namespace) -> int:
               f"{_fmt(s.frontal_deg_median, '°'):>5} {_fmt(s.step_time_si_pct, '%'):>5}  "
               f"{s.source or ''}")
     print()
-    weeks = build_history(output, patient_id=args.patient, db=_db(args), since=since,
+    weeks = build_history(output, patient_id=args.patient, db=db_path(args), since=since,
                           until=until)
     print(f"{'week':9} {'walks':>5} {'minutes':>8} {'longest':>8} {'target':>7}  status")
     for w in weeks:
@@ -295,13 +249,13 @@ def _fmt(value: float | None, unit: str) -> str:
 
 
 def cmd_set_rules(args: argparse.Namespace) -> int:
-    version = set_rules_from_file(_db(args), args.patient_id, args.rules_file)
+    version = set_rules_from_file(db_path(args), args.patient_id, args.rules_file)
     print(f"patient {args.patient_id}: rules version {version}")
     return 0
 
 
 def cmd_show_rules(args: argparse.Namespace) -> int:
-    rules = store.get_patient_rules(_db(args), args.patient_id)
+    rules = store.get_patient_rules(db_path(args), args.patient_id)
     if rules is None:
         print(f"patient {args.patient_id}: no rules stored (defaults apply)", file=sys.stderr)
         return 1

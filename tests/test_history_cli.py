@@ -26,3 +26,15 @@ def test_history_table_and_trend_page(tmp_path, capsys):
     assert "<img" in text or "<svg" in text
     assert main(["history", "--patient", "nobody", "--db", str(db),
                  "-o", str(tmp_path / "empty.html")]) == 0
+
+
+def test_analyze_save_files_the_session_under_the_patient(tmp_path, capsys):
+    db = tmp_path / "store.sqlite3"
+    assert main(["analyze", "--save", "--patient", "P9", "--db", str(db), str(SAMPLE)]) == 0
+    assert f"saved session 1 in {db}" in capsys.readouterr().err
+    from stridewatch import store
+
+    (stored,) = store.list_sessions(db, patient_id="P9")
+    assert stored.source == str(SAMPLE) and stored.steps > 600
+    assert main(["analyze", str(SAMPLE)]) == 0  # without --save nothing more is stored
+    assert len(store.list_sessions(db)) == 1

@@ -16,12 +16,14 @@ def test_scan_lists_the_emulated_strap(capsys):
 
 def test_record_shows_live_view_alerts_and_writes_an_analysable_trace(tmp_path, capsys):
     trace = tmp_path / "walk.swtrace"
+    db = tmp_path / "store.sqlite3"
     code = main(["record", "--emulate", "--emulate-speed", "20", "-o", str(trace),
-                 "--calibrate", "1:6"])
+                 "--calibrate", "1:6", "--patient", "W1", "--db", str(db)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "steps" in out and "cadence  110 spm" in out
     assert "ALERT forward-lean" in out
+    assert f"saved session 1 in {db}" in out
     assert trace.exists()
     assert main(["analyze", "--json", "--calibrate", "1:6", str(trace)]) == 0
     session = json.loads(capsys.readouterr().out)
@@ -29,6 +31,11 @@ def test_record_shows_live_view_alerts_and_writes_an_analysable_trace(tmp_path, 
     # Scanning and connecting at 20x speed cost part of the 30 s standing, never a step.
     assert abs(session["steps"] - len(truth)) <= 0.01 * len(truth)
     assert {f["rule"] for f in session["flags"]} == {"forward-lean", "short-walk"}
+    from stridewatch import store
+
+    (stored,) = store.list_sessions(db, patient_id="W1")
+    assert stored.trace_path == str(trace.resolve())
+    assert stored.steps == session["steps"]  # the live result equals the trace's analysis
     # never overwrite a recording
-    assert main(["record", "--emulate", "-o", str(trace)]) == 2
+    assert main(["record", "--emulate", "--no-save", "-o", str(trace)]) == 2
     assert "already exists" in capsys.readouterr().err
