@@ -129,12 +129,14 @@ def build_report(
     axes: str | None = None,
     units: str | None = None,
     session_date: date | datetime | None = None,
+    save: bool = True,
 ) -> BuiltReport:
     """Analyse one recording and write its HTML report (and PDF when ``pdf`` is given).
 
     ``rules``: a rules TOML path or RuleSet; when None the patient's rules stored in ``db``
-    are used, else the defaults. ``db``: the store (path or connection); when given, the
-    session is saved there (patient, trace link, rules version). ``session_date``: when the
+    are used, else the defaults. ``db``: the store (path or connection); when given (and
+    ``save``), the session is saved there (patient, trace link, rules version).
+    ``session_date``: when the
     walk was recorded; default: the recording's start time if it has one, else the file's
     modification time. Raises ``InputFileError`` naming the file for unreadable input.
     """
@@ -149,7 +151,7 @@ def build_report(
     guidelines = guidelines_from_rules(ruleset)
 
     session_id = None
-    if db is not None:
+    if db is not None and save:
         session_id = save_recording_session(db, session, path, recording=recording,
                                             patient_id=patient_id, rules=ruleset,
                                             session_date=session_date)
@@ -212,7 +214,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     args.output = args.output or "report.html"
     built = build_report(
         args.input, args.output, pdf=args.pdf, patient_id=args.patient, rules=args.rules,
-        db=None if args.no_save else db_path(args), calibrate_s=parse_calibrate(args.calibrate),
+        db=db_path(args), save=not args.no_save, calibrate_s=parse_calibrate(args.calibrate),
         axes=args.axes, units=args.units, session_date=args.date,
     )
     print(f"wrote {built.html_path}" + (f" and {built.pdf_path}" if built.pdf_path else ""))
