@@ -7,10 +7,11 @@ vertical acceleration as the trunk is decelerated downward. The detector:
 1. smooths the three axes lightly (Gaussian, sigma 15 ms) and takes the norm
    of their time derivative (jerk, g/s) — orientation free, so a rotated or
    upside-down sensor changes nothing;
-2. keeps local jerk maxima at least ``MIN_STEP_INTERVAL_S`` apart that stand
-   out from the surrounding activity (``RELATIVE_JERK`` times the local RMS
-   over ``ACTIVITY_WINDOW_S``) and exceed an absolute floor (``MIN_JERK_G_PER_S``), so
-   sensor noise at rest is never a step;
+2. keeps local jerk maxima that stand out from the surrounding activity
+   (``RELATIVE_JERK`` times the local RMS over ``ACTIVITY_WINDOW_S``) and
+   exceed an absolute floor (``MIN_JERK_G_PER_S``), so sensor noise at rest is
+   never a step, and of those the largest at least ``MIN_STEP_INTERVAL_S`` apart
+   (a maximum that fails the thresholds does not suppress a neighbour);
 3. confirms each candidate with a vertical acceleration peak of at least
    ``MIN_VERTICAL_G`` within ``CONFIRM_WINDOW_S`` (vertical = local gravity
    direction, band 0.5–5 Hz): the trunk is really decelerated downward.
@@ -87,9 +88,13 @@ def detect_initial_contacts(
     energy = jerk_magnitude(acc_g, fs_hz)
     window = max(1, int(round(ACTIVITY_WINDOW_S * fs_hz)))
     activity = np.sqrt(uniform_filter1d(energy * energy, window, mode="nearest"))
-    peaks, _ = signal.find_peaks(energy, distance=max(1, int(MIN_STEP_INTERVAL_S * fs_hz)))
-    keep = (energy[peaks] > RELATIVE_JERK * activity[peaks]) & (energy[peaks] > MIN_JERK_G_PER_S)
-    peaks = peaks[keep]
+    # Only maxima that stand out compete for a step slot: a jerk maximum too
+    # weak to be a contact must not hide a valid one less than a step away.
+    maxima, _ = signal.find_peaks(energy)
+    keep = (energy[maxima] > RELATIVE_JERK * activity[maxima]) & (energy[maxima] > MIN_JERK_G_PER_S)
+    valid = np.zeros(n)
+    valid[maxima[keep]] = energy[maxima[keep]]
+    peaks, _ = signal.find_peaks(valid, distance=max(1, int(MIN_STEP_INTERVAL_S * fs_hz)))
     if len(peaks) == 0:
         return peaks.astype(np.int64), np.zeros(0)
     if vertical is None:
