@@ -170,13 +170,14 @@ class SessionAnalyzer:
         self._first_t: float | None = None
         self._last_t: float | None = None
 
-    def feed(self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None) -> None:
+    def feed(self, t_s: np.ndarray, acc_g: np.ndarray) -> None:
+        """Add samples (t in s, acceleration (n,3) in g) in time order."""
         if len(t_s) == 0:
             return
         if self._first_t is None:
             self._first_t = float(t_s[0])
         self._last_t = float(t_s[-1])
-        for block in self._resampler.feed(t_s, acc_g, gyro_dps):
+        for block in self._resampler.feed(t_s, acc_g):
             self._extractor.feed(block)
 
     def finish(self) -> SessionResult:
@@ -222,7 +223,8 @@ def analyze(
     """Analyse a whole recording.
 
     ``t_s`` (N,) seconds; ``acc`` (N,3) in ``acc_units`` ("g", "m/s2", or None
-    to detect from the resting magnitude); ``gyro_dps`` (N,3) deg/s or None;
+    to detect from the resting magnitude); ``gyro_dps`` (N,3) deg/s or None
+    (checked like the rest, not used: see ``analysis.sides``);
     ``fs_hz`` the nominal rate (estimated from the stamps when None).
     Raises ``InputError`` (with the data row where there is one) for input that
     cannot be analysed.
@@ -244,7 +246,7 @@ def analyze(
     analyzer = SessionAnalyzer(
         rate, rules=rules, calibrate_s=calibrate_s, axes=axes, acc_units=units
     )
-    analyzer.feed(t_s, acc_g, gyro)
+    analyzer.feed(t_s, acc_g)
     return analyzer.finish()
 
 

@@ -24,7 +24,7 @@ MAX_PLAUSIBLE_ACC_G = 50.0
 class UniformBlock:
     """Samples on a uniform grid: ``t0_s + arange(n) / fs_hz``.
 
-    ``acc_g`` is (n,3) in g, ``gyro_dps`` (n,3) in deg/s or None. ``segment``
+    ``acc_g`` is (n,3) in g. ``segment``
     numbers the gap-free stretch the block belongs to (0, 1, ...).
     """
 
@@ -32,7 +32,6 @@ class UniformBlock:
     t0_s: float
     fs_hz: float
     acc_g: np.ndarray
-    gyro_dps: np.ndarray | None
 
     @property
     def n(self) -> int:
@@ -118,24 +117,16 @@ class UniformResampler:
         self._next_k = 0
         self._last_t: float | None = None
         self._last_acc: np.ndarray | None = None
-        self._last_gyro: np.ndarray | None = None
         self.gaps: list[tuple[float, float]] = []
 
-    def feed(
-        self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None
-    ) -> Iterator[UniformBlock]:
+    def feed(self, t_s: np.ndarray, acc_g: np.ndarray) -> Iterator[UniformBlock]:
         t_s = np.asarray(t_s, dtype=np.float64)
         if len(t_s) == 0:
             return
         acc_g = np.asarray(acc_g, dtype=np.float64)
-        gyro = None if gyro_dps is None else np.asarray(gyro_dps, dtype=np.float64)
         if self._last_t is not None:
             t_s = np.concatenate([[self._last_t], t_s])
             acc_g = np.concatenate([self._last_acc[None], acc_g])
-            if gyro is not None and self._last_gyro is not None:
-                gyro = np.concatenate([self._last_gyro[None], gyro])
-            elif gyro is not None or self._last_gyro is not None:
-                gyro = None  # a source that sometimes lacks gyro: keep acceleration only
         breaks = np.flatnonzero(np.diff(t_s) > MAX_GAP_S) + 1
         starts = np.concatenate([[0], breaks])
         ends = np.concatenate([breaks, [len(t_s)]])
@@ -146,16 +137,13 @@ class UniformResampler:
                 self._segment += 1
                 self._t0 = float(t_s[a])
                 self._next_k = 0
-            block = self._interpolate(t_s[a:b], acc_g[a:b], None if gyro is None else gyro[a:b])
+            block = self._interpolate(t_s[a:b], acc_g[a:b])
             if block is not None:
                 yield block
         self._last_t = float(t_s[-1])
         self._last_acc = acc_g[-1].copy()
-        self._last_gyro = None if gyro is None else gyro[-1].copy()
 
-    def _interpolate(
-        self, t: np.ndarray, acc: np.ndarray, gyro: np.ndarray | None
-    ) -> UniformBlock | None:
+    def _interpolate(self, t: np.ndarray, acc: np.ndarray) -> UniformBlock | None:
         last_k = int(np.floor((t[-1] - self._t0) * self.fs_hz + 1e-9))
         if last_k < self._next_k:
             return None
@@ -164,12 +152,10 @@ class UniformResampler:
         aligned = _aligned(t, grid, self.fs_hz)
         if aligned is not None:  # stamps already on the grid: no interpolation needed
             acc_u = acc[aligned]
-            gyro_u = None if gyro is None else gyro[aligned]
         else:
             acc_u = _interp3(grid, t, acc)
-            gyro_u = None if gyro is None else _interp3(grid, t, gyro)
         self._next_k = last_k + 1
-        return UniformBlock(self._segment, float(grid[0]), self.fs_hz, acc_u, gyro_u)
+        return UniformBlock(self._segment, float(grid[0]), self.fs_hz, acc_u)
 
 
 def _aligned(t: np.ndarray, grid: np.ndarray, fs_hz: float) -> slice | None:

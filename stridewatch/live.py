@@ -72,7 +72,7 @@ class LiveView:
         else:
             host = self.clock() if host_t_s is None else host_t_s
             t = self._host_times(host, n)
-        self.feed(t, block.acc_g, block.gyro_dps)
+        self.feed(t, block.acc_g)
 
     def _host_times(self, host_s: float, n: int) -> np.ndarray:
         """Sample times for a device without a clock, from notification arrival times.
@@ -103,8 +103,9 @@ class LiveView:
         self._last_arrival = arrival
         return t
 
-    def feed(self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None) -> None:
-        self.analyzer.feed(t_s, acc_g, gyro_dps)
+    def feed(self, t_s: np.ndarray, acc_g: np.ndarray) -> None:
+        """Add samples (t in s on the recording's clock, acceleration (n,3) in g)."""
+        self.analyzer.feed(t_s, acc_g)
         self.samples += len(t_s)
         now = self.clock()
         if now - self._last_refresh >= self.refresh_s:
