@@ -53,6 +53,8 @@ class LiveView:
         self._host_origin: float | None = None
         self._next_t: float | None = None
         self._last_arrival: float | None = None
+        self._last_t: float | None = None
+        self._last_host: float | None = None
         self._run_start = 0.0
         self._run_samples = 0
         self._last_refresh = -float("inf")
@@ -65,14 +67,31 @@ class LiveView:
         n = block.n_samples
         if n == 0:
             return
+        host = self.clock() if host_t_s is None else host_t_s
         if block.t_device_s is not None:
-            if self._origin is None:
-                self._origin = float(block.t_device_s[0])
-            t = block.t_device_s - self._origin
+            t = self._device_times(block.t_device_s, host)
         else:
-            host = self.clock() if host_t_s is None else host_t_s
             t = self._host_times(host, n)
+        self._last_host = host
         self.feed(t, block.acc_g)
+
+    def _device_times(self, t_device_s: np.ndarray, host_s: float) -> np.ndarray:
+        """Device-clock times relative to the first sample.
+
+        If the device clock steps back (a reboot, a clock reset), the block is
+        moved to follow the previous one by the host time that passed, so the
+        analysis never sees time going backwards.
+        """
+        if self._origin is None:
+            self._origin = float(t_device_s[0])
+        t = t_device_s - self._origin
+        if self._last_t is not None and t[0] <= self._last_t:
+            waited = host_s - self._last_host if self._last_host is not None else 0.0
+            shift = self._last_t + max(waited, 1.0 / self.fs_hz) - float(t[0])
+            self._origin -= shift
+            t = t + shift
+        self._last_t = float(t[-1])
+        return t
 
     def _host_times(self, host_s: float, n: int) -> np.ndarray:
         """Sample times for a device without a clock, from notification arrival times.

@@ -43,3 +43,18 @@ def test_a_pause_in_notifications_becomes_a_gap():
     result = view.finish()
     assert len(result.segments) == 2
     assert result.segments[1][0] - result.segments[0][1] > 4.0
+
+
+def test_device_clock_stepping_back_never_sends_time_backwards():
+    sim = simulate_walk([Phase("walk", 120, cadence_spm=110)], fs_hz=200.0, seed=7)
+    view = LiveView(200.0, rules=default_rules(), clock=lambda: 0.0)
+    for i in range(0, len(sim.acc) - 36 + 1, 36):
+        device_t = 1.7e9 + np.arange(i, i + 36) / 200.0
+        if i >= 12000:  # the strap rebooted at 60 s: its clock starts again from an old value
+            device_t = device_t - 3600.0
+        view.on_block(DecodedBlock(acc_g=sim.acc[i : i + 36], t_device_s=device_t),
+                      host_t_s=(i + 36) / 200.0)
+    result = view.finish()
+    truth = len(sim.truth["initial_contacts"])
+    assert len(result.segments) == 1  # re-anchored on host time, continuous
+    assert abs(len(result.ic_t_s) - truth) <= 0.01 * truth
