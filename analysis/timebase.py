@@ -127,7 +127,11 @@ class UniformResampler:
         if self._last_t is not None:
             t_s = np.concatenate([[self._last_t], t_s])
             acc_g = np.concatenate([self._last_acc[None], acc_g])
-        breaks = np.flatnonzero(np.diff(t_s) > MAX_GAP_S) + 1
+        steps = np.diff(t_s)
+        if (steps <= 0).any():
+            i = int(np.argmax(steps <= 0)) + 1
+            raise InputError(f"time does not increase: t={t_s[i]:.6g} s after t={t_s[i - 1]:.6g} s")
+        breaks = np.flatnonzero(steps > MAX_GAP_S) + 1
         starts = np.concatenate([[0], breaks])
         ends = np.concatenate([breaks, [len(t_s)]])
         for i, (a, b) in enumerate(zip(starts, ends, strict=True)):

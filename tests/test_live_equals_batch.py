@@ -27,3 +27,14 @@ def test_incremental_feed_in_random_chunks_equals_batch():
     assert snapshots > 0
     streamed = live.finish().to_dict("x")
     assert streamed == batch
+
+
+def test_feeding_time_backwards_is_refused_clearly():
+    import pytest
+
+    from analysis.errors import InputError
+
+    live = SessionAnalyzer(100.0)
+    live.feed(np.arange(100) / 100.0, np.tile([0.0, 0.0, 1.0], (100, 3)))
+    with pytest.raises(InputError, match="time does not increase: t=0.5 s after t=0.99 s"):
+        live.feed(np.array([0.5, 0.51]), np.tile([0.0, 0.0, 1.0], (2, 3)))
