@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,16 +22,18 @@ from analysis.errors import InputError
 from analysis.rules import RuleSet
 from analysis.units import to_g
 from stridewatch import store
-from stridewatch.figures import Thresholds
 from stridewatch.inputs import InputFileError, Recording, read_input
 from stridewatch.options import add_analysis_options, default_rules, parse_calibrate
-from stridewatch.report import ReportSignal, render_history, render_pdf, render_report
 from stridewatch.sessions import (
     analyze_recording,
     db_path,
     resolve_rules,
     save_recording_session,
 )
+
+if TYPE_CHECKING:  # matplotlib is imported only when a report is actually drawn
+    from stridewatch.figures import Thresholds
+    from stridewatch.report import ReportSignal
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class BuiltReport:
 
 def thresholds_from_rules(rules: RuleSet) -> Thresholds:
     """The plotted limits of a rule set; a switched-off rule has no limit (None)."""
+    from stridewatch.figures import Thresholds
 
     def param(rule_id: str, key: str) -> float | None:
         rule = rules.rules.get(rule_id)
@@ -72,6 +75,8 @@ def guidelines_from_rules(rules: RuleSet) -> dict[str, str]:
 def report_signal(recording: Recording, session: dict) -> ReportSignal:
     """Vertical acceleration (g) along the body's up axis that the analysis found
     (the magnitude when it found none), on the recording's clock."""
+    from stridewatch.report import ReportSignal
+
     units = session.get("acc_units_in") or recording.acc_units or "g"
     acc_g = to_g(recording.acc, units)
     up = (session.get("axes") or {}).get("up")
@@ -140,6 +145,8 @@ def build_report(
     walk was recorded; default: the recording's start time if it has one, else the file's
     modification time. Raises ``InputFileError`` naming the file for unreadable input.
     """
+    from stridewatch.report import render_pdf, render_report
+
     path = Path(input_path)
     ruleset = resolve_rules(rules, patient_id, db)
     recording = read_input(path, units)
@@ -177,6 +184,8 @@ def build_history(
     plan: store.WalkingPlan | None = None,
 ) -> list[store.WeekTotal]:
     """Write the history page (weekly plan progress, per-session trends); return the weeks."""
+    from stridewatch.report import render_history
+
     weeks = store.weekly_totals(db, patient_id=patient_id, since=since, until=until, plan=plan)
     trend = store.session_trends(db, patient_id=patient_id, since=since)
     thresholds = None
