@@ -32,27 +32,26 @@ STATS_RATE_HZ = 20.0
 
 @dataclass(frozen=True)
 class Contacts:
-    """Initial contacts: time (s), segment, strength (jerk over local activity)
-    and ``side_vec`` (stride-band acceleration just after contact, sensor frame, g)."""
+    """Initial contacts: time (s), segment, and ``side_vec`` (stride-band
+    acceleration just after contact, sensor frame, g)."""
 
     t_s: np.ndarray
     segment: np.ndarray
-    strength: np.ndarray
     side_vec: np.ndarray
 
     def subset(self, mask: np.ndarray) -> Contacts:
-        return Contacts(self.t_s[mask], self.segment[mask], self.strength[mask],
-                        self.side_vec[mask])
+        return Contacts(self.t_s[mask], self.segment[mask], self.side_vec[mask])
 
 
 @dataclass
 class GaitFeatures:
     """Everything later stages need, accumulated over a whole recording.
 
-    Per initial contact: time (s), segment, strength and ``side_vec``
-    (stride-band acceleration just after contact, sensor frame, g).
-    Per second of data: ``second_t_s`` (bin start), ``second_segment`` and
-    ``second_gravity_g`` (mean acceleration over the bin, sensor frame, g).
+    Per initial contact: time (s), segment and ``side_vec`` (stride-band
+    acceleration just after contact, sensor frame, g). Per second of data:
+    ``second_t_s`` (bin start), ``second_segment`` and the sum, sum of squares
+    and count of the acceleration samples in the bin (sensor frame, g), read
+    through ``seconds()``.
     Walking statistics (sums over samples inside walking): ``lag_cov`` (3x3,
     covariance at a lag of one step), ``vertical_jerk`` (3, vertical
     acceleration times jerk), and autocorrelation sums for regularity.
@@ -61,7 +60,6 @@ class GaitFeatures:
     fs_hz: float
     ic_t_s: list[np.ndarray] = field(default_factory=list)
     ic_segment: list[np.ndarray] = field(default_factory=list)
-    ic_strength: list[np.ndarray] = field(default_factory=list)
     side_vec: list[np.ndarray] = field(default_factory=list)
     second_t_s: list[np.ndarray] = field(default_factory=list)
     second_segment: list[np.ndarray] = field(default_factory=list)
@@ -71,7 +69,6 @@ class GaitFeatures:
     lag_cov: np.ndarray = field(default_factory=lambda: np.zeros((3, 3)))
     vertical_jerk: np.ndarray = field(default_factory=lambda: np.zeros(3))
     regularity_sums: np.ndarray = field(default_factory=lambda: np.zeros(6))
-    walking_samples: int = 0
     segments: list[tuple[float, float]] = field(default_factory=list)
 
     def copy(self) -> GaitFeatures:
@@ -82,17 +79,15 @@ class GaitFeatures:
             lag_cov=self.lag_cov.copy(),
             vertical_jerk=self.vertical_jerk.copy(),
             regularity_sums=self.regularity_sums.copy(),
-            walking_samples=self.walking_samples,
         )
 
     def contacts(self) -> Contacts:
         """All initial contacts found so far, closer-than-possible duplicates removed."""
         if not self.ic_t_s:
-            return Contacts(np.zeros(0), np.zeros(0, dtype=int), np.zeros(0), np.zeros((0, 3)))
+            return Contacts(np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, 3)))
         found = Contacts(
             np.concatenate(self.ic_t_s),
             np.concatenate(self.ic_segment),
-            np.concatenate(self.ic_strength),
             np.concatenate(self.side_vec),
         )
         return found.subset(_enforce_min_interval(found.t_s, found.segment))
@@ -122,7 +117,7 @@ class GaitFeatures:
 
 
 _LIST_FIELDS = (
-    "ic_t_s", "ic_segment", "ic_strength", "side_vec", "second_t_s",
+    "ic_t_s", "ic_segment", "side_vec", "second_t_s",
     "second_segment", "second_sum_g", "second_count", "second_sumsq_g2", "segments",
 )
 
@@ -184,33 +179,31 @@ class FeatureExtractor:
         preview = self.features.copy()
         if self._segment < 0 or self._next_core >= self._seg_len:
             return preview
-        start, end = self._next_core, self._seg_len
-        win_start = max(0, start - self._margin)
-        a = win_start - self._buf_start
-        acc = self._buf_acc[a : a + (end - win_start)]
-        _extract_window(preview, acc, self.fs_hz, self._segment, self._seg_t0,
-                        win_start, start, end)
-        preview.segments.append((self._seg_t0, self._seg_t0 + self._seg_len / self.fs_hz))
+        self._extract_core(preview, self._next_core, self._seg_len)
+        preview.segments.append(self._segment_span())
         return preview
+
+    def _segment_span(self) -> tuple[float, float]:
+        return self._seg_t0, self._seg_t0 + self._seg_len / self.fs_hz
+
+    def _extract_core(self, into: GaitFeatures, core_start: int, core_end: int) -> None:
+        """Run the per-sample stage on one core chunk, with its margins from the buffer."""
+        win_start = max(0, core_start - self._margin)
+        win_end = min(self._seg_len, core_end + self._margin)
+        a = win_start - self._buf_start
+        _extract_window(into, self._buf_acc[a : a + (win_end - win_start)], self.fs_hz,
+                        self._segment, self._seg_t0, win_start, core_start, core_end)
 
     def _end_segment(self) -> None:
         if self._segment < 0:
             return
         while self._next_core < self._seg_len:
             self._process_core(self._next_core, min(self._next_core + self._chunk, self._seg_len))
-        f = self.features
-        f.segments.append((self._seg_t0, self._seg_t0 + self._seg_len / self.fs_hz))
+        self.features.segments.append(self._segment_span())
         self._segment = -1
 
     def _process_core(self, core_start: int, core_end: int) -> None:
-        win_start = max(0, core_start - self._margin)
-        win_end = min(self._seg_len, core_end + self._margin)
-        a = win_start - self._buf_start
-        acc = self._buf_acc[a : a + (win_end - win_start)]
-        _extract_window(
-            self.features, acc, self.fs_hz, self._segment, self._seg_t0,
-            win_start, core_start, core_end,
-        )
+        self._extract_core(self.features, core_start, core_end)
         self._next_core = core_end
         drop = max(0, core_end - self._margin - self._buf_start)
         if drop:
@@ -242,7 +235,7 @@ def _extract_window(
     if n < int(fs) + 1:
         return
     vertical = vertical_dynamic(acc, fs)
-    ics, strength = detect_initial_contacts(acc, fs, vertical)
+    ics = detect_initial_contacts(acc, fs, vertical)
     core = (ics >= c0) & (ics < c1)
     in_core = ics[core]
     # Slow statistics at ~STATS_RATE_HZ (block means): same result, far less work.
@@ -254,7 +247,6 @@ def _extract_window(
     if len(in_core):
         f.ic_t_s.append(seg_t0 + (in_core + win_start) / fs)
         f.ic_segment.append(np.full(len(in_core), segment))
-        f.ic_strength.append(strength[core])
         f.side_vec.append(_window_means(stride_band, in_core // k, fs_k, SIDE_WINDOW_S))
     # Walking samples: between two contacts no more than MAX_WALKING_STEP_S apart.
     if len(ics) < 3:
@@ -287,7 +279,6 @@ def _extract_window(
         np.einsum("n,n->", v0, v1), np.einsum("n,n->", v0, v0), np.einsum("n,n->", v1, v1),
         np.einsum("n,n->", v0, v2), np.einsum("n,n->", v2, v2), float(len(sel)),
     ])
-    f.walking_samples += len(sel)
 
 
 def _append(buffer: np.ndarray, block: np.ndarray) -> np.ndarray:

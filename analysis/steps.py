@@ -73,18 +73,17 @@ def vertical_dynamic(acc_g: np.ndarray, fs_hz: float) -> np.ndarray:
 
 def detect_initial_contacts(
     acc_g: np.ndarray, fs_hz: float, vertical: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Initial contacts in a uniform recording (N,3) in g.
+) -> np.ndarray:
+    """Sample indices of initial contacts in a uniform recording (N,3) in g.
 
     ``vertical``: the output of ``vertical_dynamic`` when the caller already
-    has it. Returns sorted int sample indices (already shifted by
-    ``CONTACT_OFFSET_S``) and each contact's strength (jerk peak over the
-    local activity, dimensionless). Needs at least ~1 s of data; returns
-    empty arrays for shorter input.
+    has it. Returns sorted int indices (already shifted by
+    ``CONTACT_OFFSET_S``). Needs at least ~1 s of data; returns an empty
+    array for shorter input.
     """
     n = len(acc_g)
     if n < int(fs_hz) + 1:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.zeros(0, dtype=np.int64)
     energy = jerk_magnitude(acc_g, fs_hz)
     window = max(1, int(round(ACTIVITY_WINDOW_S * fs_hz)))
     activity = np.sqrt(uniform_filter1d(energy * energy, window, mode="nearest"))
@@ -96,12 +95,11 @@ def detect_initial_contacts(
     valid[maxima[keep]] = energy[maxima[keep]]
     peaks, _ = signal.find_peaks(valid, distance=max(1, int(MIN_STEP_INTERVAL_S * fs_hz)))
     if len(peaks) == 0:
-        return peaks.astype(np.int64), np.zeros(0)
+        return peaks.astype(np.int64)
     if vertical is None:
         vertical = vertical_dynamic(acc_g, fs_hz)
     window = 2 * int(round(CONFIRM_WINDOW_S * fs_hz)) + 1
     peaks = peaks[maximum_filter1d(vertical, window, mode="nearest")[peaks] > MIN_VERTICAL_G]
-    strength = energy[peaks] / activity[peaks]
     shifted = peaks + int(round(CONTACT_OFFSET_S * fs_hz))
-    return np.clip(shifted, 0, n - 1).astype(np.int64), strength
+    return np.clip(shifted, 0, n - 1).astype(np.int64)
 

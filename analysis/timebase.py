@@ -117,7 +117,6 @@ class UniformResampler:
         self._next_k = 0
         self._last_t: float | None = None
         self._last_acc: np.ndarray | None = None
-        self.gaps: list[tuple[float, float]] = []
 
     def feed(self, t_s: np.ndarray, acc_g: np.ndarray) -> Iterator[UniformBlock]:
         t_s = np.asarray(t_s, dtype=np.float64)
@@ -136,8 +135,6 @@ class UniformResampler:
         ends = np.concatenate([breaks, [len(t_s)]])
         for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
             if i > 0 or self._last_t is None:
-                if i > 0:
-                    self.gaps.append((float(t_s[a - 1]), float(t_s[a])))
                 self._segment += 1
                 self._t0 = float(t_s[a])
                 self._next_k = 0
