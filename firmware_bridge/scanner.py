@@ -61,6 +61,30 @@ async def scan(
     return sorted(found, key=lambda hit: hit.rssi, reverse=True)
 
 
+async def find_sensor(
+    address_or_name: str,
+    timeout_s: float = 10.0,
+    *,
+    backend: type[BaseBleakScanner] | None = None,
+) -> tuple[BLEDevice, ProfileSpec | None] | None:
+    """The advertising device with this address (any case) or exact local name, with the
+    profile its advertisement matches (None when it matches none); None if not found."""
+    wanted = address_or_name.strip()
+    profile_of: dict[str, ProfileSpec | None] = {}
+
+    def is_wanted(device: BLEDevice, adv: AdvertisementData) -> bool:
+        if device.address.upper() != wanted.upper() and (adv.local_name or "") != wanted:
+            return False
+        hits = _matches(device, adv, PROFILES.values())
+        profile_of[device.address] = hits[0].profile if hits else None
+        return True
+
+    device = await BleakScanner.find_device_by_filter(
+        is_wanted, timeout=timeout_s, **_scanner_kwargs(backend)
+    )
+    return None if device is None else (device, profile_of.get(device.address))
+
+
 async def find_device(
     address_or_name: str,
     timeout_s: float = 10.0,
@@ -68,11 +92,5 @@ async def find_device(
     backend: type[BaseBleakScanner] | None = None,
 ) -> BLEDevice | None:
     """The advertising device with this address (any case) or exact local name, or None."""
-    wanted = address_or_name.strip()
-
-    def is_wanted(device: BLEDevice, adv: AdvertisementData) -> bool:
-        return device.address.upper() == wanted.upper() or (adv.local_name or "") == wanted
-
-    return await BleakScanner.find_device_by_filter(
-        is_wanted, timeout=timeout_s, **_scanner_kwargs(backend)
-    )
+    found = await find_sensor(address_or_name, timeout_s, backend=backend)
+    return None if found is None else found[0]

@@ -79,7 +79,7 @@ async def _scan(args: argparse.Namespace) -> int:
 
 async def _record(args: argparse.Namespace) -> int:
     from firmware_bridge.recorder import RecordingError, record
-    from firmware_bridge.scanner import find_device, scan
+    from firmware_bridge.scanner import find_sensor, scan
     from stridewatch.live import LiveView
     from stridewatch.options import parse_calibrate
     from stridewatch.sessions import db_path, resolve_rules, save_recording_session
@@ -92,15 +92,13 @@ async def _record(args: argparse.Namespace) -> int:
     async with _radio(args.emulate, args.emulate_speed) as (scanner_backend, client_backend,
                                                             sensor):
         if args.device:
-            device = await find_device(args.device, timeout, backend=scanner_backend)
-            if device is None:
+            sensor_found = await find_sensor(args.device, timeout, backend=scanner_backend)
+            if sensor_found is None:
                 print(f"error: no device {args.device!r} found in {timeout:g} s",
                       file=sys.stderr)
                 return 1
-            found = [f for f in await scan(EMULATED_SCAN_S, backend=scanner_backend)
-                     if f.address == device.address]
-            profile = get_profile(args.profile) if args.profile else (
-                found[0].profile if found else None)
+            device, advertised = sensor_found
+            profile = get_profile(args.profile) if args.profile else advertised
             if profile is None:
                 raise InputFileError(f"{args.device}: cannot tell its protocol; pass --profile")
         else:

@@ -39,3 +39,15 @@ def test_record_shows_live_view_alerts_and_writes_an_analysable_trace(tmp_path, 
     # never overwrite a recording
     assert main(["record", "--emulate", "--no-save", "-o", str(trace)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_record_a_named_device_identifies_its_protocol_from_the_advertisement(tmp_path, capsys):
+    trace = tmp_path / "named.swtrace"
+    assert main(["record", "--emulate", "--emulate-speed", "20", "--device", "Polar H10 1A2B3C4D",
+                 "--duration", "2", "--no-save", "-o", str(trace)]) == 0
+    out = capsys.readouterr().out
+    assert "recording polar-pmd Polar H10 1A2B3C4D" in out
+    assert "0 bad packet(s)" in out and trace.exists()
+    assert main(["record", "--emulate", "--device", "Nobody 1234", "--no-save",
+                 "-o", str(tmp_path / "none.swtrace")]) == 1
+    assert "no device 'Nobody 1234' found" in capsys.readouterr().err
