@@ -25,6 +25,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from stridewatch import figures
+from stridewatch.durations import format_clock, format_duration
 from stridewatch.figures import Thresholds, finite_or_none
 
 SESSION_SCHEMA = "stridewatch.session/1"
@@ -142,30 +143,6 @@ _PROVENANCE_LABELS = (
 def _e(value: Any) -> str:
     """HTML-escape any value's text (quotes included, safe in attributes)."""
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def format_duration(seconds: float | None) -> str:
-    """``45 s``, ``8 min 30 s``, ``1 h 5 min``; ``–`` when unknown."""
-    if seconds is None:
-        return "–"
-    total = int(round(seconds))
-    if total < 60:
-        return f"{total} s"
-    if total < 3600:
-        minutes, secs = divmod(total, 60)
-        return f"{minutes} min" + (f" {secs} s" if secs else "")
-    hours, rest = divmod(total, 3600)
-    return f"{hours} h" + (f" {rest // 60} min" if rest // 60 else "")
-
-
-def format_clock(seconds: float | None) -> str:
-    """Time into the recording as ``m:ss`` or ``h:mm:ss``."""
-    if seconds is None:
-        return "–"
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _num(value: Any, spec: str = ".1f", unit: str = "") -> str:

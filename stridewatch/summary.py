@@ -6,17 +6,7 @@
 from __future__ import annotations
 
 from analysis.rules import RuleSet
-
-
-def _minutes(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.1f} min"
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+from stridewatch.durations import format_clock, format_duration
 
 
 def wearer_summary(session: dict, rules: RuleSet) -> str:
@@ -27,11 +17,13 @@ def wearer_summary(session: dict, rules: RuleSet) -> str:
     pace_rule, steps_rule = rules.rules["slow-pace"], rules.rules["uneven-steps"]
     brisk_spm = pace_rule["threshold_spm"]
     uneven_pct = steps_rule["threshold_pct"]
+    start = session.get("start_s") or 0.0  # flags are on the input's clock; show time into it
     lines = [f"{session['source']}"]
     bouts = session["bouts"]
     walks = "walk" if len(bouts) == 1 else "walks"
     lines.append(
-        f"  Recorded {_minutes(session['duration_s'])}; walking {_minutes(session['walking_s'])} "
+        f"  Recorded {format_duration(session['duration_s'])}; walking "
+        f"{format_duration(session['walking_s'])} "
         f"in {len(bouts)} {walks}; {session['steps']:,} steps."
     )
     cadence = session["cadence_spm"]
@@ -64,7 +56,8 @@ def wearer_summary(session: dict, rules: RuleSet) -> str:
         lines.append("  To work on:")
         for f in flags:
             lines.append(
-                f"   - [{f['rule']}, {_clock(f['start_s'])}–{_clock(f['end_s'])}] {f['message']}"
+                f"   - [{f['rule']}, {format_clock(f['start_s'] - start)}–"
+                f"{format_clock(f['end_s'] - start)}] {f['message']}"
             )
     elif cadence is not None:
         lines.append("  Well done: no guideline was broken on this walk.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,17 @@ def test_per_patient_pace_threshold_changes_flags_and_summary(tmp_path, capsys):
     frail = capsys.readouterr().out
     assert "94 steps/min, brisk (brisk walking is 90 or more)" in frail
     assert "slow-pace" not in frail
+
+
+def test_summary_times_are_time_into_the_recording(tmp_path, capsys):
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample-walk.csv"
+    lines = sample.read_text().splitlines()
+    shifted = tmp_path / "late-clock.csv"
+    rows = [lines[0]]
+    for line in lines[1:]:
+        t, rest = line.split(",", 1)
+        rows.append(f"{float(t) + 86400.0:.5f},{rest}")
+    shifted.write_text("\n".join(rows) + "\n")
+    assert main(["analyze", "--calibrate", "86402:86412", str(shifted)]) == 0
+    out = capsys.readouterr().out
+    assert "[forward-lean, 4:45–7:15]" in out
