@@ -190,20 +190,17 @@ def evaluate(rules: RuleSet, x: RuleInputs) -> list[Flag]:
 
 
 def _runs(t: np.ndarray, cond: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) index of runs where ``cond`` holds over consecutive seconds."""
+    """(first, last) index of runs where ``cond`` holds over consecutive seconds.
+
+    A jump of 1.5 s or more between bins (a gap in the recording) ends a run.
+    """
+    jumps = np.flatnonzero(np.diff(t) >= 1.5) + 1
     runs = []
-    start = None
-    for i in range(len(cond)):
-        contiguous = i > 0 and t[i] - t[i - 1] < 1.5
-        if cond[i] and start is not None and contiguous:
-            continue
-        if start is not None:
-            runs.append((start, i - 1))
-            start = None
-        if cond[i]:
-            start = i
-    if start is not None:
-        runs.append((start, len(cond) - 1))
+    for first, last in _index_runs(cond):
+        cuts = jumps[(jumps > first) & (jumps <= last)]
+        starts = [first, *cuts]
+        ends = [*(cuts - 1), last]
+        runs.extend((int(a), int(b)) for a, b in zip(starts, ends, strict=True))
     return runs
 
 

@@ -45,7 +45,6 @@ def expand_inputs(paths: list[str]) -> list[Path]:
             found = sorted(
                 p for p in path.iterdir() if p.suffix in (".csv", TRACE_SUFFIX) and p.is_file()
             )
-            found = [p for p in found if not p.name.endswith(".truth.csv")]
             if not found:
                 raise InputFileError(f"{path}: directory has no .csv or {TRACE_SUFFIX} files")
             out.extend(found)
