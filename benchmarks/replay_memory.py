@@ -25,48 +25,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analysis.simulate import Phase, simulate_walk  # noqa: E402
-from firmware_bridge.emulation.pmd_device_bytes import (  # noqa: E402
-    PMD_CONTROL_POINT_UUID,
-    PMD_DATA_UUID,
-    POLAR_EPOCH_OFFSET_S,
-    acc_frame_int16,
-    control_response,
-)
-from firmware_bridge.trace import TraceWriter  # noqa: E402
+from firmware_bridge.emulation.h10_trace import RATE_HZ, write_h10_trace  # noqa: E402
 
-RATE_HZ = 200.0
 FRAME = 36  # samples per notification at the H10's usual MTU
-START = bytes.fromhex("02 02 00 01 C8 00 01 01 10 00 02 01 08 00")
 
 
 def write_trace(path: Path, hours: float) -> int:
+    """A day-like H10 trace: 10 min walking, 20 min standing, repeated for ``hours``."""
     block = simulate_walk(
         [Phase("walk", 600, cadence_spm=108), Phase("stand", 1200)], fs_hz=RATE_HZ, seed=2
     )
-    mg = np.round(block.acc * 1000).astype(np.int64)
-    frames_per_block = len(mg) // FRAME
-    total_frames = int(hours * 3600 * RATE_HZ) // FRAME
-    start_unix = 1.7e9
-    with TraceWriter(
-        path,
-        "polar-pmd",
-        device_name="Polar H10 BENCH",
-        device_address="00:00",
-        config={"sample_rate_hz": 200, "range_g": 8},
-        started_unix_s=start_unix,
-        clock=lambda: 0.0,
-    ) as trace:
-        trace.record_connect(t_s=0.0)
-        trace.record_write(PMD_CONTROL_POINT_UUID, START, t_s=0.0)
-        trace.record_notify(PMD_CONTROL_POINT_UUID, control_response(0x02, 0x02, 0), t_s=0.0)
-        for k in range(total_frames):
-            j = (k % frames_per_block) * FRAME
-            last = (k + 1) * FRAME - 1
-            stamp = int(round((start_unix - POLAR_EPOCH_OFFSET_S + last / RATE_HZ) * 1e9))
-            trace.record_notify(
-                PMD_DATA_UUID, acc_frame_int16(stamp, mg[j : j + FRAME]), t_s=last / RATE_HZ
-            )
-    return total_frames
+    total = int(hours * 3600 * RATE_HZ)
+    write_h10_trace(path, block.acc, total_samples=total, frame_samples=FRAME,
+                    device_name="Polar H10 BENCH")
+    return total // FRAME
 
 
 def rss_mb(pid: int) -> float | None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from analysis.simulate import Phase, simulate_walk
+from firmware_bridge.emulation.h10_trace import write_h10_trace
 from stridewatch.cli import main
-from tests.trace_fixtures import write_polar_trace
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def h10_trace(tmp_path_factory):
         fs_hz=200.0, noise_g=0.01, seed=8,
     )
     path = tmp_path_factory.mktemp("trace") / "walk.swtrace"
-    kept = write_polar_trace(path, sim, link_down_s=(80.0, 84.0))
+    kept = write_h10_trace(path, sim.acc, link_down_s=(80.0, 84.0))
     return path, sim, kept
 
 
