@@ -127,3 +127,16 @@ def sent_mg_to_g(h10: PolarH10Emulator, *, intact_only: bool = True) -> np.ndarr
     """All samples the strap transmitted, in g, as the wire carried them (mg / 1000)."""
     frames = [f for f in h10.sent_frames if f.intact or not intact_only]
     return np.concatenate([f.samples_mg for f in frames]).astype(np.float64) / 1000.0
+
+
+def record_emulated(
+    acc_g: np.ndarray, trace_path: Path, *, behaviour: H10Behaviour | None = None
+) -> tuple[RecordSummary, LiveBlocks, PolarH10Emulator]:
+    """Stream ``acc_g`` from an emulated H10 and record all of it (see ``record_whole_source``)."""
+
+    async def scenario() -> tuple[RecordSummary, LiveBlocks, PolarH10Emulator]:
+        async with emulated_h10(acc_g, behaviour=behaviour) as (radio, h10):
+            summary, live = await record_whole_source(radio, h10, trace_path)
+            return summary, live, h10
+
+    return run(scenario())

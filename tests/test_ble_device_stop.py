@@ -10,7 +10,7 @@ from firmware_bridge.emulation.polar_h10 import H10Behaviour
 from firmware_bridge.emulation.synthetic_walk import synthetic_walk
 from firmware_bridge.profiles.polar_pmd import PMD_CONTROL_UUID, PMD_DATA_UUID
 from firmware_bridge.trace import MarkEvent, NotifyEvent, WriteEvent, decode_trace, read_trace
-from tests.ble_harness import emulated_h10, notified, record_whole_source, run, sent_mg_to_g
+from tests.ble_harness import notified, record_emulated, sent_mg_to_g
 
 STOPS_AT_S = (6.0, 12.0)
 
@@ -20,12 +20,7 @@ def test_device_initiated_stop_restarts_the_stream(tmp_path: Path) -> None:
     trace_path = tmp_path / "stops.swtrace"
     behaviour = H10Behaviour(stream_stops_at_s=STOPS_AT_S)
 
-    async def scenario():  # noqa: ANN202
-        async with emulated_h10(walk.acc_g, behaviour=behaviour) as (radio, h10):
-            summary, live = await record_whole_source(radio, h10, trace_path)
-            return summary, live, h10
-
-    summary, live, h10 = run(scenario())
+    summary, live, h10 = record_emulated(walk.acc_g, trace_path, behaviour=behaviour)
     trace = read_trace(trace_path)
 
     # the strap announced each stop with 01 02 on the control point; the trace has it raw

@@ -16,7 +16,7 @@ from firmware_bridge.trace import (
     decode_trace,
     read_trace,
 )
-from tests.ble_harness import emulated_h10, notified, record_whole_source, run, sent_mg_to_g
+from tests.ble_harness import notified, record_emulated, sent_mg_to_g
 
 DROP_AT_S = 10.0
 DOWN_S = 1.5
@@ -28,12 +28,7 @@ def test_link_loss_is_traced_and_recording_resumes(tmp_path: Path) -> None:
     trace_path = tmp_path / "drop.swtrace"
     behaviour = H10Behaviour(link_drops=[LinkDrop(at_s=DROP_AT_S, down_s=DOWN_S)])
 
-    async def scenario():  # noqa: ANN202
-        async with emulated_h10(walk.acc_g, behaviour=behaviour) as (radio, h10):
-            summary, live = await record_whole_source(radio, h10, trace_path)
-            return summary, live, h10
-
-    summary, live, h10 = run(scenario())
+    summary, live, h10 = record_emulated(walk.acc_g, trace_path, behaviour=behaviour)
     trace = read_trace(trace_path)
 
     # the strap saw: connect, supervision-timeout drop, reconnect only after its down time

@@ -12,7 +12,7 @@ from firmware_bridge.emulation.polar_h10 import H10Behaviour
 from firmware_bridge.emulation.synthetic_walk import synthetic_walk
 from firmware_bridge.profiles.polar_pmd import PMD_DATA_UUID
 from firmware_bridge.trace import NotifyEvent, decode_trace, read_trace
-from tests.ble_harness import emulated_h10, record_whole_source, run, sent_mg_to_g
+from tests.ble_harness import record_emulated, sent_mg_to_g
 
 TRUNCATED, SPLIT, JUNK_BEFORE = 5, 12, 20
 JUNK = bytes([0x02, 0x00, 0x01])  # an ACC frame cut inside its time stamp
@@ -29,12 +29,7 @@ def test_mangled_frames_are_recorded_raw_and_reported(tmp_path: Path) -> None:
         }
     )
 
-    async def scenario():  # noqa: ANN202
-        async with emulated_h10(walk.acc_g, behaviour=behaviour) as (radio, h10):
-            summary, live = await record_whole_source(radio, h10, trace_path)
-            return summary, live, h10
-
-    summary, live, h10 = run(scenario())
+    summary, live, h10 = record_emulated(walk.acc_g, trace_path, behaviour=behaviour)
     trace = read_trace(trace_path)
     frames = {f.index: f for f in h10.sent_frames}
     assert not frames[TRUNCATED].intact and not frames[SPLIT].intact

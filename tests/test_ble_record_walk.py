@@ -17,7 +17,7 @@ from firmware_bridge.trace import (
     decode_trace,
     read_trace,
 )
-from tests.ble_harness import emulated_h10, notified, record_whole_source, run, sent_mg_to_g
+from tests.ble_harness import notified, record_emulated, sent_mg_to_g
 
 START_ACC_200HZ_8G = bytes.fromhex("02 02 00 01 c8 00 01 01 10 00 02 01 08 00")
 STOP_ACC = bytes.fromhex("0302")
@@ -27,12 +27,7 @@ def test_walk_is_recorded_byte_for_byte(tmp_path: Path) -> None:
     walk = synthetic_walk(20.0, stand_before_s=2.0, stand_after_s=2.0)
     trace_path = tmp_path / "walk.swtrace"
 
-    async def scenario():  # noqa: ANN202
-        async with emulated_h10(walk.acc_g, behaviour=H10Behaviour()) as (radio, h10):
-            summary, live = await record_whole_source(radio, h10, trace_path)
-            return summary, live, h10
-
-    summary, live, h10 = run(scenario())
+    summary, live, h10 = record_emulated(walk.acc_g, trace_path, behaviour=H10Behaviour())
     trace = read_trace(trace_path)
 
     # raw bytes: every data notification the strap sent is in the trace, in order
