@@ -46,14 +46,15 @@ def test_mangled_frames_are_recorded_raw_and_reported(tmp_path: Path) -> None:
     at = h10.data_notifications.index(split_parts[0])
     assert h10.data_notifications[at + 1] == split_parts[1]
 
-    # reported: the packet numbers of the truncated frame, the split frame's first part
-    # and the runt are named by the live decoder and again on replay. (The split's second
-    # part starts mid-sample; the PMD decoder skips data whose first byte does not say ACC.)
+    # reported: the packet numbers of the truncated frame, both parts of the split frame
+    # (the second starts mid-sample, with no frame header) and the runt are named by the
+    # live decoder and again on replay.
     notify_events = [e for e in trace.events if isinstance(e, NotifyEvent)]
     packet_of = {e.payload: i for i, e in enumerate(notify_events)}
     bad_packets = {
         packet_of[frames[TRUNCATED].notifications[0]],
         packet_of[split_parts[0]],
+        packet_of[split_parts[1]],
         packet_of[JUNK],
     }
     reported = " | ".join(summary.decode_errors)

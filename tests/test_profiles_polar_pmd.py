@@ -438,3 +438,45 @@ def test_advertisement_matching() -> None:
     assert POLAR_PMD.matches_advertisement(None, ["FB005C80-02E7-F387-1CAD-8ACD2D8DF0C8"])
     assert not POLAR_PMD.matches_advertisement("Polar H9 1A2B3C4D", ["180d"])
     assert not POLAR_PMD.matches_advertisement("MetaWear", [])
+
+
+# --- frames that are not ACC, fragments, cut frames ------------------------------------
+
+
+def test_other_measurement_frames_are_skipped_with_one_note_per_type() -> None:
+    decoder = POLAR_PMD.new_decoder(StreamConfig(sample_rate_hz=200.0, range_g=8.0))
+    samples = np.tile([0, 0, 1000], (4, 1))
+    decoder.feed(PMD_DATA_UUID, int16_frame(10**12, samples), 0)
+    ecg = bytes([0x00]) + (10**12 + 10**7).to_bytes(8, "little") + bytes([0x00]) + bytes(30)
+    assert decoder.feed(PMD_DATA_UUID, ecg, 1) is None
+    assert decoder.feed(PMD_DATA_UUID, ecg, 2) is None
+    assert decoder.warnings == ["packet 1: PMD ECG frames are not decoded (only ACC is); "
+                                "they stay in the trace"]
+
+
+def test_second_part_of_a_split_frame_is_reported_not_skipped() -> None:
+    decoder = POLAR_PMD.new_decoder(StreamConfig(sample_rate_hz=200.0, range_g=8.0))
+    samples = np.arange(60).reshape(20, 3) * 7 - 100
+    whole = int16_frame(10**12, samples)
+    decoder.feed(PMD_DATA_UUID, int16_frame(10**12 - 20 * 5_000_000, samples), 0)
+    with pytest.raises(DecodeError, match=r"^packet 1: .* not a multiple of 6"):
+        decoder.feed(PMD_DATA_UUID, whole[:61], 1)
+    rest = whole[61:]
+    assert rest[0] & 0x3F != 2  # the fragment does not even claim to be ACC
+    with pytest.raises(DecodeError, match=r"^packet 2: PMD data notification of 69 bytes "
+                                          r"does not start with a data-frame header"):
+        decoder.feed(PMD_DATA_UUID, rest, 2)
+
+
+def test_frame_with_fewer_samples_than_its_stamp_span_warns() -> None:
+    decoder = POLAR_PMD.new_decoder(StreamConfig(sample_rate_hz=200.0, range_g=8.0))
+    samples = np.tile([0, 0, 1000], (36, 1))
+    frame_ns = 36 * 5_000_000
+    decoder.feed(PMD_DATA_UUID, int16_frame(10**12, samples), 0)
+    decoder.feed(PMD_DATA_UUID, int16_frame(10**12 + frame_ns, samples), 1)
+    assert decoder.warnings == []  # whole frames: no note
+    block = decoder.feed(PMD_DATA_UUID, int16_frame(10**12 + 2 * frame_ns, samples[:30]), 2)
+    assert block is not None and block.acc_g.shape == (30, 3) and block.lost_frames == 0
+    assert len(decoder.warnings) == 1
+    assert decoder.warnings[0].startswith("packet 2: PMD frame holds 30 samples but its stamp "
+                                          "is 36 sample periods after")

@@ -59,6 +59,9 @@ MEAS_ACC = 2
 DATA_HEADER_BYTES = 10
 ACC_CHANNELS = 3
 MAX_DELTA_WIDTH_BITS = 32
+#: A data frame whose stamp is further than this from the last ACC frame's is not
+#: taken for another measurement's frame (see ``PolarPmdDecoder._skip_other_frame``).
+PLAUSIBLE_STAMP_STEP_NS = 24 * 3600 * 10**9
 
 
 class PmdStatus(IntEnum):
@@ -474,6 +477,7 @@ class PolarPmdDecoder(Decoder):
         self._previous_stamp_ns: int | None = None
         self._pending: PmdResponse | None = None
         self._warned_fallback = False
+        self._skipped_types: set[int] = set()
 
     def reset(self) -> None:
         self._previous_stamp_ns = None
@@ -502,7 +506,8 @@ class PolarPmdDecoder(Decoder):
         if uuid != PMD_DATA_UUID:
             return None
         if len(payload) >= 1 and (payload[0] & 0x3F) != MEAS_ACC:
-            return None  # other measurement types (ECG, gyro, …) are not decoded here
+            self._skip_other_frame(payload, packet_index)
+            return None
         if not self._warned_fallback and self.factor is None and len(payload) > 9:
             if payload[9] == 0x80 and self.range_g is not None:
                 self._warned_fallback = True
@@ -519,8 +524,63 @@ class PolarPmdDecoder(Decoder):
                 f"packet {packet_index}: PMD frame stamp went back by "
                 f"{(self._previous_stamp_ns - frame.stamp_ns) / 1e9:.6f} s"
             )
+        if not lost and not gap:
+            self._check_frame_span(frame, packet_index)
         self._previous_stamp_ns = frame.stamp_ns
         return DecodedBlock(acc_g=frame.acc_g, t_device_s=times, lost_frames=lost, gap_before=gap)
+
+    def _skip_other_frame(self, payload: bytes, packet_index: int) -> None:
+        """Another measurement's frame is skipped (noted once per type); anything else is an error.
+
+        A notification that does not start with a plausible data-frame header (a known
+        measurement type, a whole header, a stamp within a day of the last ACC frame) is
+        most likely the rest of a frame split across notifications: its bytes stay in the
+        trace, but the samples in it cannot be placed, so it is reported, not dropped quietly.
+        """
+        measurement = payload[0] & 0x3F
+        stamp_ns = int.from_bytes(payload[1:9], "little") if len(payload) >= 9 else None
+        plausible = (
+            measurement in MEASUREMENT_NAMES
+            and len(payload) > DATA_HEADER_BYTES
+            and stamp_ns is not None
+            and (
+                self._previous_stamp_ns is None
+                or abs(stamp_ns - self._previous_stamp_ns) <= PLAUSIBLE_STAMP_STEP_NS
+            )
+        )
+        if not plausible:
+            raise DecodeError(
+                packet_index,
+                f"PMD data notification of {len(payload)} bytes does not start with a "
+                f"data-frame header (first byte 0x{payload[0]:02x}); probably the rest of a "
+                "frame split across notifications, its samples are not decoded",
+            )
+        if measurement not in self._skipped_types:
+            self._skipped_types.add(measurement)
+            self.warnings.append(
+                f"packet {packet_index}: PMD {measurement_name(measurement)} frames are not "
+                "decoded (only ACC is); they stay in the trace"
+            )
+
+    def _check_frame_span(self, frame: AccFrame, packet_index: int) -> None:
+        """Warn when the stamps say a frame should hold clearly more samples than it does.
+
+        A notification cut at a sample boundary still decodes; its stamp (the last
+        sample of the whole frame) then spans more sample periods than samples arrived.
+        The samples are spread over that span, so the warning says their times stretch.
+        """
+        if self._previous_stamp_ns is None or not self.sample_rate_hz:
+            return
+        n = frame.acc_g.shape[0]
+        periods = (frame.stamp_ns - self._previous_stamp_ns) * self.sample_rate_hz / 1e9
+        missing = round(periods) - n
+        if missing >= max(2, 0.1 * n):
+            self.warnings.append(
+                f"packet {packet_index}: PMD frame holds {n} samples but its stamp is "
+                f"{periods:.0f} sample periods after the previous frame's; about {missing} "
+                "samples are missing (a cut notification?) and the times of this frame are "
+                "stretched over the gap"
+            )
 
     def _handle_control(self, payload: bytes, packet_index: int) -> None:
         message = parse_control_point(payload, packet_index)
