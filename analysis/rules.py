@@ -35,6 +35,19 @@ PARAMETERS: dict[str, dict[str, tuple[float, str]]] = {
     "short-walk": {"min_total_min": (5.0, "min")},
 }
 
+# The graded walking plan is not a flag on one session: the session history compares
+# each week against it. It lives in the same file so a clinician sets it per patient.
+PLAN_TABLE = "walking-plan"
+PLAN_PARAMETERS: dict[str, tuple[float, str]] = {
+    "start_min": (5.0, "min"),  # per-walk target in the first week
+    "goal_min": (30.0, "min"),  # where the target stops rising
+    "step_min": (5.0, "min"),  # rise after a week that met the plan
+    "walks_per_week": (3.0, "walks"),  # walks at the target that make a week "met"
+    "min_walk_min": (5.0, "min"),  # shorter recordings are not counted as walks
+}
+PLAN_FLAGS: dict[str, bool] = {"advance_only_when_met": True}
+_META_KEYS = ("format", "version", "patient", "notes")
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -47,22 +60,34 @@ class Rule:
         return self.params[key]
 
 
+def default_plan() -> dict[str, float | bool]:
+    """The walking-plan settings before any file is applied (as in data/guidelines.toml)."""
+    return {**{k: v for k, (v, _) in PLAN_PARAMETERS.items()}, **PLAN_FLAGS}
+
+
 @dataclass(frozen=True)
 class RuleSet:
+    """Flag rules by id, plus the ``walking-plan`` settings (see ``PLAN_PARAMETERS``)."""
+
     rules: dict[str, Rule]
     version: str
     sources: tuple[str, ...] = field(default=())
+    plan: dict[str, float | bool] = field(default_factory=default_plan)
 
     def with_overrides(self, text: str, source: str) -> RuleSet:
         """A copy with a per-patient TOML file's values applied (raises InputError naming it)."""
         doc = _parse(text, source)
         rules = dict(self.rules)
+        plan = dict(self.plan)
         for rule_id, table in doc.items():
-            if rule_id in ("format", "version", "patient", "notes"):
+            if rule_id in _META_KEYS:
                 continue
-            rules[rule_id] = _apply(rules[rule_id], table, source)
+            if rule_id == PLAN_TABLE:
+                plan = _apply_plan(plan, table, source)
+            else:
+                rules[rule_id] = _apply(rules[rule_id], table, source)
         version = str(doc.get("version", f"{self.version}+{source}"))
-        return RuleSet(rules, version, self.sources + (source,))
+        return RuleSet(rules, version, self.sources + (source,), plan)
 
 
 def _parse(text: str, source: str) -> dict:
@@ -74,10 +99,11 @@ def _parse(text: str, source: str) -> dict:
     if fmt != FORMAT:
         raise InputError(f"{source}: format {fmt!r} is not {FORMAT!r}")
     for key, value in doc.items():
-        if key in ("format", "version", "patient", "notes"):
+        if key in _META_KEYS:
             continue
-        if key not in PARAMETERS:
-            raise InputError(f"{source}: unknown rule [{key}]; known: {', '.join(PARAMETERS)}")
+        if key not in PARAMETERS and key != PLAN_TABLE:
+            known = ", ".join([*PARAMETERS, PLAN_TABLE])
+            raise InputError(f"{source}: unknown rule [{key}]; known: {known}")
         if not isinstance(value, dict):
             raise InputError(f"{source}: [{key}] must be a table of settings")
     return doc
@@ -104,6 +130,33 @@ def _apply(rule: Rule, table: dict, source: str) -> Rule:
             known = ", ".join(["enabled", "guideline", *PARAMETERS[rule.id]])
             raise InputError(f"{where}: unknown setting; known: {known}")
     return replace(rule, enabled=enabled, params=params, guideline=guideline)
+
+
+def _apply_plan(plan: dict[str, float | bool], table: dict, source: str) -> dict:
+    out = dict(plan)
+    for key, value in table.items():
+        where = f"{source}: [{PLAN_TABLE}] {key}"
+        if key in PLAN_FLAGS:
+            if not isinstance(value, bool):
+                raise InputError(f"{where} must be true or false, not {value!r}")
+            out[key] = value
+        elif key in PLAN_PARAMETERS:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InputError(f"{where} must be a number, not {value!r}")
+            if not np.isfinite(value) or value < 0:
+                raise InputError(f"{where} must be a finite number ≥ 0, not {value!r}")
+            if key == "walks_per_week" and (value != int(value) or value < 1):
+                raise InputError(f"{where} must be a whole number of walks ≥ 1, not {value!r}")
+            out[key] = float(value)
+        else:
+            known = ", ".join([*PLAN_PARAMETERS, *PLAN_FLAGS])
+            raise InputError(f"{where}: unknown setting; known: {known}")
+    if out["goal_min"] < out["start_min"]:
+        raise InputError(
+            f"{source}: [{PLAN_TABLE}] goal_min ({out['goal_min']:g}) is below start_min "
+            f"({out['start_min']:g})"
+        )
+    return out
 
 
 def builtin_rules() -> RuleSet:

@@ -709,8 +709,8 @@ def render_history(
         verdict = "met" if last.met else "not met yet"
         parts.append(
             f'<p id="plan-summary">Week {_e(last.label)}: {last.walks} walk'
-            f'{"s" if last.walks != 1 else ""} of 5 min or more, {last.minutes:.0f} min in '
-            f"total, longest {last.longest_walk_min:.0f} min. Target: "
+            f'{"s" if last.walks != 1 else ""} of {last.min_walk_min:g} min or more, '
+            f"{last.minutes:.0f} min in total, longest {last.longest_walk_min:.0f} min. Target: "
             f"{last.target_walks} walks of {last.target_walk_min:g} min — {verdict}.</p>"
         )
         rows = [

@@ -198,13 +198,14 @@ class WeekTotal:
     iso_week: int
     week_start: date  # Monday
     sessions: int  # recordings that week, whatever their length
-    walks: int  # recordings with walking >= plan.min_walk_min
+    walks: int  # recordings with walking >= min_walk_min
     minutes: float  # walking minutes of all recordings that week
     longest_walk_min: float
     target_walk_min: float  # plan target per walk this week
     target_walks: int
     walks_at_target: int
     met: bool
+    min_walk_min: float = WalkingPlan.min_walk_min  # the plan's shortest counted walk
 
     @property
     def label(self) -> str:
@@ -624,6 +625,7 @@ def plan_weeks(
                 sessions=len(minutes), walks=len(walks), minutes=sum(minutes),
                 longest_walk_min=max(minutes, default=0.0), target_walk_min=target,
                 target_walks=plan.walks_per_week, walks_at_target=at_target, met=met,
+                min_walk_min=plan.min_walk_min,
             )
         )
         if met or not plan.advance_only_when_met:

@@ -118,6 +118,10 @@ def test_per_patient_rules_switch_off_and_change_thresholds(lean_walk):
         ("[shoulder-shrug]\nenabled = true\n", "unknown rule [shoulder-shrug]"),
         ("[slow-pace]\nthreshold_spm = 'fast'\n", "must be a number"),
         ("[slow-pace\n", "not valid TOML"),
+        ("[walking-plan]\nwalks_per_week = 2.5\n", "whole number of walks"),
+        ("[walking-plan]\nstart_min = 40\n", "goal_min (30) is below start_min (40)"),
+        ("[walking-plan]\nweeks = 4\n", "[walking-plan] weeks: unknown setting"),
+        ("[walking-plan]\nadvance_only_when_met = 1\n", "must be true or false"),
     ],
 )
 def test_bad_rules_file_names_the_problem(text, expected):
@@ -135,3 +139,9 @@ def test_shipped_rule_file_matches_the_builtin_thresholds():
         assert shipped.rules[rule_id].params == rule.params, rule_id
         assert shipped.rules[rule_id].enabled
         assert shipped.rules[rule_id].guideline  # the file carries the guideline wording
+    # the walking plan of the shipped file is the store's default plan
+    from stridewatch.report_cli import plan_from_rules
+    from stridewatch.store import WalkingPlan
+
+    assert plan_from_rules(shipped) == WalkingPlan()
+    assert plan_from_rules(builtin) == WalkingPlan()
