@@ -21,6 +21,18 @@ Rules (the same for every tool that is scored):
   reports bouts (mean over the detected bouts, weighted by their overlap with the
   reference bout), otherwise the cadence implied by the detections in the bout.
 - Left/right agreement: share of matched pairs where both sides are known and equal.
+
+Secondary rule (reported next to the primary figures, never instead of them; it is
+not the acceptance rule of the issue):
+
+- In walking the feet alternate, so two *consecutive* reference ICs on the same
+  known side inside one reference bout mean that the reference omitted the other
+  foot's contact between them. Such an interval is a *reference gap*
+  (``reference_gaps``). An unmatched, scored detection (a false positive under the
+  primary rule) that lies strictly more than ``tol_s`` from both bounding reference
+  ICs is most likely that omitted step; ``IcScore.in_reference_gap`` counts them and
+  ``precision_excluding_reference_gaps`` / ``f1_excluding_reference_gaps`` leave them
+  unscored. ``fp`` and all primary figures are unchanged by this count.
 """
 
 from __future__ import annotations
@@ -113,6 +125,43 @@ def match_events(
     return pairs
 
 
+@dataclass(frozen=True)
+class ReferenceGap:
+    """Interval between two consecutive same-side reference ICs in one reference bout."""
+
+    start_s: float
+    end_s: float
+    side: str  # "L" or "R": the side of both bounding contacts
+
+
+def reference_gaps(
+    ref_s: Sequence[float] | np.ndarray,
+    ref_sides: Sequence[str | None],
+    ref_bouts: Sequence[Bout],
+) -> list[ReferenceGap]:
+    """Intervals where the reference omits a contact (secondary rule, see module doc).
+
+    Returns one gap per pair of consecutive reference ICs (in time order) that have the
+    same known side ("L"/"R" after ``normalize_side``) and both lie in the same
+    reference bout (bounds included). Pairs with an unknown side are skipped.
+    """
+    ref = np.asarray(ref_s, dtype=float).reshape(-1)
+    if len(ref_sides) != ref.size:
+        raise ValueError("ref_sides must have one entry per reference IC")
+    order = np.argsort(ref, kind="stable")
+    times = ref[order]
+    sides = [normalize_side(ref_sides[i]) for i in order]
+    gaps = []
+    for k in range(times.size - 1):
+        t0_s, t1_s = float(times[k]), float(times[k + 1])
+        side = sides[k]
+        if side is None or side != sides[k + 1]:
+            continue
+        if any(b.start_s <= t0_s and t1_s <= b.end_s for b in ref_bouts):
+            gaps.append(ReferenceGap(t0_s, t1_s, side))
+    return gaps
+
+
 def in_bouts(t_s: np.ndarray, bouts: Iterable[Bout], pad_s: float = 0.0) -> np.ndarray:
     """Boolean mask: which times lie in any bout widened by ``pad_s`` on both sides."""
     t = np.asarray(t_s, dtype=float).reshape(-1)
@@ -133,16 +182,20 @@ class IcScore:
     side_agree: int = 0
     side_total: int = 0  # matched pairs where both sides are known
     abs_dt_sum_s: float = 0.0  # sum of |det - ref| over matched pairs
+    # Secondary rule: false positives (already in ``fp``) that lie in a reference gap,
+    # more than tol_s from both bounding reference ICs. Needs the reference sides.
+    in_reference_gap: int = 0
 
     def __add__(self, other: IcScore) -> IcScore:
         return IcScore(
-            self.tp + other.tp,
-            self.fp + other.fp,
-            self.fn + other.fn,
-            self.ignored + other.ignored,
-            self.side_agree + other.side_agree,
-            self.side_total + other.side_total,
-            self.abs_dt_sum_s + other.abs_dt_sum_s,
+            tp=self.tp + other.tp,
+            fp=self.fp + other.fp,
+            fn=self.fn + other.fn,
+            ignored=self.ignored + other.ignored,
+            side_agree=self.side_agree + other.side_agree,
+            side_total=self.side_total + other.side_total,
+            abs_dt_sum_s=self.abs_dt_sum_s + other.abs_dt_sum_s,
+            in_reference_gap=self.in_reference_gap + other.in_reference_gap,
         )
 
     @property
@@ -169,6 +222,26 @@ class IcScore:
         return 2 * self.tp / denom if denom else float("nan")
 
     @property
+    def fp_excluding_reference_gaps(self) -> int:
+        """False positives that do not lie in a reference gap (secondary rule)."""
+        return self.fp - self.in_reference_gap
+
+    @property
+    def precision_excluding_reference_gaps(self) -> float:
+        """Precision with detections in reference gaps left unscored (secondary rule).
+
+        Not the benchmark's rule: see the module doc. Recall is the same as ``recall``.
+        """
+        fp = self.fp_excluding_reference_gaps
+        return self.tp / (self.tp + fp) if self.tp + fp else float("nan")
+
+    @property
+    def f1_excluding_reference_gaps(self) -> float:
+        """F1 with detections in reference gaps left unscored (secondary rule)."""
+        denom = 2 * self.tp + self.fp_excluding_reference_gaps + self.fn
+        return 2 * self.tp / denom if denom else float("nan")
+
+    @property
     def side_agreement(self) -> float:
         return self.side_agree / self.side_total if self.side_total else float("nan")
 
@@ -186,7 +259,10 @@ def score_initial_contacts(
     det_sides: Sequence[str | None] | None = None,
     tol_s: float = DEFAULT_TOL_S,
 ) -> IcScore:
-    """Precision/recall counts of detected ICs against reference ICs (see module doc)."""
+    """Precision/recall counts of detected ICs against reference ICs (see module doc).
+
+    With ``ref_sides`` the secondary count ``in_reference_gap`` is filled as well.
+    """
     ref = np.asarray(ref_s, dtype=float).reshape(-1)
     det = np.asarray(det_s, dtype=float).reshape(-1)
     pairs = match_events(ref, det, tol_s)
@@ -204,6 +280,11 @@ def score_initial_contacts(
     scored = in_bouts(det, ref_bouts, pad_s=tol_s)
     score.fp = int(np.count_nonzero(unmatched & scored))
     score.ignored = int(np.count_nonzero(unmatched & ~scored))
+    if ref_sides is not None:
+        in_gap = np.zeros(det.size, dtype=bool)
+        for gap in reference_gaps(ref, ref_sides, ref_bouts):
+            in_gap |= (det > gap.start_s + tol_s) & (det < gap.end_s - tol_s)
+        score.in_reference_gap = int(np.count_nonzero(unmatched & scored & in_gap))
     return score
 
 

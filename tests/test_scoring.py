@@ -8,9 +8,12 @@ import pytest
 from benchmarks.scoring import (
     Bout,
     Detections,
+    IcScore,
+    ReferenceGap,
     cadence_from_ics,
     match_events,
     normalize_side,
+    reference_gaps,
     score_bouts,
     score_initial_contacts,
     summarize_bouts,
@@ -153,3 +156,80 @@ def test_reference_cadence_falls_back_to_ics():
     (b,) = score_bouts(REF, [Bout(10.0, 14.0)], Detections(REF))
     assert b.ref_cadence_spm == pytest.approx(120.0)
     assert b.cadence_error_spm == pytest.approx(0.0)
+
+
+# Secondary rule: reference gaps. Steps 0.5 s apart, alternating, except that the
+# L contact at 11.0 s is missing from the reference: 10.5 R and 11.5 R are consecutive.
+GAP_REF = [10.0, 10.5, 11.5, 12.0, 12.5]
+GAP_SIDES = ["L", "R", "R", "L", "R"]
+GAP_BOUTS = [Bout(10.0, 12.5)]
+
+
+def test_reference_gaps_only_same_side_consecutive_in_one_bout():
+    assert reference_gaps(GAP_REF, GAP_SIDES, GAP_BOUTS) == [ReferenceGap(10.5, 11.5, "R")]
+    # Alternating sides: no gap.
+    assert reference_gaps(REF, SIDES, BOUTS) == []
+    # Side labels are normalised and the input order does not matter.
+    assert reference_gaps([11.5, 10.0], ["right", "R"], [Bout(10.0, 11.5)]) == [
+        ReferenceGap(10.0, 11.5, "R")
+    ]
+
+
+def test_reference_gaps_not_across_bouts():
+    # Same sides, but 10.5 ends one bout and 11.5 starts the next.
+    assert reference_gaps(GAP_REF, GAP_SIDES, [Bout(10.0, 10.5), Bout(11.5, 12.5)]) == []
+    # Only the first contact of the pair is in a bout.
+    assert reference_gaps(GAP_REF, GAP_SIDES, [Bout(10.0, 11.0)]) == []
+    assert reference_gaps(GAP_REF, GAP_SIDES, []) == []
+
+
+def test_reference_gaps_need_known_sides():
+    sides = list(GAP_SIDES)
+    sides[2] = None
+    assert reference_gaps(GAP_REF, sides, GAP_BOUTS) == []
+    sides[2] = "x"
+    assert reference_gaps(GAP_REF, sides, GAP_BOUTS) == []
+    # Two consecutive unknown sides are not "the same side".
+    assert reference_gaps([10.0, 10.5], [None, "?"], [Bout(10.0, 10.5)]) == []
+    with pytest.raises(ValueError):
+        reference_gaps(GAP_REF, GAP_SIDES[:-1], GAP_BOUTS)
+
+
+def test_unmatched_detection_in_gap_is_counted_but_stays_fp():
+    det = np.sort(np.r_[GAP_REF, 11.0])  # the omitted step, 0.5 s from both neighbours
+    s = score_initial_contacts(GAP_REF, det, GAP_BOUTS, ref_sides=GAP_SIDES)
+    assert (s.tp, s.fp, s.fn, s.in_reference_gap) == (5, 1, 0, 1)
+    assert s.f1 == pytest.approx(10 / 11)  # primary figure unchanged
+    assert s.precision_excluding_reference_gaps == 1.0
+    assert s.f1_excluding_reference_gaps == 1.0
+    # Without reference sides there is nothing to count.
+    s = score_initial_contacts(GAP_REF, det, GAP_BOUTS)
+    assert (s.fp, s.in_reference_gap) == (1, 0)
+    assert s.f1_excluding_reference_gaps == s.f1
+
+
+def test_gap_detection_within_tol_of_a_bounding_contact_is_not_counted():
+    # Gap 10.5-11.5 shrunk by 0.25 s: only (10.75, 11.25) counts, bounds excluded.
+    # The bounding contacts are detected exactly, so each extra detection is an FP.
+    for extra_s, counted in [(10.7, 0), (10.75, 0), (10.8, 1), (11.2, 1), (11.25, 0), (11.3, 0)]:
+        det = np.sort(np.r_[GAP_REF, extra_s])
+        s = score_initial_contacts(GAP_REF, det, GAP_BOUTS, ref_sides=GAP_SIDES)
+        assert (s.tp, s.fp) == (5, 1), extra_s
+        assert s.in_reference_gap == counted, extra_s
+
+
+def test_matched_detection_in_gap_is_never_counted():
+    # Bounding contacts detected 0.2 s late / early: matched, inside the gap, not counted.
+    # Only the unmatched 11.0 s detection is. (A matched detection is within tol_s of a
+    # reference contact and none lies inside a gap, so it never reaches the shrunk gap.)
+    det = [10.0, 10.7, 11.0, 11.3, 12.0, 12.5]
+    s = score_initial_contacts(GAP_REF, det, GAP_BOUTS, ref_sides=GAP_SIDES)
+    assert (s.tp, s.fp, s.in_reference_gap) == (5, 1, 1)
+
+
+def test_gap_count_adds_up():
+    det = np.sort(np.r_[GAP_REF, 11.0])
+    a = score_initial_contacts(GAP_REF, det, GAP_BOUTS, ref_sides=GAP_SIDES)
+    total = a + a + IcScore(fn=3)
+    assert (total.tp, total.fp, total.fn, total.in_reference_gap) == (10, 2, 3, 2)
+    assert total.f1_excluding_reference_gaps == pytest.approx(20 / 23)
