@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import firmware_bridge.trace as trace_module
+import firmware_bridge.trace.writer as trace_writer
 from firmware_bridge.profiles import StreamConfig
 from firmware_bridge.profiles.metawear import METAWEAR_COMMAND_UUID, METAWEAR_NOTIFY_UUID
 from firmware_bridge.profiles.polar_pmd import (
@@ -302,7 +302,7 @@ def test_fsync_is_periodic_when_dirty_and_on_close(
         calls.append(fd)
         real_fsync(fd)
 
-    monkeypatch.setattr(trace_module.os, "fsync", counting_fsync)
+    monkeypatch.setattr(trace_writer.os, "fsync", counting_fsync)
     writer = TraceWriter(tmp_path / "s.swtrace", "rsc", fsync_interval_s=0.02)
     after_open = len(calls)
     assert after_open >= 1  # header synced at once

@@ -1,0 +1,335 @@
+"""From a trace to samples: ``decode_trace`` runs the profile decoders over the recorded
+notifications and returns times (s) and acceleration (g) with the gaps between them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from firmware_bridge.profiles import PROFILES, DecodedBlock, DecodeError, StreamConfig
+from firmware_bridge.sample_times import times_from_arrivals
+from firmware_bridge.trace.events import (
+    ConnectEvent,
+    DisconnectEvent,
+    MarkEvent,
+    NotifyEvent,
+    Trace,
+    TraceFormatError,
+    WriteEvent,
+)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """An interruption in the sample stream.
+
+    kind: "disconnect" (link lost until reconnect), "lost_frames" (the protocol shows
+        missing frames), "clock_jump" (device clock went back; re-anchored on host time) or
+        "pause" (a device without clock stopped notifying for a while).
+    after_sample: index in ``t_s`` of the first sample after the gap (len(t_s) if none).
+    start_s / end_s: ``t_s`` of the last sample before / first sample after (nan if none).
+    """
+
+    kind: str
+    after_sample: int
+    start_s: float
+    end_s: float
+    lost_frames: int = 0
+    detail: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A user mark placed on the ``t_s`` time base (approximate for device clocks)."""
+
+    t_s: float
+    label: str
+
+
+@dataclass(frozen=True, eq=False)
+class DecodedTrace:
+    """Samples decoded from a trace.
+
+    t_s: (N,) float64 seconds from the first sample; device clock where the profile has one
+        (``time_source == "device"``), else host arrival times fitted per sample
+        (``"host"``, see ``firmware_bridge.sample_times``).
+    acc_g: (N, 3) float64 acceleration in g. gyro_dps: (N, 3) deg/s or None.
+    sample_rate_hz: rate estimated from ``t_s`` (nan when fewer than 2 samples);
+        nominal_sample_rate_hz: the configured rate, if known.
+    start_unix_s: Unix time of t_s == 0 (device clock or header start + host offset).
+    rsc_t_s / cadence_spm / speed_mps: RSC foot-pod values (host time, s from the first
+        measurement); empty for other profiles.
+    problems: non-fatal issues, each naming file and line (malformed packets are skipped).
+    """
+
+    profile: str
+    device_name: str | None
+    device_address: str | None
+    t_s: np.ndarray
+    acc_g: np.ndarray
+    gyro_dps: np.ndarray | None
+    sample_rate_hz: float
+    nominal_sample_rate_hz: float | None
+    time_source: str
+    start_unix_s: float | None
+    gaps: list[Gap]
+    marks: list[Mark]
+    problems: list[str]
+    n_notifications: int
+    n_bad_notifications: int
+    rsc_t_s: np.ndarray
+    cadence_spm: np.ndarray
+    speed_mps: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Chunk:
+    host_t_s: float
+    segment: int
+    line: int
+    block: DecodedBlock
+
+
+@dataclass
+class _PendingGap:
+    kind: str
+    lost_frames: int
+    detail: str
+
+
+#: A device-clock step this much larger than the host-clock step is a clock jump, not loss.
+CLOCK_JUMP_TOLERANCE_S = 5.0
+
+
+def _device_times(
+    chunks: list[_Chunk], name: str, problems: list[str], gap_at: dict[int, list[_PendingGap]]
+) -> np.ndarray:
+    """Concatenated device-clock times of all chunks, with clock jumps re-anchored.
+
+    Device time must increase. When a block starts at or before the previous sample, or
+    jumps forward much further than host time did (device clock reset or set while
+    streaming), that block and all later ones are shifted so the block starts where host
+    time says it should. This is reported and listed as a "clock_jump" gap; no samples
+    are dropped.
+    """
+    parts: list[np.ndarray] = []
+    offset = 0.0
+    last_t = -math.inf
+    last_host = -math.inf
+    for i, chunk in enumerate(chunks):
+        times = chunk.block.t_device_s
+        assert times is not None
+        start = float(times[0]) + offset
+        host_step = chunk.host_t_s - last_host
+        backwards = start <= last_t
+        leaps = start - last_t > max(host_step, 0.0) + CLOCK_JUMP_TOLERANCE_S
+        if parts and (backwards or leaps):
+            target = last_t + max(host_step, 0.0)
+            if target <= last_t:
+                target = last_t + 1e-6
+            offset += target - start
+            problems.append(
+                f"{name} line {chunk.line}: device clock jumped by {start - last_t:+.3f} s "
+                f"while host time moved {host_step:.3f} s; re-anchored on host time"
+            )
+            gap_at.setdefault(i, []).append(
+                _PendingGap("clock_jump", 0, f"device clock jumped {start - last_t:+.3f} s")
+            )
+        shifted = times + offset
+        parts.append(shifted)
+        last_t = float(shifted[-1])
+        last_host = chunk.host_t_s
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def decode_trace(trace: Trace) -> DecodedTrace:
+    """Decode every notification of ``trace`` with its profile's decoder.
+
+    Malformed packets are reported in ``problems`` and skipped; writes are shown to the
+    decoder (so it learns the rate/range actually requested); disconnect→connect
+    intervals, lost frames and pauses become ``gaps``.
+    """
+    name = trace.name
+    header = trace.header
+    spec = PROFILES.get(header.profile)
+    if spec is None:
+        known = ", ".join(sorted(PROFILES))
+        raise TraceFormatError(name, 1, f"unknown profile {header.profile!r} (known: {known})")
+    problems = list(trace.problems)
+    try:
+        config = StreamConfig.from_dict(header.config)
+    except ValueError as error:
+        problems.append(f"{name} line 1: {error}; using the profile defaults")
+        config = StreamConfig()
+    decoder = spec.new_decoder(config)
+
+    chunks: list[_Chunk] = []
+    gap_at: dict[int, list[_PendingGap]] = {}
+    rsc_rows: list[tuple[float, float, float]] = []
+    marks_host: list[tuple[float, str]] = []
+    segment = 0
+    packet_index = 0
+    bad = 0
+    disconnect: DisconnectEvent | None = None
+    for event in trace.events:
+        if isinstance(event, NotifyEvent):
+            index = packet_index
+            packet_index += 1
+            try:
+                block = decoder.feed(event.char_uuid, event.payload, index)
+            except DecodeError as error:
+                problems.append(f"{name} line {event.line}: {error}")
+                bad += 1
+                block = None
+            for warning in decoder.warnings:
+                problems.append(f"{name} line {event.line}: {warning}")
+            decoder.warnings.clear()
+            if block is None:
+                continue
+            if block.cadence_spm is not None or block.speed_mps is not None:
+                rsc_rows.append(
+                    (
+                        event.t_s,
+                        np.nan if block.cadence_spm is None else block.cadence_spm,
+                        np.nan if block.speed_mps is None else block.speed_mps,
+                    )
+                )
+            if block.n_samples == 0:
+                continue
+            if block.gap_before and block.lost_frames:
+                gap_at.setdefault(len(chunks), []).append(
+                    _PendingGap(
+                        "lost_frames",
+                        block.lost_frames,
+                        f"{block.lost_frames} frame(s) lost (packet {index})",
+                    )
+                )
+            chunks.append(_Chunk(event.t_s, segment, event.line, block))
+        elif isinstance(event, WriteEvent):
+            decoder.note_write(event.char_uuid, event.payload)
+        elif isinstance(event, DisconnectEvent):
+            decoder.reset()
+            segment += 1
+            if disconnect is None:
+                disconnect = event
+        elif isinstance(event, ConnectEvent):
+            decoder.reset()
+            segment += 1
+            if disconnect is not None:
+                reason = f" ({disconnect.reason})" if disconnect.reason else ""
+                gap_at.setdefault(len(chunks), []).append(
+                    _PendingGap(
+                        "disconnect",
+                        0,
+                        f"disconnected{reason} at host {disconnect.t_s:.3f} s, "
+                        f"reconnected at {event.t_s:.3f} s",
+                    )
+                )
+                disconnect = None
+        elif isinstance(event, MarkEvent):
+            marks_host.append((event.t_s, event.label))
+
+    nominal = decoder.sample_rate_hz or config.sample_rate_hz
+    time_source = "device" if spec.has_device_clock else "host"
+    pause_starts: list[int] = []
+    if time_source == "device":
+        absolute = _device_times(chunks, name, problems, gap_at)
+    else:
+        timeline = times_from_arrivals(
+            np.array([c.host_t_s for c in chunks]),
+            np.array([c.block.n_samples for c in chunks]),
+            np.array([c.segment for c in chunks]),
+            nominal,
+        )
+        absolute = timeline.t_s
+        pause_starts = timeline.run_starts
+
+    counts = [c.block.n_samples for c in chunks]
+    first_sample = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    n_total = int(first_sample[-1])
+    acc = np.concatenate([c.block.acc_g for c in chunks]) if chunks else np.zeros((0, 3))
+    gyro: np.ndarray | None = None
+    if any(c.block.gyro_dps is not None for c in chunks):
+        gyro = np.concatenate(
+            [
+                c.block.gyro_dps
+                if c.block.gyro_dps is not None
+                else np.full((c.block.n_samples, 3), np.nan)
+                for c in chunks
+            ]
+        )
+    origin = float(absolute[0]) if n_total else 0.0
+    t_s = absolute - origin
+
+    gaps: list[Gap] = []
+    for chunk_index in sorted(set(gap_at) | set(pause_starts)):
+        sample = int(first_sample[min(chunk_index, len(counts))])
+        start = float(t_s[sample - 1]) if 0 < sample <= n_total else math.nan
+        end = float(t_s[sample]) if sample < n_total else math.nan
+        for pending in gap_at.get(chunk_index, []):
+            gaps.append(Gap(pending.kind, sample, start, end, pending.lost_frames, pending.detail))
+        if chunk_index in pause_starts:
+            detail = f"no notifications for {end - start:.2f} s"
+            gaps.append(Gap("pause", sample, start, end, 0, detail))
+
+    if n_total >= 2:
+        diffs = np.diff(t_s)
+        positive = diffs[diffs > 0]
+        sample_rate = float(1.0 / np.median(positive)) if positive.size else math.nan
+    else:
+        sample_rate = math.nan
+
+    if n_total:
+        if time_source == "device":
+            start_unix: float | None = origin
+        else:
+            start_unix = header.started_unix_s + origin
+    else:
+        start_unix = None
+
+    marks: list[Mark] = []
+    if marks_host:
+        if chunks:
+            host = np.array([c.host_t_s for c in chunks])
+            last_sample_t = np.array([t_s[first_sample[i + 1] - 1] for i in range(len(counts))])
+            for host_t, label in marks_host:
+                # place the mark relative to the last notification at or before it
+                j = max(int(np.searchsorted(host, host_t, side="right")) - 1, 0)
+                marks.append(Mark(float(last_sample_t[j] + (host_t - host[j])), label))
+        else:
+            marks = [Mark(host_t, label) for host_t, label in marks_host]
+
+    if rsc_rows:
+        rsc = np.array(rsc_rows, dtype=np.float64)
+        rsc_t = rsc[:, 0] - rsc[0, 0]
+        cadence, speed = rsc[:, 1], rsc[:, 2]
+    else:
+        rsc_t = cadence = speed = np.zeros(0)
+
+    return DecodedTrace(
+        profile=header.profile,
+        device_name=header.device_name,
+        device_address=header.device_address,
+        t_s=t_s,
+        acc_g=acc,
+        gyro_dps=gyro,
+        sample_rate_hz=sample_rate,
+        nominal_sample_rate_hz=nominal,
+        time_source=time_source,
+        start_unix_s=start_unix,
+        gaps=gaps,
+        marks=marks,
+        problems=problems,
+        n_notifications=packet_index,
+        n_bad_notifications=bad,
+        rsc_t_s=rsc_t,
+        cadence_spm=cadence,
+        speed_mps=speed,
+    )

@@ -1,0 +1,193 @@
+"""Reading ``.swtrace`` files: ``read_trace`` (whole file) and ``TraceStream`` (lazy).
+
+A truncated or garbled last line (what a crash mid-write leaves) is reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from firmware_bridge.profiles import full_uuid
+from firmware_bridge.trace.events import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    ConnectEvent,
+    DisconnectEvent,
+    MarkEvent,
+    NotifyEvent,
+    Trace,
+    TraceEvent,
+    TraceFormatError,
+    TraceHeader,
+    WriteEvent,
+)
+
+
+class _LineError(Exception):
+    pass
+
+
+def _number(obj: Mapping[str, Any], key: str) -> float:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _LineError(f'"{key}" must be a finite number, got {value!r}')
+    return float(value)
+
+
+def _string(obj: Mapping[str, Any], key: str, *, optional: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise _LineError(f'"{key}" must be a string, got {value!r}')
+    return value
+
+
+def _parse_json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _LineError(f"not UTF-8 ({error.reason} at byte {error.start})") from None
+    if not text.strip():
+        raise _LineError("empty line")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _LineError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    if not isinstance(obj, dict):
+        raise _LineError(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _parse_payload_event(obj: Mapping[str, Any]) -> tuple[float, str, bytes]:
+    t = _number(obj, "t")
+    char = _string(obj, "char")
+    assert char is not None
+    if not char:
+        raise _LineError('"char" is empty')
+    hex_text = _string(obj, "hex")
+    assert hex_text is not None
+    try:
+        payload = bytes.fromhex(hex_text)
+    except ValueError:
+        raise _LineError(f'"hex" is not an even-length hex string: {hex_text[:40]!r}') from None
+    return t, full_uuid(char), payload
+
+
+def _parse_event(obj: Mapping[str, Any], line: int) -> TraceEvent | str:
+    """An event, or a string naming an unknown event kind (skipped, reported)."""
+    kind = obj.get("ev")
+    if not isinstance(kind, str):
+        raise _LineError(f'"ev" must be a string, got {kind!r}')
+    if kind in ("notify", "write"):
+        t, char, payload = _parse_payload_event(obj)
+        cls = NotifyEvent if kind == "notify" else WriteEvent
+        return cls(t_s=t, char_uuid=char, payload=payload, line=line)
+    t = _number(obj, "t")
+    if kind == "connect":
+        return ConnectEvent(t_s=t, line=line)
+    if kind == "disconnect":
+        reason = obj.get("reason")
+        return DisconnectEvent(t_s=t, reason=None if reason is None else str(reason), line=line)
+    if kind == "mark":
+        label = _string(obj, "label")
+        assert label is not None
+        return MarkEvent(t_s=t, label=label, line=line)
+    return kind
+
+
+def _parse_header(obj: Mapping[str, Any]) -> TraceHeader:
+    fmt = obj.get("format")
+    if fmt != FORMAT_NAME:
+        raise _LineError(
+            f"not a stridewatch trace: header format is {fmt!r}, expected {FORMAT_NAME!r}"
+        )
+    version = obj.get("version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise _LineError(
+            f"unsupported trace version {version!r} "
+            f"(this reader understands version {FORMAT_VERSION})"
+        )
+    profile = _string(obj, "profile")
+    assert profile is not None
+    device = obj.get("device") or {}
+    if not isinstance(device, dict):
+        raise _LineError(f'"device" must be an object, got {device!r}')
+    name = _string(device, "name", optional=True)
+    address = _string(device, "address", optional=True)
+    started = _number(obj, "started_unix_s")
+    config = obj.get("config") or {}
+    if not isinstance(config, dict):
+        raise _LineError(f'"config" must be an object, got {config!r}')
+    return TraceHeader(profile, name, address, started, dict(config), dict(obj))
+
+
+class TraceStream:
+    """A trace read lazily, event by event, in constant memory (for long replays).
+
+    The header is read when opening; iterate once to get the events. Problems
+    (a truncated last line, unknown events, time going back) are appended to
+    ``problems`` as they are met; any other bad line raises TraceFormatError.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.problems: list[str] = []
+        self._file = self.path.open("rb")
+        first = self._file.readline()
+        if not first.strip():
+            self._file.close()
+            raise TraceFormatError(self.path.name, None, "empty file, no header line")
+        try:
+            self.header = _parse_header(_parse_json_object(first.rstrip(b"\n")))
+        except _LineError as error:
+            self._file.close()
+            raise TraceFormatError(self.path.name, 1, f"bad header: {error}") from None
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        name = self.path.name
+        last_t = -math.inf
+        line_no = 1
+        with self._file as handle:
+            raw = handle.readline()
+            while raw:
+                line_no += 1
+                following = handle.readline()
+                complete = raw.endswith(b"\n")
+                try:
+                    parsed = _parse_event(_parse_json_object(raw.rstrip(b"\n")), line_no)
+                except _LineError as error:
+                    if not following:
+                        what = "garbled last line" if complete else "truncated last line"
+                        self.problems.append(f"{name} line {line_no}: {what} ignored ({error})")
+                        return
+                    raise TraceFormatError(name, line_no, str(error)) from None
+                raw = following
+                if isinstance(parsed, str):
+                    self.problems.append(f"{name} line {line_no}: unknown event {parsed!r} skipped")
+                    continue
+                if parsed.t_s < last_t:
+                    self.problems.append(
+                        f"{name} line {line_no}: time goes back from {last_t:.6f} s "
+                        f"to {parsed.t_s:.6f} s"
+                    )
+                last_t = max(last_t, parsed.t_s)
+                yield parsed
+
+
+def read_trace(path: str | os.PathLike[str]) -> Trace:
+    """Parse a ``.swtrace`` file.
+
+    A truncated or garbled LAST line (what a crash mid-write leaves) is ignored and
+    reported in ``Trace.problems``; unknown event kinds are skipped and reported. Any
+    other bad line, or a missing/foreign/unsupported header, raises TraceFormatError
+    naming the file and line.
+    """
+    stream = TraceStream(path)
+    events = list(stream)
+    return Trace(path=stream.path, header=stream.header, events=events, problems=stream.problems)
