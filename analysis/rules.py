@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -36,16 +36,28 @@ PARAMETERS: dict[str, dict[str, tuple[float, str]]] = {
 }
 
 # The graded walking plan is not a flag on one session: the session history compares
-# each week against it. It lives in the same file so a clinician sets it per patient.
+# each week against it. It lives in the rules file so a clinician sets it per patient.
 PLAN_TABLE = "walking-plan"
-PLAN_PARAMETERS: dict[str, tuple[float, str]] = {
-    "start_min": (5.0, "min"),  # per-walk target in the first week
-    "goal_min": (30.0, "min"),  # where the target stops rising
-    "step_min": (5.0, "min"),  # rise after a week that met the plan
-    "walks_per_week": (3.0, "walks"),  # walks at the target that make a week "met"
-    "min_walk_min": (5.0, "min"),  # shorter recordings are not counted as walks
-}
-PLAN_FLAGS: dict[str, bool] = {"advance_only_when_met": True}
+
+
+@dataclass(frozen=True)
+class WalkingPlan:
+    """Graded walking plan: walks of at least ``min_walk_min`` build up from ``start_min`` to
+    ``goal_min`` per walk, ``walks_per_week`` times a week (all durations in minutes).
+
+    The per-walk target rises by ``step_min`` after each week that met the plan; after a missed
+    week it holds (``advance_only_when_met``), so a bad week does not raise the bar further.
+    """
+
+    start_min: float = 5.0
+    goal_min: float = 30.0
+    step_min: float = 5.0
+    walks_per_week: int = 3
+    min_walk_min: float = 5.0
+    advance_only_when_met: bool = True
+
+
+PLAN_MINUTES = ("start_min", "goal_min", "step_min", "min_walk_min")
 _META_KEYS = ("format", "version", "patient", "notes")
 
 
@@ -60,25 +72,20 @@ class Rule:
         return self.params[key]
 
 
-def default_plan() -> dict[str, float | bool]:
-    """The walking-plan settings before any file is applied (as in data/guidelines.toml)."""
-    return {**{k: v for k, (v, _) in PLAN_PARAMETERS.items()}, **PLAN_FLAGS}
-
-
 @dataclass(frozen=True)
 class RuleSet:
-    """Flag rules by id, plus the ``walking-plan`` settings (see ``PLAN_PARAMETERS``)."""
+    """Flag rules by id, plus the graded walking plan (table ``[walking-plan]``)."""
 
     rules: dict[str, Rule]
     version: str
     sources: tuple[str, ...] = field(default=())
-    plan: dict[str, float | bool] = field(default_factory=default_plan)
+    plan: WalkingPlan = field(default_factory=WalkingPlan)
 
     def with_overrides(self, text: str, source: str) -> RuleSet:
         """A copy with a per-patient TOML file's values applied (raises InputError naming it)."""
         doc = _parse(text, source)
         rules = dict(self.rules)
-        plan = dict(self.plan)
+        plan = self.plan
         for rule_id, table in doc.items():
             if rule_id in _META_KEYS:
                 continue
@@ -115,48 +122,54 @@ def _apply(rule: Rule, table: dict, source: str) -> Rule:
     for key, value in table.items():
         where = f"{source}: [{rule.id}] {key}"
         if key == "enabled":
-            if not isinstance(value, bool):
-                raise InputError(f"{where} must be true or false, not {value!r}")
-            enabled = value
+            enabled = _flag_setting(where, value)
         elif key == "guideline":
             guideline = str(value)
         elif key in PARAMETERS[rule.id]:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InputError(f"{where} must be a number, not {value!r}")
-            if not np.isfinite(value) or value < 0:
-                raise InputError(f"{where} must be a finite number ≥ 0, not {value!r}")
-            params[key] = float(value)
+            params[key] = _number_setting(where, value)
         else:
             known = ", ".join(["enabled", "guideline", *PARAMETERS[rule.id]])
             raise InputError(f"{where}: unknown setting; known: {known}")
     return replace(rule, enabled=enabled, params=params, guideline=guideline)
 
 
-def _apply_plan(plan: dict[str, float | bool], table: dict, source: str) -> dict:
-    out = dict(plan)
+def _apply_plan(plan: WalkingPlan, table: dict, source: str) -> WalkingPlan:
+    changes: dict[str, float | int | bool] = {}
     for key, value in table.items():
         where = f"{source}: [{PLAN_TABLE}] {key}"
-        if key in PLAN_FLAGS:
-            if not isinstance(value, bool):
-                raise InputError(f"{where} must be true or false, not {value!r}")
-            out[key] = value
-        elif key in PLAN_PARAMETERS:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InputError(f"{where} must be a number, not {value!r}")
-            if not np.isfinite(value) or value < 0:
-                raise InputError(f"{where} must be a finite number ≥ 0, not {value!r}")
-            if key == "walks_per_week" and (value != int(value) or value < 1):
+        if key == "advance_only_when_met":
+            changes[key] = _flag_setting(where, value)
+        elif key == "walks_per_week":
+            walks = _number_setting(where, value)
+            if walks != int(walks) or walks < 1:
                 raise InputError(f"{where} must be a whole number of walks ≥ 1, not {value!r}")
-            out[key] = float(value)
+            changes[key] = int(walks)
+        elif key in PLAN_MINUTES:
+            changes[key] = _number_setting(where, value)
         else:
-            known = ", ".join([*PLAN_PARAMETERS, *PLAN_FLAGS])
+            known = ", ".join(f.name for f in fields(WalkingPlan))
             raise InputError(f"{where}: unknown setting; known: {known}")
-    if out["goal_min"] < out["start_min"]:
+    out = replace(plan, **changes)
+    if out.goal_min < out.start_min:
         raise InputError(
-            f"{source}: [{PLAN_TABLE}] goal_min ({out['goal_min']:g}) is below start_min "
-            f"({out['start_min']:g})"
+            f"{source}: [{PLAN_TABLE}] goal_min ({out.goal_min:g}) is below start_min "
+            f"({out.start_min:g})"
         )
     return out
+
+
+def _number_setting(where: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{where} must be a number, not {value!r}")
+    if not np.isfinite(value) or value < 0:
+        raise InputError(f"{where} must be a finite number ≥ 0, not {value!r}")
+    return float(value)
+
+
+def _flag_setting(where: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{where} must be true or false, not {value!r}")
+    return value
 
 
 def builtin_rules() -> RuleSet:

@@ -64,17 +64,6 @@ def thresholds_from_rules(rules: RuleSet) -> Thresholds:
     )
 
 
-def plan_from_rules(rules: RuleSet) -> store.WalkingPlan:
-    """The graded walking plan of a rule set's ``[walking-plan]`` table."""
-    p = rules.plan
-    return store.WalkingPlan(
-        start_min=float(p["start_min"]), goal_min=float(p["goal_min"]),
-        step_min=float(p["step_min"]), walks_per_week=int(p["walks_per_week"]),
-        min_walk_min=float(p["min_walk_min"]),
-        advance_only_when_met=bool(p["advance_only_when_met"]),
-    )
-
-
 def guidelines_from_rules(rules: RuleSet) -> dict[str, str]:
     """Rule id -> guideline text from the rules file(s) in use."""
     return {rule_id: rule.guideline for rule_id, rule in rules.rules.items() if rule.guideline}
@@ -203,7 +192,7 @@ def build_history(
 
     rules = resolve_rules(None, patient_id, db)
     weeks = store.weekly_totals(db, patient_id=patient_id, since=since, until=until,
-                                plan=plan or plan_from_rules(rules))
+                                plan=plan or rules.plan)
     trend = store.session_trends(db, patient_id=patient_id, since=since)
     thresholds = thresholds_from_rules(rules) if patient_id is not None else None
     Path(out_html).write_text(

@@ -32,6 +32,8 @@ from typing import Any
 
 import platformdirs
 
+from analysis.rules import WalkingPlan
+
 DB_FILENAME = "sessions.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
 
@@ -171,23 +173,6 @@ class StoredSession:
     @property
     def walking_min(self) -> float:
         return (self.walking_s or 0.0) / 60.0
-
-
-@dataclass(frozen=True)
-class WalkingPlan:
-    """Graded walking plan: walks of at least ``min_walk_min`` build up from ``start_min`` to
-    ``goal_min`` per walk, ``walks_per_week`` times a week.
-
-    The per-walk target rises by ``step_min`` after each week that met the plan; after a missed
-    week it holds (``advance_only_when_met``), so a bad week does not raise the bar further.
-    """
-
-    start_min: float = 5.0
-    goal_min: float = 30.0
-    step_min: float = 5.0
-    walks_per_week: int = 3
-    min_walk_min: float = 5.0
-    advance_only_when_met: bool = True
 
 
 @dataclass(frozen=True)

@@ -140,8 +140,6 @@ def test_shipped_rule_file_matches_the_builtin_thresholds():
         assert shipped.rules[rule_id].enabled
         assert shipped.rules[rule_id].guideline  # the file carries the guideline wording
     # the walking plan of the shipped file is the store's default plan
-    from stridewatch.report_cli import plan_from_rules
-    from stridewatch.store import WalkingPlan
+    from analysis.rules import WalkingPlan
 
-    assert plan_from_rules(shipped) == WalkingPlan()
-    assert plan_from_rules(builtin) == WalkingPlan()
+    assert shipped.plan == WalkingPlan() == builtin.plan
