@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 import numpy as np  # noqa: E402
 
-from stridewatch.report import ReportSignal, render_pdf, render_report  # noqa: E402
+from stridewatch.report.html import ReportSignal, render_pdf, render_report  # noqa: E402
 
 TARGET_HTML_S = 3.0
 HOUR_S = 3600.0

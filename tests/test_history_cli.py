@@ -32,7 +32,7 @@ def test_analyze_save_files_the_session_under_the_patient(tmp_path, capsys):
     db = tmp_path / "store.sqlite3"
     assert main(["analyze", "--save", "--patient", "P9", "--db", str(db), str(SAMPLE)]) == 0
     assert f"saved session 1 in {db}" in capsys.readouterr().err
-    from stridewatch import store
+    from stridewatch.store import database as store
 
     (stored,) = store.list_sessions(db, patient_id="P9")
     assert stored.source == str(SAMPLE) and stored.steps > 600

@@ -8,7 +8,7 @@ import pytest
 from analysis.errors import InputError
 from analysis.pipeline import analyze
 from analysis.simulate import DEFAULT_MOUNT, Phase, rotation_matrix, simulate_walk
-from stridewatch.options import default_rules
+from stridewatch.cli.options import default_rules
 from tests.synthetic import walk
 
 

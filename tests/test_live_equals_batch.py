@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.pipeline import SessionAnalyzer, analyze
-from stridewatch.options import default_rules
+from stridewatch.cli.options import default_rules
 from tests.synthetic import walk
 
 

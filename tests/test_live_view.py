@@ -6,8 +6,8 @@ import numpy as np
 
 from analysis.simulate import Phase, simulate_walk
 from firmware_bridge.profiles.base import DecodedBlock
-from stridewatch.live import LiveView
-from stridewatch.options import default_rules
+from stridewatch.cli.options import default_rules
+from stridewatch.live.view import LiveView
 
 
 def _stream(view: LiveView, acc: np.ndarray, true_rate_hz: float, block: int, start_s: float,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from stridewatch.cli import main
-from stridewatch.record_cli import emulated_walk
+from stridewatch.cli.record import emulated_walk
 
 
 def test_scan_lists_the_emulated_strap(capsys):
@@ -31,7 +31,7 @@ def test_record_shows_live_view_alerts_and_writes_an_analysable_trace(tmp_path, 
     # Scanning and connecting at 20x speed cost part of the 30 s standing, never a step.
     assert abs(session["steps"] - len(truth)) <= 0.01 * len(truth)
     assert {f["rule"] for f in session["flags"]} == {"forward-lean", "short-walk"}
-    from stridewatch import store
+    from stridewatch.store import database as store
 
     (stored,) = store.list_sessions(db, patient_id="W1")
     assert stored.trace_path == str(trace.resolve())

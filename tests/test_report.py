@@ -18,15 +18,16 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from stridewatch import figures, store
-from stridewatch.figures import Thresholds
-from stridewatch.report import (
+from stridewatch.report import figures
+from stridewatch.report.figures import Thresholds
+from stridewatch.report.html import (
     ReportSignal,
     render_history,
     render_pdf,
     render_report,
     wearer_summary,
 )
+from stridewatch.store import database as store
 from tests.fixtures_session import (
     FORWARD_LEAN_INTERVAL_S,
     BoutSpec,
@@ -414,7 +415,7 @@ SAMPLE_TRUTH = SAMPLE.with_suffix(".truth.json")
 
 
 def test_build_report_analyses_stores_and_applies_patient_rules(tmp_path: Path) -> None:
-    from stridewatch.report_cli import build_report
+    from stridewatch.cli.report import build_report
 
     truth = json.loads(SAMPLE_TRUTH.read_text())
     db = tmp_path / "s.sqlite3"

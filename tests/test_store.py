@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from stridewatch import store
-from stridewatch.store import WalkingPlan
+from stridewatch.store import database as store
+from stridewatch.store.database import WalkingPlan
 from tests.fixtures_session import make_session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,7 +292,7 @@ WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     sys.path.insert(0, sys.argv[5])
-    from stridewatch import store
+    from stridewatch.store import database as store
     db, tag, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     while not go.exists():
         time.sleep(0.001)

@@ -9,9 +9,9 @@ from pathlib import Path
 from analysis.errors import InputError
 from analysis.pipeline import SessionResult, analyze
 from analysis.rules import RuleSet
-from stridewatch import store
+from stridewatch.cli.options import default_rules, load_rules
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located
-from stridewatch.options import default_rules, load_rules
+from stridewatch.store import database as store
 
 
 def analyze_recording(

@@ -20,8 +20,8 @@ from pathlib import Path
 from analysis.errors import InputError
 from analysis.simulate import Phase, Simulation, simulate_walk
 from firmware_bridge.profiles import StreamConfig, get_profile
+from stridewatch.cli.options import add_analysis_options, add_store_options
 from stridewatch.inputs import InputFileError
-from stridewatch.options import add_analysis_options, add_store_options
 
 EMULATED_RATE_HZ = 200.0
 
@@ -80,10 +80,10 @@ async def _scan(args: argparse.Namespace) -> int:
 async def _record(args: argparse.Namespace) -> int:
     from firmware_bridge.recorder import RecordingError, record
     from firmware_bridge.scanner import find_sensor, scan
-    from stridewatch.live import LiveView
-    from stridewatch.options import parse_calibrate
-    from stridewatch.sessions import db_path, resolve_rules, save_recording_session
-    from stridewatch.summary import wearer_summary
+    from stridewatch.cli.options import parse_calibrate
+    from stridewatch.live.view import LiveView
+    from stridewatch.report.summary import wearer_summary
+    from stridewatch.store.filing import db_path, resolve_rules, save_recording_session
 
     output = Path(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"))
     if output.exists():

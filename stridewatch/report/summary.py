@@ -1,12 +1,12 @@
 """Plain-language session summary for the wearer, in the terminal.
 
-(The HTML/PDF report has its own, longer wording in ``stridewatch.report``.)
+(The HTML/PDF report has its own, longer wording in ``stridewatch.report.html``.)
 """
 
 from __future__ import annotations
 
 from analysis.rules import RuleSet
-from stridewatch.durations import format_clock, format_duration
+from stridewatch.report.durations import format_clock, format_duration
 
 
 def wearer_summary(session: dict, rules: RuleSet) -> str:

@@ -22,7 +22,7 @@ def parse_calibrate(text: str | None) -> tuple[float, float] | None:
     return start, end
 
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 INSTALLED_DATA_DIR = Path(sys.prefix) / "share" / "stridewatch"
 
 

@@ -11,8 +11,8 @@ import numpy as np
 
 from analysis.errors import InputError
 from firmware_bridge.trace import TraceFormatError
+from stridewatch.cli.options import add_analysis_options
 from stridewatch.inputs import InputFileError
-from stridewatch.options import add_analysis_options
 
 
 def _speed(text: str) -> float | None:
@@ -28,9 +28,9 @@ def _speed(text: str) -> float | None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from stridewatch.options import load_rules, parse_calibrate
-    from stridewatch.replay import replay_trace
-    from stridewatch.summary import wearer_summary
+    from stridewatch.cli.options import load_rules, parse_calibrate
+    from stridewatch.live.replay import replay_trace
+    from stridewatch.report.summary import wearer_summary
 
     problems: list[str] = []
     rules = load_rules(args.rules)
@@ -56,7 +56,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from stridewatch.trace_input import read_trace_recording
+    from stridewatch.inputs.swtrace import read_trace_recording
 
     recording = read_trace_recording(Path(args.trace))
     columns = [recording.t_s[:, None], recording.acc]

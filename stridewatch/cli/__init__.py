@@ -6,15 +6,20 @@ import argparse
 import json
 import sys
 
-from stridewatch.inputs import InputFileError, expand_inputs, read_input
-from stridewatch.options import (
+from stridewatch.cli.options import (
     add_analysis_options,
     add_store_options,
     parse_calibrate,
     shipped_file,
 )
-from stridewatch.sessions import analyze_recording, db_path, resolve_rules, save_recording_session
-from stridewatch.summary import wearer_summary
+from stridewatch.inputs import InputFileError, expand_inputs, read_input
+from stridewatch.report.summary import wearer_summary
+from stridewatch.store.filing import (
+    analyze_recording,
+    db_path,
+    resolve_rules,
+    save_recording_session,
+)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -57,7 +62,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from stridewatch.simulate_cli import run_simulate
+    from stridewatch.cli.simulate import run_simulate
 
     return run_simulate(args)
 
@@ -81,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("simulate", help="write a synthetic walk CSV and its truth JSON")
-    from stridewatch.simulate_cli import add_arguments
+    from stridewatch.cli.simulate import add_arguments
 
     add_arguments(p)
     p.set_defaults(func=cmd_simulate)
@@ -94,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list:
     """Commands that live in their own modules (BLE, reports, history)."""
     registers = []
-    for module_name in ("stridewatch.record_cli", "stridewatch.ble_cli", "stridewatch.report_cli"):
+    for module_name in (
+        "stridewatch.cli.record",
+        "stridewatch.cli.replay",
+        "stridewatch.cli.report",
+    ):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -24,9 +24,9 @@ import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from stridewatch import figures
-from stridewatch.durations import format_clock, format_duration
-from stridewatch.figures import Thresholds, finite_or_none
+from stridewatch.report import figures
+from stridewatch.report.durations import format_clock, format_duration
+from stridewatch.report.figures import Thresholds, finite_or_none
 
 SESSION_SCHEMA = "stridewatch.session/1"
 FAST_SPM = 120.0  # literature band: >= 120 steps/min is fast walking

@@ -59,7 +59,7 @@ def read_input(path: str | Path, units: str | None = None) -> Recording:
     """Read a CSV (``t,ax,ay,az[,gx,gy,gz]``) or a ``.swtrace`` file."""
     path = Path(path)
     if path.suffix == TRACE_SUFFIX:
-        from stridewatch.trace_input import read_trace_recording
+        from stridewatch.inputs.swtrace import read_trace_recording
 
         return read_trace_recording(path, units)
     return read_csv(path, units)

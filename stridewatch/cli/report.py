@@ -21,10 +21,10 @@ import numpy as np
 from analysis.errors import InputError
 from analysis.rules import RuleSet
 from analysis.units import to_g
-from stridewatch import store
+from stridewatch.cli.options import add_analysis_options, default_rules, parse_calibrate
 from stridewatch.inputs import InputFileError, Recording, read_input
-from stridewatch.options import add_analysis_options, default_rules, parse_calibrate
-from stridewatch.sessions import (
+from stridewatch.store import database as store
+from stridewatch.store.filing import (
     analyze_recording,
     db_path,
     resolve_rules,
@@ -32,8 +32,8 @@ from stridewatch.sessions import (
 )
 
 if TYPE_CHECKING:  # matplotlib is imported only when a report is actually drawn
-    from stridewatch.figures import Thresholds
-    from stridewatch.report import ReportSignal
+    from stridewatch.report.figures import Thresholds
+    from stridewatch.report.html import ReportSignal
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class BuiltReport:
 
 def thresholds_from_rules(rules: RuleSet) -> Thresholds:
     """The plotted limits of a rule set; a switched-off rule has no limit (None)."""
-    from stridewatch.figures import Thresholds
+    from stridewatch.report.figures import Thresholds
 
     def param(rule_id: str, key: str) -> float | None:
         rule = rules.rules.get(rule_id)
@@ -75,7 +75,7 @@ def guidelines_from_rules(rules: RuleSet) -> dict[str, str]:
 def report_signal(recording: Recording, session: dict) -> ReportSignal:
     """Vertical acceleration (g) along the body's up axis that the analysis found
     (the magnitude when it found none), on the recording's clock."""
-    from stridewatch.report import ReportSignal
+    from stridewatch.report.html import ReportSignal
 
     units = session.get("acc_units_in") or recording.acc_units or "g"
     acc_g = to_g(recording.acc, units)
@@ -145,7 +145,7 @@ def build_report(
     walk was recorded; default: the recording's start time if it has one, else the file's
     modification time. Raises ``InputFileError`` naming the file for unreadable input.
     """
-    from stridewatch.report import render_pdf, render_report
+    from stridewatch.report.html import render_pdf, render_report
 
     path = Path(input_path)
     ruleset = resolve_rules(rules, patient_id, db)
@@ -188,7 +188,7 @@ def build_history(
     Thresholds and the walking plan are the patient's stored rules (the shipped defaults
     without a patient or stored rules); ``plan`` overrides the plan.
     """
-    from stridewatch.report import render_history
+    from stridewatch.report.html import render_history
 
     rules = resolve_rules(None, patient_id, db)
     weeks = store.weekly_totals(db, patient_id=patient_id, since=since, until=until,

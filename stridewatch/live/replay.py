@@ -24,7 +24,7 @@ from firmware_bridge.trace import (
     TraceStream,
     WriteEvent,
 )
-from stridewatch.live import LiveView
+from stridewatch.live.view import LiveView
 
 
 def replay_trace(

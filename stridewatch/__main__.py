@@ -1,0 +1,5 @@
+import sys
+
+from stridewatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Clinician reports (HTML, PDF), their figures and the one wording of the facts."""

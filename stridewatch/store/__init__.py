@@ -1,0 +1,1 @@
+"""The session store: schema, patients, sessions and rules history."""
