@@ -1,66 +1,151 @@
-"""Left/right label of each initial contact.
+"""Left/right label of each initial contact, with a confidence per bout.
 
-The trunk sways over the stance leg like a pendulum: while it is displaced
-toward the new stance foot, in the half step after contact, its acceleration
-points back the other way. So the mean mediolateral acceleration 0.15–0.45 s
-after contact points away from the contact's side (agreement with the
-reference: see benchmarks/mobgap_accuracy.py). Consecutive steps alternate, so labels are decided
-per run of regular steps by a vote over the whole run and then alternated;
-a run whose vote is weak is labelled "?".
+Two cues give, per contact, evidence for "left" (positive) or "right":
 
-A gyroscope's yaw rate at contact (McCamley 2012) was tried as a second vote
-and did not help on those recordings (agreement 0.919 without, 0.910 with an
-equal-weight vote), so angular rate, when a file has it, is read and checked
-but not used here.
+- mediolateral acceleration: the trunk sways over the stance leg like a
+  pendulum, so in the half step after contact (``analysis.extraction``
+  averages 0.15–0.45 s) its stride-band acceleration points away from the new
+  stance side;
+- with a gyroscope, the yaw rate (angular rate about the wearer's up axis,
+  band 0.3–1.5 Hz) just before the contact (mean over ``YAW_WINDOW_S``): the
+  pelvis turns away from the leg that swings forward (McCamley 2012, used by
+  mobgap's laterality stage), so the rate is negative before a left contact.
+  It needs only the up axis (gravity), not the forward sign; on the shared
+  stroke walks its sign is right on 0.9–1.0 of the contacts, where the value
+  exactly at contact is not (its phase moves with the gait).
+
+Neither cue decides a contact alone. A bout's labels are one alternating
+sequence: the labels are the most likely L/R sequence (Viterbi) given every
+contact's evidence, where alternating costs nothing and not alternating
+costs ``BREAK_COST`` (several contacts' worth of contrary evidence) after an
+ordinary step, and nothing after a step far longer (a missed contact) or far
+shorter (an extra detection) than the bout's median step. So the phase of a
+bout is chosen from all its steps together and does not flip on one odd
+contact. The confidence of a bout is how much of the evidence agrees with its
+labels (0 = none, 1 = all); below ``MIN_NAMING_CONFIDENCE`` the side is not
+named to the wearer.
+
+Tuned on the shared stroke walks with leave-one-participant-out
+(benchmarks/asymmetry.py): ``ML_WEIGHT`` and ``BREAK_COST``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from analysis.asymmetry import MISSED_STEP_RATIO
-from analysis.bouts import MAX_WALKING_STEP_S
+from analysis.bouts import Bout
+from analysis.filters import bandpass
 from analysis.orientation import BodyAxes
 
-MIN_VOTE_MARGIN = 0.2
+YAW_BAND_HZ = (0.3, 1.5)
+YAW_WINDOW_S = 0.2
+ML_WEIGHT = 0.5  # relative to the yaw cue (weight 1) when a gyroscope is present
+BREAK_COST = 2.0
+EVIDENCE_CLIP = 3.0  # one contact's evidence counts at most this many typical contacts
+LONG_STEP_RATIO = 1.7  # a step this much longer than the bout's median: a missed contact
+SHORT_STEP_RATIO = 0.6  # this much shorter: an extra detection
+MIN_NAMING_CONFIDENCE = 0.3
 
 
-def label_sides(ic_t_s: np.ndarray, side_vec_g: np.ndarray, axes: BodyAxes) -> np.ndarray:
-    """Array of "L" / "R" / "?" per contact.
+@dataclass(frozen=True)
+class SideLabels:
+    """``labels`` "L"/"R"/"?" per contact; ``bout_confidence`` in [0, 1] per bout;
+    ``cues`` names the evidence used ("mediolateral", "mediolateral+yaw")."""
+
+    labels: np.ndarray
+    bout_confidence: np.ndarray
+    cues: str
+
+    def confidence(self, bouts: list[Bout]) -> float:
+        """Step-weighted confidence over ``bouts`` (NaN without bouts)."""
+        steps = np.array([b.steps for b in bouts], dtype=float)
+        if not len(steps) or steps.sum() == 0:
+            return float("nan")
+        return float(np.sum(self.bout_confidence * steps) / steps.sum())
+
+
+def yaw_before_contacts(
+    gyro_dps: np.ndarray, up: np.ndarray, contacts: np.ndarray, fs_hz: float
+) -> np.ndarray:
+    """Mean yaw rate (deg/s, about ``up``) over ``YAW_WINDOW_S`` before each contact.
+
+    ``gyro_dps`` (n,3) uniform samples in the sensor frame; ``up`` (n,3) or (3,)
+    unit up vectors in the same frame; ``contacts`` sample indices. NaN for a
+    contact without a full window.
+    """
+    up = np.broadcast_to(up, gyro_dps.shape)
+    yaw = bandpass(np.einsum("ij,ij->i", gyro_dps, up), fs_hz, *YAW_BAND_HZ)
+    width = max(1, int(round(YAW_WINDOW_S * fs_hz)))
+    cs = np.r_[0.0, np.cumsum(yaw)]
+    lo = contacts - width
+    out = np.full(len(contacts), np.nan)
+    ok = (lo >= 0) & (contacts <= len(yaw))
+    out[ok] = (cs[contacts[ok]] - cs[lo[ok]]) / width
+    return out
+
+
+def label_sides(
+    ic_t_s: np.ndarray,
+    side_vec_g: np.ndarray,
+    axes: BodyAxes,
+    bouts: list[Bout],
+    yaw_before_dps: np.ndarray | None = None,
+) -> SideLabels:
+    """Labels and per-bout confidence for contacts ``ic_t_s`` grouped in ``bouts``.
 
     ``side_vec_g`` (n,3): stride-band acceleration just after each contact in
     the sensor frame (g); projected on the wearer's right axis it is positive
-    after a left contact.
+    after a left contact. ``yaw_before_dps`` (n,) from ``yaw_before_contacts``
+    or None / NaN without a gyroscope.
     """
     n = len(ic_t_s)
     labels = np.full(n, "?", dtype="<U1")
+    confidence = np.zeros(len(bouts))
+    ml = side_vec_g @ axes.right if n else np.zeros(0)
+    yaw = np.full(n, np.nan) if yaw_before_dps is None else -np.asarray(yaw_before_dps)
+    has_yaw = bool(n) and bool(np.isfinite(yaw).any())
+    for k, b in enumerate(bouts):
+        sl = slice(b.first, b.last + 1)
+        evidence = ML_WEIGHT * _normalized(ml[sl]) if has_yaw else _normalized(ml[sl])
+        if has_yaw:
+            evidence = evidence + _normalized(yaw[sl])
+        labels[sl], confidence[k] = _most_likely_sequence(ic_t_s[sl], evidence)
+    return SideLabels(labels, confidence, "mediolateral+yaw" if has_yaw else "mediolateral")
+
+
+def _normalized(values: np.ndarray) -> np.ndarray:
+    """Evidence in units of a typical contact's (median |value|), clipped; NaN counts 0."""
+    values = np.nan_to_num(values, nan=0.0)
+    scale = float(np.median(np.abs(values))) if len(values) else 0.0
+    if scale <= 0:
+        return np.zeros(len(values))
+    return np.clip(values / scale, -EVIDENCE_CLIP, EVIDENCE_CLIP)
+
+
+def _most_likely_sequence(t_s: np.ndarray, evidence: np.ndarray) -> tuple[np.ndarray, float]:
+    """Viterbi over states L (0) / R (1); returns labels and the agreement confidence."""
+    n = len(t_s)
     if n == 0:
-        return labels
-    toward_right = side_vec_g @ axes.right
-    intervals = np.diff(ic_t_s)
-    usable = intervals <= MAX_WALKING_STEP_S
-    if usable.any():
-        usable &= intervals <= MISSED_STEP_RATIO * np.median(intervals[usable])
-    start = 0
-    for i in range(n):
-        if i == n - 1 or not usable[i]:
-            _label_run(labels, toward_right, start, i)
-            start = i + 1
-    return labels
-
-
-def _label_run(labels: np.ndarray, toward_right: np.ndarray, first: int, last: int) -> None:
-    run = toward_right[first : last + 1]
-    if len(run) < 2:
-        if len(run) == 1 and run[0] != 0:
-            labels[first] = "L" if run[0] > 0 else "R"
-        return
-    parity = np.where(np.arange(len(run)) % 2 == 0, 1.0, -1.0)
-    scale = np.sum(np.abs(run))
-    if scale == 0:
-        return
-    vote = float(np.sum(run * parity) / scale)
-    if abs(vote) < MIN_VOTE_MARGIN:
-        return
-    even_side, odd_side = ("L", "R") if vote > 0 else ("R", "L")
-    labels[first : last + 1] = np.where(parity > 0, even_side, odd_side)
+        return np.zeros(0, dtype="<U1"), 0.0
+    emission = np.stack([-evidence / 2, evidence / 2], axis=1)  # cost of L, of R
+    intervals = np.diff(t_s)
+    typical = float(np.median(intervals)) if len(intervals) else 1.0
+    ratio = intervals / typical if typical > 0 else np.ones(len(intervals))
+    free = (ratio > LONG_STEP_RATIO) | (ratio < SHORT_STEP_RATIO)
+    cost = emission[0].copy()
+    came_from_same = np.zeros((n, 2), dtype=bool)
+    for i in range(1, n):
+        same = cost + (0.0 if free[i - 1] else BREAK_COST)
+        other = cost[::-1]
+        came_from_same[i] = same <= other
+        cost = np.minimum(same, other) + emission[i]
+    path = np.zeros(n, dtype=np.int8)
+    path[-1] = int(np.argmin(cost))
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = path[i] if came_from_same[i, path[i]] else 1 - path[i]
+    signs = np.where(path == 0, 1.0, -1.0)
+    total = float(np.sum(np.abs(evidence)))
+    agreement = float(np.sum(evidence * signs) / total) if total > 0 else 0.0
+    return np.where(path == 0, "L", "R"), max(0.0, agreement)

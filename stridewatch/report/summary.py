@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from analysis.asymmetry import CI_LEVEL
 from analysis.rules import RuleSet
 from stridewatch.report.durations import format_clock, format_duration
 
@@ -44,13 +45,7 @@ def wearer_summary(session: dict, rules: RuleSet) -> str:
                 f"  Posture: trunk typically {abs(sag):.0f}° {direction} of upright "
                 f"(compared with {ref}); side tilt {abs(lean['frontal_deg_median']):.0f}°."
             )
-        si = session["asymmetry"]["step_time_si_pct"]
-        if si is not None:
-            even = "even" if si <= uneven_pct else "uneven"
-            side = session["asymmetry"].get("longer_steps")
-            lines.append(
-                f"  Steps: {even} — {side} steps {si:.0f}% longer than the other side."
-            )
+        lines.extend(_steps_line(session, uneven_pct))
     flags = session["flags"]
     if flags:
         lines.append("  To work on:")
@@ -64,3 +59,24 @@ def wearer_summary(session: dict, rules: RuleSet) -> str:
     for warning in session.get("warnings", []):
         lines.append(f"  Note: {warning}")
     return "\n".join(lines)
+
+
+def _steps_line(session: dict, uneven_pct: float) -> list[str]:
+    """Step evenness: "uneven" only when the uneven-steps rule flagged it (the interval was
+    clearly above the limit); the side is named only when the side labels are sure."""
+    asym = session["asymmetry"]
+    si = asym["step_time_si_pct"]
+    if si is None:
+        return []
+    if any(f["rule"] == "uneven-steps" for f in session["flags"]):
+        even = "uneven"
+    elif si <= uneven_pct:
+        even = "even"
+    else:
+        even = "not clearly uneven"
+    side = asym.get("longer_steps")
+    what = f"{side} steps {si:.0f}% longer than the other side" if side else (
+        f"longer steps on one side, by {si:.0f}%")
+    ci, strides = asym.get("step_time_si_ci_pct"), asym.get("strides")
+    sure = f" ({CI_LEVEL:.0%} interval {ci[0]:.0f}–{ci[1]:.0f}%, {strides} strides)" if ci else ""
+    return [f"  Steps: {even} — {what}{sure}."]
