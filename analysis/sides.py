@@ -22,8 +22,12 @@ ordinary step, and nothing after a step far longer (a missed contact) or far
 shorter (an extra detection) than the bout's median step. So the phase of a
 bout is chosen from all its steps together and does not flip on one odd
 contact. The confidence of a bout is how much of the evidence agrees with its
-labels (0 = none, 1 = all); below ``MIN_NAMING_CONFIDENCE`` the side is not
-named to the wearer.
+labels beyond what the same evidence in a shuffled order (no alternation left
+in it, seeded) reaches: 0 = no better than chance, 1 = all evidence agrees;
+times a penalty for breaks of alternation after ordinary steps (the stride-band
+sway filter turns plain noise into a drifting pseudo-alternation, which the
+sequence can only follow by breaking often: at ``MAX_BREAK_RATE`` breaks per
+step the confidence is 0). Below ``MIN_NAMING_CONFIDENCE`` the side is not named to the wearer.
 
 Tuned on the shared stroke walks with leave-one-participant-out
 (benchmarks/asymmetry.py): ``ML_WEIGHT`` and ``BREAK_COST``.
@@ -47,6 +51,9 @@ EVIDENCE_CLIP = 3.0  # one contact's evidence counts at most this many typical c
 LONG_STEP_RATIO = 1.7  # a step this much longer than the bout's median: a missed contact
 SHORT_STEP_RATIO = 0.6  # this much shorter: an extra detection
 MIN_NAMING_CONFIDENCE = 0.3
+MAX_BREAK_RATE = 0.05
+NULL_SHUFFLES = 3
+NULL_SEED = 17
 
 
 @dataclass(frozen=True)
@@ -111,8 +118,20 @@ def label_sides(
         evidence = ML_WEIGHT * _normalized(ml[sl]) if has_yaw else _normalized(ml[sl])
         if has_yaw:
             evidence = evidence + _normalized(yaw[sl])
-        labels[sl], confidence[k] = _most_likely_sequence(ic_t_s[sl], evidence)
+        labels[sl], agreement, breaks = _most_likely_sequence(ic_t_s[sl], evidence)
+        steady = max(0.0, 1.0 - breaks / max(1, b.steps - 1) / MAX_BREAK_RATE)
+        confidence[k] = _beyond_chance(ic_t_s[sl], evidence, agreement) * steady
     return SideLabels(labels, confidence, "mediolateral+yaw" if has_yaw else "mediolateral")
+
+
+def _beyond_chance(t_s: np.ndarray, evidence: np.ndarray, agreement: float) -> float:
+    """Agreement rescaled so that shuffled evidence (no real alternation) scores ~0."""
+    rng = np.random.default_rng(NULL_SEED)
+    chance = np.mean([_most_likely_sequence(t_s, rng.permutation(evidence))[1]
+                      for _ in range(NULL_SHUFFLES)]) if len(evidence) > 1 else 1.0
+    if chance >= 1.0:
+        return 0.0
+    return float(np.clip((agreement - chance) / (1.0 - chance), 0.0, 1.0))
 
 
 def _normalized(values: np.ndarray) -> np.ndarray:
@@ -124,11 +143,14 @@ def _normalized(values: np.ndarray) -> np.ndarray:
     return np.clip(values / scale, -EVIDENCE_CLIP, EVIDENCE_CLIP)
 
 
-def _most_likely_sequence(t_s: np.ndarray, evidence: np.ndarray) -> tuple[np.ndarray, float]:
-    """Viterbi over states L (0) / R (1); returns labels and the agreement confidence."""
+def _most_likely_sequence(
+    t_s: np.ndarray, evidence: np.ndarray
+) -> tuple[np.ndarray, float, int]:
+    """Viterbi over states L (0) / R (1); returns labels, the share of the evidence that
+    agrees with them (-1..1) and the number of breaks of alternation after ordinary steps."""
     n = len(t_s)
     if n == 0:
-        return np.zeros(0, dtype="<U1"), 0.0
+        return np.zeros(0, dtype="<U1"), 0.0, 0
     emission = np.stack([-evidence / 2, evidence / 2], axis=1)  # cost of L, of R
     intervals = np.diff(t_s)
     typical = float(np.median(intervals)) if len(intervals) else 1.0
@@ -148,4 +170,5 @@ def _most_likely_sequence(t_s: np.ndarray, evidence: np.ndarray) -> tuple[np.nda
     signs = np.where(path == 0, 1.0, -1.0)
     total = float(np.sum(np.abs(evidence)))
     agreement = float(np.sum(evidence * signs) / total) if total > 0 else 0.0
-    return np.where(path == 0, "L", "R"), max(0.0, agreement)
+    breaks = int(np.sum((path[1:] == path[:-1]) & ~free))
+    return np.where(path == 0, "L", "R"), max(0.0, agreement), breaks
