@@ -190,23 +190,34 @@ def _si(left: np.ndarray, right: np.ndarray) -> np.ndarray:
         return 100.0 * (left - right) / (0.5 * (left + right))
 
 
-def _block_indices(n: int, samples: int, rng: np.random.Generator) -> np.ndarray:
+def _block_starts(n: int, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Random block starts (samples, blocks) for a moving-block bootstrap of ``n`` strides."""
     block = max(1, min(BOOTSTRAP_BLOCK_STRIDES, n))
-    count = -(-n // block)
-    starts = rng.integers(0, n - block + 1, size=(samples, count))
-    return (starts[:, :, None] + np.arange(block)).reshape(samples, -1)[:, :n]
+    return rng.integers(0, n - block + 1, size=(samples, -(-n // block))), block
 
 
-def _interval(strides: Strides, at: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap interval of the SI over resampled strides ``at``, widened to cover both
-    timings (markers and the detector's own): how far the contact timing can be trusted
-    is part of the uncertainty."""
+def _boot_means(cs: np.ndarray, starts: np.ndarray, block: int, n: int) -> np.ndarray:
+    """Means of resampled series of ``n`` values from their cumulative sums ``cs`` (with a
+    leading 0): whole blocks from ``starts`` (..., blocks), the last one cut to n values."""
+    last = n - (starts.shape[-1] - 1) * block
+    whole = cs[starts[..., :-1] + block] - cs[starts[..., :-1]]
+    cut = cs[starts[..., -1] + last] - cs[starts[..., -1]]
+    return (whole.sum(axis=-1) + cut) / n
+
+
+def _interval(strides: Strides, starts: np.ndarray, block: int, n: int,
+              firsts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap interval of the SI over resampled strides, widened to cover both timings
+    (markers and the detector's own): how far the contact timing can be trusted is part
+    of the uncertainty. With ``firsts``: one interval per window of ``n`` strides."""
     tail = 100.0 * (1.0 - CI_LEVEL) / 2.0
+    at = starts if firsts is None else firsts[:, None, None] + starts[None]
     bounds = []
     for left, right in ((strides.left_s, strides.right_s),
                         (strides.raw_left_s, strides.raw_right_s)):
-        boot = _si(left[at].mean(axis=axis), right[at].mean(axis=axis))
-        bounds.append(np.percentile(boot, [tail, 100.0 - tail], axis=axis - 1))
+        cl, cr = np.r_[0.0, np.cumsum(left)], np.r_[0.0, np.cumsum(right)]
+        boot = _si(_boot_means(cl, at, block, n), _boot_means(cr, at, block, n))
+        bounds.append(np.percentile(boot, [tail, 100.0 - tail], axis=-1))
     return np.minimum(bounds[0][0], bounds[1][0]), np.maximum(bounds[0][1], bounds[1][1])
 
 
@@ -219,17 +230,20 @@ def step_asymmetry(strides: Strides) -> StepAsymmetry:
     if n < MIN_STRIDES:
         return StepAsymmetry(np.nan, np.nan, np.nan, n, strides.bias_s)
     si = float(_si(strides.left_s.mean(), strides.right_s.mean()))
-    idx = _block_indices(n, BOOTSTRAP_SAMPLES, np.random.default_rng(BOOTSTRAP_SEED))
-    lo, hi = _interval(strides, idx, axis=1)
+    starts, block = _block_starts(n, BOOTSTRAP_SAMPLES, np.random.default_rng(BOOTSTRAP_SEED))
+    lo, hi = _interval(strides, starts, block, n)
     return StepAsymmetry(si, float(lo), float(hi), n, strides.bias_s)
 
 
-def windowed_lower_bounds_pct(strides: Strides, window: int, hop: int) -> tuple[np.ndarray,
-                                                                                 np.ndarray]:
+def windowed_lower_bounds_pct(
+    strides: Strides, window: int, hop: int, screen_pct: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Lower bound of |SI| over windows of ``window`` consecutive strides (one bout).
 
     Returns (first stride index of each window, lower bound %). Every window uses
     the same seeded resampling pattern, so the bounds are comparable and reproducible.
+    Windows whose |SI| (either timing) is at most ``screen_pct`` get 0 without a
+    bootstrap: their lower bound cannot be above it.
     """
     n = len(strides)
     if n < window or window < MIN_STRIDES:
@@ -237,12 +251,22 @@ def windowed_lower_bounds_pct(strides: Strides, window: int, hop: int) -> tuple[
     firsts = np.arange(0, n - window + 1, max(1, hop))
     if firsts[-1] != n - window:
         firsts = np.r_[firsts, n - window]
-    idx = _block_indices(window, BOOTSTRAP_SAMPLES, np.random.default_rng(BOOTSTRAP_SEED))
-    lo, hi = np.zeros(len(firsts)), np.zeros(len(firsts))
-    for a in range(0, len(firsts), 64):  # bounded memory: 64 windows at a time
-        at = firsts[a : a + 64, None, None] + idx[None, :, :]
-        lo[a : a + 64], hi[a : a + 64] = _interval(strides, at, axis=2)
-    lower = np.where(lo > 0, lo, np.where(hi < 0, -hi, 0.0))
+    # The lower bound cannot exceed the smaller |SI| of the two timings: only windows
+    # where that is above ``screen_pct`` need the bootstrap (an even walker's need none).
+    point = np.full(len(firsts), np.inf)
+    for left, right in ((strides.left_s, strides.right_s),
+                        (strides.raw_left_s, strides.raw_right_s)):
+        cl, cr = np.r_[0.0, np.cumsum(left)], np.r_[0.0, np.cumsum(right)]
+        si = np.abs(_si(cl[firsts + window] - cl[firsts], cr[firsts + window] - cr[firsts]))
+        point = np.minimum(point, si)
+    lower = np.zeros(len(firsts))
+    todo = np.flatnonzero(point > screen_pct)
+    starts, block = _block_starts(window, BOOTSTRAP_SAMPLES,
+                                  np.random.default_rng(BOOTSTRAP_SEED))
+    for a in range(0, len(todo), 64):  # bounded memory: 64 windows at a time
+        chosen = todo[a : a + 64]
+        lo, hi = _interval(strides, starts, block, window, firsts[chosen])
+        lower[chosen] = np.where(lo > 0, lo, np.where(hi < 0, -hi, 0.0))
     return firsts, lower
 
 

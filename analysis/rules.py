@@ -355,7 +355,8 @@ def _uneven_steps(rule: Rule, x: RuleInputs) -> list[Flag]:
     flags = []
     for bout in np.unique(x.strides.bout):
         strides = x.strides.select(x.strides.bout == bout)
-        firsts, lower = windowed_lower_bounds_pct(strides, window, max(1, window // 4))
+        firsts, lower = windowed_lower_bounds_pct(strides, window, max(1, window // 4),
+                                                  screen_pct=threshold)
         over = np.zeros(len(strides), dtype=bool)
         for first in firsts[lower > threshold]:
             over[first : first + window] = True

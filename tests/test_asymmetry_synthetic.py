@@ -132,3 +132,19 @@ def test_interval_covers_the_truth_about_as_often_as_it_says():
     assert 0.85 <= covered / trials <= 1.0
     # seeded: the same strides always give the same interval
     assert step_asymmetry(strides) == step_asymmetry(strides)
+
+
+def test_gyro_fed_in_random_chunks_gives_the_batch_result():
+    from analysis.pipeline import SessionAnalyzer
+
+    t, acc, gyro, _, _ = uneven_walk(20.0, {"L": 0.015, "R": 0.03}, seconds=90.0, seed=7)
+    batch = analyze(t, acc, gyro, acc_units="g", axes=AXES, fs_hz=FS_HZ).to_dict("x")
+    live = SessionAnalyzer(FS_HZ, axes=AXES)
+    rng = np.random.default_rng(2)
+    i = 0
+    while i < len(t):
+        n = int(rng.integers(1, 900))
+        live.feed(t[i : i + n], acc[i : i + n], gyro[i : i + n])
+        i += n
+    assert live.finish().to_dict("x") == batch
+    assert batch["asymmetry"]["side_cues"] == "mediolateral+yaw"
