@@ -80,6 +80,15 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
 
 
+def quiet_seconds(second_mean_g: np.ndarray, second_std_g: np.ndarray) -> np.ndarray:
+    """Which seconds (per-second mean and std of acceleration (n,3), g) are still enough
+    for standing: little dynamic acceleration and a magnitude near 1 g."""
+    mean = np.atleast_2d(second_mean_g)
+    magnitude = np.linalg.norm(mean, axis=1)
+    return (np.linalg.norm(np.atleast_2d(second_std_g), axis=1) < QUIET_MAX_STD_G) & (
+        np.abs(magnitude - 1.0) < QUIET_MAX_MAGNITUDE_ERROR_G)
+
+
 def quiet_runs(
     second_t_s: np.ndarray,
     second_mean_g: np.ndarray,
@@ -96,8 +105,7 @@ def quiet_runs(
     if n == 0:
         return []
     magnitude = np.linalg.norm(second_mean_g, axis=1)
-    quiet = (np.linalg.norm(second_std_g, axis=1) < QUIET_MAX_STD_G) & (
-        np.abs(magnitude - 1.0) < QUIET_MAX_MAGNITUDE_ERROR_G)
+    quiet = quiet_seconds(second_mean_g, second_std_g)
     if len(contact_t_s):
         contacts = np.sort(contact_t_s)
         # a contact within 1 s either side of the bin disqualifies it

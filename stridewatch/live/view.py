@@ -14,9 +14,11 @@ from typing import TextIO
 
 import numpy as np
 
+from analysis.lean import LeanReference
 from analysis.pipeline import SessionAnalyzer, SessionResult
 from analysis.rules import RuleSet
 from firmware_bridge.profiles.base import DecodedBlock
+from stridewatch.live.calibration import GuidedCalibration
 
 PAUSE_S = 1.0
 RATE_LEARN_S = 5.0
@@ -42,10 +44,14 @@ class LiveView:
         out: TextIO | None = None,
         refresh_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        guide: GuidedCalibration | None = None,
+        stored_reference: LeanReference | None = None,
     ) -> None:
         self.fs_hz = float(fs_hz)
         self.analyzer = SessionAnalyzer(self.fs_hz, rules=rules, calibrate_s=calibrate_s,
-                                        axes=axes)
+                                        axes=axes, stored_reference=stored_reference)
+        # guided calibration first (``record``); the status line waits until it is over
+        self.guide = guide
         self.out = out
         self.refresh_s = refresh_s
         self.clock = clock
@@ -126,6 +132,9 @@ class LiveView:
         """Add samples (t in s on the recording's clock, acceleration (n,3) in g)."""
         self.analyzer.feed(t_s, acc_g)
         self.samples += len(t_s)
+        if self.guide is not None and self.guide.active:
+            self.guide.feed(t_s, acc_g)
+            return
         now = self.clock()
         if now - self._last_refresh >= self.refresh_s:
             self._last_refresh = now
