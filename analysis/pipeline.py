@@ -26,7 +26,14 @@ from analysis.cadence import cadence_spm, rolling_cadence_spm, walking_intervals
 from analysis.errors import InputError
 from analysis.extraction import FeatureExtractor, GaitFeatures
 from analysis.lean import LeanReference, choose_reference, lean_angles, stride_average
-from analysis.orientation import BodyAxes, estimate_axes, parse_axes
+from analysis.orientation import (
+    PRIOR_DECIDES_BELOW_CONFIDENCE,
+    BodyAxes,
+    WearPrior,
+    apply_wear_prior,
+    estimate_axes,
+    parse_axes,
+)
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import label_sides
 from analysis.timebase import UniformResampler, estimate_sample_rate_hz, validate_samples
@@ -158,11 +165,13 @@ class SessionAnalyzer:
         axes: str | BodyAxes | None = None,
         acc_units: str = "g",
         stored_reference: LeanReference | None = None,
+        wear_prior: WearPrior | None = None,
     ) -> None:
         self.fs_hz = float(fs_hz)
         self.rules = rules if rules is not None else builtin_rules()
         self.calibrate_s = calibrate_s
         self.stored_reference = stored_reference
+        self.wear_prior = wear_prior
         self.axes_override = parse_axes(axes) if isinstance(axes, str) else axes
         self.acc_units = acc_units
         self._resampler = UniformResampler(self.fs_hz)
@@ -202,6 +211,7 @@ class SessionAnalyzer:
             rules=self.rules,
             calibrate_s=self.calibrate_s,
             stored_reference=self.stored_reference,
+            wear_prior=self.wear_prior,
             axes_override=self.axes_override,
             acc_units=self.acc_units,
             start_s=self._first_t,
@@ -221,6 +231,7 @@ def analyze(
     axes: str | None = None,
     fs_hz: float | None = None,
     stored_reference: LeanReference | None = None,
+    wear_prior: WearPrior | None = None,
 ) -> SessionResult:
     """Analyse a whole recording.
 
@@ -229,7 +240,8 @@ def analyze(
     (checked like the rest, not used: see ``analysis.sides``);
     ``fs_hz`` the nominal rate (estimated from the stamps when None);
     ``stored_reference`` the wearer's stored standing reference for this sensor
-    (used when the recording has no standing segment, see ``analysis.lean``).
+    (used when the recording has no standing segment, see ``analysis.lean``);
+    ``wear_prior`` how the device sits when worn as intended (``analysis.orientation``).
     Raises ``InputError`` (with the data row where there is one) for input that
     cannot be analysed.
     """
@@ -249,7 +261,7 @@ def analyze(
     rate = fs_hz or estimate_sample_rate_hz(t_s)
     analyzer = SessionAnalyzer(
         rate, rules=rules, calibrate_s=calibrate_s, axes=axes, acc_units=units,
-        stored_reference=stored_reference,
+        stored_reference=stored_reference, wear_prior=wear_prior,
     )
     analyzer.feed(t_s, acc_g)
     return analyzer.finish()
@@ -266,6 +278,7 @@ def derive_session(
     end_s: float,
     final: bool = True,
     stored_reference: LeanReference | None = None,
+    wear_prior: WearPrior | None = None,
 ) -> SessionResult:
     """Everything after the per-sample stage: bouts, sides, cadence, asymmetry, lean, rules.
 
@@ -300,9 +313,13 @@ def derive_session(
         else:  # a live view asking before the first chunk was processed
             gravity = np.array([0.0, 0.0, 1.0])
         axes = estimate_axes(gravity, features.lag_cov, features.vertical_jerk)
+        if bouts:
+            axes, prior_warnings = apply_wear_prior(axes, wear_prior)
+            warnings.extend(prior_warnings)
         if not bouts:
             warnings.append("no walking found: body axes could not be determined")
-        elif axes.forward_confidence < 0.2:
+        elif axes.forward_confidence < PRIOR_DECIDES_BELOW_CONFIDENCE and (
+                axes.source != "auto+prior"):
             warnings.append(
                 "forward direction uncertain from the walking pattern; lean sign and "
                 "left/right may be swapped (pass --axes to state the mounting)"

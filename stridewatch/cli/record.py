@@ -91,6 +91,7 @@ async def _record(args: argparse.Namespace) -> int:
     from firmware_bridge.recorder import RecordingError, record
     from firmware_bridge.scanner import find_sensor, scan
     from stridewatch.cli.options import parse_calibrate
+    from stridewatch.inputs.wear_prior import device_wear_prior
     from stridewatch.live.calibration import GuidedCalibration
     from stridewatch.live.view import LiveView
     from stridewatch.report.summary import wearer_summary
@@ -136,7 +137,8 @@ async def _record(args: argparse.Namespace) -> int:
         live = LiveView(float(rate), rules=rules,
                         calibrate_s=parse_calibrate(args.calibrate), axes=args.axes, out=sys.stdout,
                         guide=guide,
-                        stored_reference=None if stored is None else stored.as_reference())
+                        stored_reference=None if stored is None else stored.as_reference(),
+                        wear_prior=device_wear_prior(profile.name, device.name))
         stop = asyncio.Event()
         if sensor is not None and args.duration is None:
             # the emulated walk has an end: stop when the strap has sent all of it

@@ -15,6 +15,7 @@ from typing import TextIO
 import numpy as np
 
 from analysis.lean import LeanReference
+from analysis.orientation import WearPrior
 from analysis.pipeline import SessionAnalyzer, SessionResult
 from analysis.rules import RuleSet
 from firmware_bridge.profiles.base import DecodedBlock
@@ -46,10 +47,12 @@ class LiveView:
         clock: Callable[[], float] = time.monotonic,
         guide: GuidedCalibration | None = None,
         stored_reference: LeanReference | None = None,
+        wear_prior: WearPrior | None = None,
     ) -> None:
         self.fs_hz = float(fs_hz)
         self.analyzer = SessionAnalyzer(self.fs_hz, rules=rules, calibrate_s=calibrate_s,
-                                        axes=axes, stored_reference=stored_reference)
+                                        axes=axes, stored_reference=stored_reference,
+                                        wear_prior=wear_prior)
         # guided calibration first (``record``); the status line waits until it is over
         self.guide = guide
         self.out = out

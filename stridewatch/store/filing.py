@@ -12,6 +12,7 @@ from analysis.pipeline import SessionResult, analyze
 from analysis.rules import RuleSet
 from stridewatch.cli.options import default_rules, load_rules
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located
+from stridewatch.inputs.wear_prior import recording_wear_prior
 from stridewatch.store import database as store
 
 
@@ -35,6 +36,7 @@ def analyze_recording(
             axes=axes,
             fs_hz=recording.nominal_rate_hz,
             stored_reference=stored_reference,
+            wear_prior=recording_wear_prior(recording.meta),
         )
     except InputError as exc:
         raise located(exc, recording) from exc
