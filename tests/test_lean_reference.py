@@ -163,3 +163,13 @@ def test_real_walk_after_planted_standing_reads_the_planted_lean(name):
     assert session["lean"]["reference"] == "standing"
     assert session["lean"]["reference_segment_s"][1] <= 6.0
     assert session["lean"]["sagittal_deg_median"] == pytest.approx(12.0, abs=2.5)
+
+
+def test_live_status_line_says_when_lean_is_only_relative():
+    from stridewatch.live.view import status_line
+
+    walk = Phase("walk", 60, cadence_spm=108, sagittal_deg=10.0)
+    for phases, relative in (([walk], True), ([Phase("stand", 6, sagittal_deg=0.0), walk], False)):
+        sim = simulate_walk(phases, noise_g=0.02, seed=9)
+        line = status_line(analyze(sim.t_s, sim.acc))
+        assert ("no upright reference" in line) == relative, line

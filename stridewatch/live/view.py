@@ -177,6 +177,8 @@ def status_line(result: SessionResult) -> str:
     frontal = _last_finite(result.series_frontal_deg)
     if sagittal is not None and frontal is not None:
         parts.append(f"lean {sagittal:+4.0f}° fwd {frontal:+4.0f}° right")
+        if not result.lean_reference.judged:  # change from the walking, not from upright
+            parts.append("(vs your walking: no upright reference)")
     else:
         parts.append("lean    - (not walking)")
     return "  ".join(parts)
