@@ -36,7 +36,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     start, end = reference.segment_s  # type: ignore[misc]
     g = ", ".join(f"{v:+.3f}" for v in saved.gravity_g)
     print(f"stored the lean reference of patient {args.patient} for {device}: standing "
-          f"{start:g}–{end:g} s of {args.input} (gravity {g} g) in {db}")
+          f"{start:.1f}–{end:.1f} s of {args.input} (gravity {g} g) in {db}")
     return 0
 
 
