@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,7 +69,18 @@ def test_analyze_axes_override(simulated, capsys):
     assert session["axes"]["source"] == "override"
     assert session["lean"]["sagittal_deg_median"] > 0
     assert main(["analyze", "--axes", "V=-x,AP=-z,ML=-y", str(simulated)]) == 2
-    assert "ML does not point to the right" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert "ML points to the wearer's left" in err and "write ML=y" in err
+
+
+def test_readme_axes_example_is_accepted():
+    from analysis.orientation import parse_axes
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    [spec] = re.findall(r'--axes "([^"]+)"', readme)
+    axes = parse_axes(spec)  # right-handed: accepted as written
+    assert axes.right @ [0, -1, 0] == 1.0
 
 
 def test_plain_summary_for_the_wearer(simulated, capsys):

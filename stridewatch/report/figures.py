@@ -18,7 +18,6 @@ import html
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,64 +26,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
+from stridewatch.report.limits import Thresholds, finite_or_none  # noqa: E402,F401
+
 COLOR_MAIN = "#1f5f99"
 COLOR_SECOND = "#b5651d"
 COLOR_THRESHOLD = "#b22222"
 COLOR_FLAG = "#f4a6a6"
 COLOR_LEFT = "#1f7a3a"
 COLOR_RIGHT = "#7a1f6b"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Rule thresholds drawn on plots and used in plain-language verdicts.
-
-    Defaults follow the project's proposed rule set; ``None`` switches a rule off (e.g. no
-    forward-lean rule for a patient with spinal stenosis).
-    """
-
-    brisk_spm: float | None = 100.0  # slow-pace: median cadence below this
-    forward_lean_deg: float | None = 10.0  # forward-lean: sagittal beyond +this
-    back_arch_deg: float | None = 5.0  # back-arch: sagittal beyond -this
-    side_lean_deg: float | None = 5.0  # side-lean: |frontal| beyond this
-    step_time_si_pct: float | None = 10.0  # uneven-steps: |SI| beyond this
-
-    def with_flag_thresholds(self, flags: Sequence[Mapping[str, Any]]) -> Thresholds:
-        """Thresholds the flags report take precedence (they are what the rules used)."""
-        fields = {
-            "slow-pace": "brisk_spm",
-            "forward-lean": "forward_lean_deg",
-            "back-arch": "back_arch_deg",
-            "side-lean": "side_lean_deg",
-            "uneven-steps": "step_time_si_pct",
-        }
-        values = {
-            "brisk_spm": self.brisk_spm,
-            "forward_lean_deg": self.forward_lean_deg,
-            "back_arch_deg": self.back_arch_deg,
-            "side_lean_deg": self.side_lean_deg,
-            "step_time_si_pct": self.step_time_si_pct,
-        }
-        for flag in flags:
-            name = fields.get(str(flag.get("rule")))
-            threshold = finite_or_none(flag.get("threshold"))
-            if name is not None and threshold is not None:
-                values[name] = abs(threshold)
-        return Thresholds(**values)
-
-
-# --------------------------------------------------------------------------- data helpers
-
-
-def finite_or_none(value: Any) -> float | None:
-    """``value`` as a finite float, or None (missing, null, NaN, not a number)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def series_array(session: Mapping[str, Any], key: str) -> np.ndarray:

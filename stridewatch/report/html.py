@@ -27,30 +27,11 @@ from matplotlib.figure import Figure
 from stridewatch.report import figures
 from stridewatch.report.durations import format_clock, format_duration
 from stridewatch.report.figures import Thresholds, finite_or_none
+from stridewatch.report.signal import ReportSignal
 
 SESSION_SCHEMA = "stridewatch.session/1"
 FAST_SPM = 120.0  # literature band: >= 120 steps/min is fast walking
 EXCERPT_LENGTH_S = 20.0
-
-
-@dataclass(frozen=True)
-class ReportSignal:
-    """Raw signal for the report's zoomable excerpt.
-
-    ``t_s``: sample times in seconds from the start of the recording (same clock as the
-    session's ``initial_contacts_s``); ``vertical_g``: vertical acceleration in g (gravity
-    included or removed, either is fine). ``sample_rate_hz`` is informational.
-    """
-
-    t_s: np.ndarray
-    vertical_g: np.ndarray
-    sample_rate_hz: float | None = None
-
-    def __post_init__(self) -> None:
-        if len(self.t_s) != len(self.vertical_g):
-            raise ValueError(
-                f"t_s has {len(self.t_s)} samples but vertical_g has {len(self.vertical_g)}"
-            )
 
 
 @dataclass(frozen=True)
