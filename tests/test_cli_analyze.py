@@ -86,7 +86,7 @@ def test_readme_axes_example_is_accepted():
 def test_plain_summary_for_the_wearer(simulated, capsys):
     assert main(["analyze", str(simulated)]) == 0
     out = capsys.readouterr().out
-    assert "steps/min" in out and "To work on" in out and "leaned forward" in out
+    assert "steps a minute" in out and "To work on" in out and "leaned forward" in out
 
 
 def test_demo_runs_as_installed_command():
@@ -105,11 +105,12 @@ def test_per_patient_pace_threshold_changes_flags_and_summary(tmp_path, capsys):
     capsys.readouterr()
     assert main(["analyze", str(walk)]) == 0
     default = capsys.readouterr().out
-    assert "slower than brisk (brisk walking is 100 or more)" in default
+    assert "slower than brisk for 6 min" in default
+    assert "(brisk walking is 100 steps a minute or more)" in default
     assert "slow-pace" in default
     assert main(["analyze", "--rules", str(rules), str(walk)]) == 0
     frail = capsys.readouterr().out
-    assert "94 steps/min, brisk (brisk walking is 90 or more)" in frail
+    assert "steps a minute: brisk (brisk walking is 90 steps a minute or more)" in frail
     assert "slow-pace" not in frail
 
 

@@ -47,7 +47,7 @@ def test_replay_live_view_prints_status_and_alert(h10_trace, capsys):
     out = capsys.readouterr().out
     assert "steps" in out and "cadence" in out
     assert "ALERT forward-lean" in out
-    assert "Recorded" in out  # the final summary
+    assert "steps in" in out and "of walking" in out  # the final summary
 
 
 def test_export_round_trips(h10_trace, tmp_path, capsys):
