@@ -169,3 +169,19 @@ def test_readme_first_command_installs_what_record_emulate_needs() -> None:
     assert extras.startswith(".[") and "emulate" in extras, first
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert any(d.startswith("bumble") for d in project["optional-dependencies"]["emulate"])
+
+
+def test_rsc_foot_pod_traces_are_refused_in_one_line(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from firmware_bridge.profiles.rsc import RSC_MEASUREMENT_UUID
+    from firmware_bridge.trace import TraceWriter
+
+    path = tmp_path / "pod.swtrace"
+    with TraceWriter(path, "rsc") as writer:
+        for i in range(30):  # speed 1.5 m/s, cadence 110/min, once a second
+            writer.record_notify(RSC_MEASUREMENT_UUID, bytes.fromhex("00 80 01 6E"), float(i))
+    line = one_error(capsys, ["replay", str(path)])  # was a TypeError traceback
+    assert "sends cadence only, no acceleration" in line
+    assert one_error(capsys, ["analyze", str(path)]).startswith(f"error: {path}")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "Running Speed and Cadence" not in readme.split("## How it works")[0]

@@ -15,6 +15,7 @@ from stridewatch.cli.options import (
     shipped_file,
 )
 from stridewatch.inputs import InputFileError, expand_inputs, read_input
+from stridewatch.report.header import recording_header
 from stridewatch.report.summary import wearer_summary
 from stridewatch.store.filing import (
     analyze_recording,
@@ -39,6 +40,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             status = 2
             continue
         session = result.to_dict(str(path))
+        session["recording"] = recording_header(recording, session, patient_id=args.patient)
         if args.save:
             saved = save_recording_session(db, session, path, recording=recording,
                                            patient_id=args.patient, rules=rules)

@@ -21,23 +21,53 @@ def build_history(
     since: date | None = None,
     until: date | None = None,
     plan: store.WalkingPlan | None = None,
+    *,
+    index_link: str | None = None,
 ) -> list[store.WeekTotal]:
-    """Write the history page (weekly plan progress, per-session trends); return the weeks.
+    """Write one patient's history page (weekly plan progress, a row per session with its
+    steps, walking time, flags and report link, trends); return the weeks.
 
     Thresholds and the walking plan are the patient's stored rules (the shipped defaults
     without a patient or stored rules); ``plan`` overrides the plan.
     """
+    from stridewatch.report.history import history_sessions
     from stridewatch.report.render import render_history
 
+    out = check_output(out_html)
     rules = resolve_rules(None, patient_id, db)
     weeks = store.weekly_totals(db, patient_id=patient_id, since=since, until=until,
                                 plan=plan or rules.plan)
     trend = store.session_trends(db, patient_id=patient_id, since=since)
-    thresholds = thresholds_from_rules(rules) if patient_id is not None else None
-    page = render_history(weeks, trend, patient_id, thresholds=thresholds)
-    with replacing(out_html) as tmp:
+    stored = store.list_sessions(db, patient_id=patient_id, since=since, until=until)
+    page = render_history(weeks, trend, patient_id, thresholds=thresholds_from_rules(rules),
+                          sessions=history_sessions(stored, db, out), index_link=index_link)
+    with replacing(out) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return weeks
+
+
+def build_history_index(out_html: str | Path, db: store.DbLike = None,
+                        since: date | None = None, until: date | None = None) -> list[Path]:
+    """Without a patient: an index page of every patient at ``out_html`` and one history page
+    per patient beside it (never one page mixing patients); the pages written."""
+    from stridewatch.report.history import patient_entries, patient_page_name
+    from stridewatch.report.render import render_history_index
+
+    out = check_output(out_html)
+    stored = store.list_sessions(db, since=since, until=until)
+    entries = patient_entries(stored, out)
+    written = []
+    for patient_id in sorted({s.patient_id for s in stored if s.patient_id is not None}):
+        page = out.parent / patient_page_name(out, patient_id)
+        build_history(page, patient_id, db, since, until, index_link=out.name)
+        written.append(page)
+    if any(s.patient_id is None for s in stored):
+        page = out.parent / patient_page_name(out, None)
+        build_history(page, None, db, since, until, index_link=out.name)
+        written.append(page)
+    with replacing(out) as tmp:
+        tmp.write_text(render_history_index(entries), encoding="utf-8")
+    return [out, *written]
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -52,6 +82,11 @@ def cmd_history(args: argparse.Namespace) -> int:
               f"{_fmt(s.frontal_deg_median, '°'):>5} {_fmt(s.step_time_si_pct, '%'):>5}  "
               f"{s.source or ''}")
     print()
+    if args.patient is None:
+        pages = build_history_index(output, db=db_path(args), since=since, until=until)
+        print(f"wrote {output} (an index of patients) and {len(pages) - 1} patient page(s) "
+              "beside it")
+        return 0
     weeks = build_history(output, patient_id=args.patient, db=db_path(args), since=since,
                           until=until)
     print(f"{'week':9} {'walks':>5} {'minutes':>8} {'longest':>8} {'target':>7}  status")

@@ -6,6 +6,7 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from analysis.errors import InputError
 from analysis.rules import RuleSet, rules_from_toml
@@ -94,3 +95,14 @@ def add_analysis_options(
     if units:
         parser.add_argument("--units", choices=["g", "m/s2"],
                             help="acceleration units (default: detect)")
+
+
+def require_accelerometer(profile: Any, where: str) -> None:
+    """Refuse, in one line, a sensor profile that sends no acceleration (RSC foot pods send
+    speed and cadence only): the analysis is built on a trunk accelerometer."""
+    if profile is not None and not profile.supported_ranges_g:
+        raise InputFileError(
+            f"{where}: {profile.title} sends cadence only, no acceleration; stridewatch "
+            "analyses a trunk-worn accelerometer (steps, lean and asymmetry), so this sensor "
+            "is not supported for recording or analysis"
+        )

@@ -19,7 +19,11 @@ from datetime import datetime
 from analysis.errors import InputError
 from analysis.simulate import Phase, Simulation, simulate_walk
 from firmware_bridge.profiles import StreamConfig, get_profile
-from stridewatch.cli.options import add_analysis_options, add_store_options
+from stridewatch.cli.options import (
+    add_analysis_options,
+    add_store_options,
+    require_accelerometer,
+)
 from stridewatch.cli.outputs import check_output
 from stridewatch.inputs import InputFileError
 
@@ -144,6 +148,7 @@ async def _record(args: argparse.Namespace) -> int:
                 print("error: no supported sensor found; try `stridewatch scan`", file=sys.stderr)
                 return 1
             device, profile = found[0].device, found[0].profile
+        require_accelerometer(profile, device.name or device.address)
         try:
             config = profile.check_config(StreamConfig(args.rate, args.range), device.name)
         except ValueError as exc:

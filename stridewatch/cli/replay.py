@@ -12,7 +12,7 @@ import numpy as np
 
 from analysis.errors import InputError
 from firmware_bridge.trace import TraceFormatError
-from stridewatch.cli.options import add_analysis_options
+from stridewatch.cli.options import add_analysis_options, require_accelerometer
 from stridewatch.cli.outputs import check_output, replacing
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError
 
@@ -35,10 +35,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from stridewatch.report.summary import wearer_summary
 
     problems: list[str] = []
+    trace = trace_file(args.trace, "replay")
+    _refuse_cadence_only(trace)
     rules = load_rules(args.rules)
     try:
         result = replay_trace(
-            trace_file(args.trace, "replay"), rules=rules, speed=args.speed,
+            trace, rules=rules, speed=args.speed,
             calibrate_s=parse_calibrate(args.calibrate), axes=args.axes,
             out=None if args.json else sys.stdout, problems=problems,
         )
@@ -49,6 +51,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     session = result.to_dict(args.trace)
+    session["recording"] = _replayed_header(trace, session)
     if args.json:
         print(json.dumps(session, separators=(",", ":")))
     else:
@@ -82,6 +85,27 @@ def _write_csv(target: TextIO, header: str, data: np.ndarray) -> None:
     target.write(header + "\n")
     # t to the microsecond; acceleration to 1e-6 g (finer than any sensor's resolution).
     np.savetxt(target, data, delimiter=",", fmt="%.6f")
+
+
+def _replayed_header(trace: Path, session: dict) -> dict:
+    from firmware_bridge.trace import TraceStream
+    from stridewatch.report.header import recording_header
+
+    header = TraceStream(trace).header
+    return recording_header(None, session, meta={
+        "profile": header.profile, "device_name": header.device_name,
+        "device_address": header.device_address, "start_unix_s": header.started_unix_s})
+
+
+def _refuse_cadence_only(trace: Path) -> None:
+    from firmware_bridge.profiles import get_profile
+    from firmware_bridge.trace import TraceStream
+
+    try:
+        profile = get_profile(TraceStream(trace).header.profile)
+    except (TraceFormatError, OSError, KeyError, ValueError):
+        return  # replay itself reports what is wrong with the file
+    require_accelerometer(profile, str(trace))
 
 
 def trace_file(name: str, verb: str) -> Path:

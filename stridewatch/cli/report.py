@@ -146,6 +146,8 @@ def build_report(
         with replacing(pdf_out) as tmp:
             render_pdf(session, signal, provenance, tmp, patient_id, thresholds=thresholds,
                        guidelines=guidelines)
+    session["report"] = {"html": str(out.resolve()),
+                         "pdf": None if pdf_out is None else str(pdf_out.resolve())}
     session_id = None
     if db is not None and save:
         session_id = save_recording_session(db, session, path, recording=recording,

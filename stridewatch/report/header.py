@@ -7,6 +7,7 @@ lean reference the analysis used. Fields that are not known are None, never gues
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,17 @@ def _local(moment: datetime) -> datetime:
     return moment.astimezone()
 
 
-def _started_at(recording: Recording, given: date | datetime | None) -> tuple[datetime, str]:
-    """(start time, where it comes from: given, trace, file-modified)."""
+def _started_at(source: str, meta: Mapping[str, Any],
+                given: date | datetime | None) -> tuple[datetime, str]:
+    """(start time, where it comes from: given, trace, file modified)."""
     if isinstance(given, datetime):
         return _local(given), "given"
     if isinstance(given, date):
         return _local(datetime.combine(given, time(0, 0))), "given (date only)"
-    start = (recording.meta or {}).get("start_unix_s")
+    start = meta.get("start_unix_s")
     if isinstance(start, int | float) and not isinstance(start, bool):
         return datetime.fromtimestamp(start).astimezone(), "trace"
-    return (datetime.fromtimestamp(Path(recording.source).stat().st_mtime).astimezone(),
+    return (datetime.fromtimestamp(Path(source).stat().st_mtime).astimezone(),
             "file modified")
 
 
@@ -64,15 +66,18 @@ _REFERENCE_NAMES = {
 
 
 def recording_header(
-    recording: Recording,
-    session: dict[str, Any],
+    recording: Recording | None,
+    session: Mapping[str, Any],
     *,
     patient_id: str | None = None,
     started_at: date | datetime | None = None,
+    meta: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The session's ``recording`` object (all JSON types)."""
-    start, start_source = _started_at(recording, started_at)
-    meta = recording.meta or {}
+    """The session's ``recording`` object (all JSON types), from a read ``recording`` or,
+    for a replayed trace, from its header's ``meta`` (profile, device_name, start_unix_s)."""
+    meta = dict(meta or {}) if recording is None else (recording.meta or {})
+    source = str(session.get("source")) if recording is None else recording.source
+    start, start_source = _started_at(source, meta, started_at)
     return {
         "patient_id": patient_id,
         "started_at": start.isoformat(timespec="seconds"),
