@@ -38,8 +38,8 @@ def test_numbers_add_up_and_no_even_next_to_an_uneven_flag() -> None:
         "legs (limit 10 %); over the whole walk left steps took 5 % longer than the other side.",
     ]
     assert facts.posture.startswith(
-        "Your trunk was typically 7° forward of upright, no side tilt (upright: standing "
-        "calibration). It went past your limits: leaning forward for 2 min 29 s.")
+        "Your trunk was typically 7° forward of upright, no side tilt (compared with your "
+        "standing calibration). It went past your limits: leaning forward for 2 min 29 s.")
     text = wearer_summary(demo_like(), default_rules())
     assert "steps were even" not in text and "-0°" not in text and " 0 %" not in text
 
@@ -89,11 +89,14 @@ def test_pace_verdict_follows_the_slow_pace_flag() -> None:
         "Your average pace was 104 steps a minute: slower than brisk for 2 min 30 s of it")
 
 
-def test_lean_reference_object_is_shown_when_present() -> None:
+def test_lean_reference_is_named_and_posture_not_judged_without_one() -> None:
     session = make_session(with_flags=False)
-    session["lean"]["reference"] = {"source": "stored", "segment_s": [2, 12]}
-    assert "(upright: the patient's stored calibration (2–12 s))" in \
-        session_facts(session).posture
+    session["lean"].update(reference="standing", reference_segment_s=[2.0, 12.0])
+    assert "(compared with you standing still at 2–12 s)" in session_facts(session).posture
+    session["lean"].update(reference="relative", reference_segment_s=None)
+    posture = session_facts(session).posture
+    assert posture.startswith("Posture could not be judged: this recording has no upright")
+    assert "typically" not in posture
 
 
 def test_short_walk_message_does_not_round_up_to_the_goal() -> None:

@@ -22,6 +22,7 @@ from stridewatch.store.filing import (
     db_path,
     resolve_rules,
     save_recording_session,
+    stored_lean_reference,
 )
 
 
@@ -34,7 +35,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         try:
             recording = read_input(path, args.units)
             result = analyze_recording(recording, rules=rules, calibrate_s=calibrate,
-                                       axes=args.axes)
+                                       axes=args.axes,
+                                       stored_reference=stored_lean_reference(
+                                           db, args.patient, recording))
         except InputFileError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 2
@@ -132,6 +135,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.report",
         "stridewatch.cli.history",
         "stridewatch.cli.patient",
+        "stridewatch.cli.calibrate",
     ):
         try:
             module = __import__(module_name, fromlist=["register"])

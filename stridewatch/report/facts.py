@@ -189,12 +189,14 @@ def _difference(si: float, longer: Any) -> str:
 
 
 def _posture(session: Mapping[str, Any], walked: bool) -> str:
-    from stridewatch.report.header import lean_reference_text
+    from stridewatch.report import lean_reference as lean_words
 
     lean = session.get("lean") or {}
     sagittal = finite_or_none(lean.get("sagittal_deg_median"))
     if not walked or sagittal is None:
         return "Posture could not be assessed because no walking was measured."
+    if not lean_words.judged(lean):  # no upright reference: lean is only relative
+        return f"{lean_words.NOT_JUDGED} {lean_words.HOW_TO_FIX}"
     if whole(sagittal) == 0:
         typical = "Your trunk was typically upright"
     else:
@@ -204,9 +206,8 @@ def _posture(session: Mapping[str, Any], walked: bool) -> str:
     if frontal is not None:
         side = "no side tilt" if whole(frontal) == 0 else f"side tilt {abs(whole(frontal))}°"
         typical += f", {side}"
-    reference = lean_reference_text(lean)
-    if reference:
-        typical += f" (upright: {reference})"
+    if lean.get("reference") is not None:
+        typical += f" (compared with {lean_words.compared_with(lean)})"
     problems = [f"{RULE_NAMES[rule]} for {format_duration(flagged_seconds(session, rule))}"
                 for rule in LEAN_RULES if flagged_seconds(session, rule) > 0]
     text = typical + "."

@@ -34,35 +34,17 @@ def _started_at(source: str, meta: Mapping[str, Any],
             "file modified")
 
 
-def lean_reference_text(lean: dict[str, Any] | None) -> str | None:
-    """The lean reference named for a person, from the session's ``lean`` object.
+def lean_reference_text(lean: Mapping[str, Any] | None) -> str | None:
+    """The lean reference used, as a short label ("standing (0–12 s)"), from the session's
+    ``lean`` object (wording in ``stridewatch.report.lean_reference``); None when absent."""
+    from stridewatch.report.lean_reference import reference_label
 
-    ``lean.reference`` is a name ("calibrated", "auto", ...) or an object with ``source``
-    (and optionally ``segment_s``) once the lean work stores it that way; None when absent.
-    """
-    ref = (lean or {}).get("reference")
-    if ref is None:
+    lean = lean or {}
+    if lean.get("reference") is None:
         return None
-    if isinstance(ref, dict):
-        source = ref.get("source") or ref.get("kind")
-        segment = ref.get("segment_s")
-        text = _REFERENCE_NAMES.get(str(source), str(source) if source else "given")
-        if isinstance(segment, list | tuple) and len(segment) == 2:
-            try:
-                text += f" ({float(segment[0]):g}–{float(segment[1]):g} s)"
-            except (TypeError, ValueError):
-                pass
-        return text
-    return _REFERENCE_NAMES.get(str(ref), str(ref))
-
-
-_REFERENCE_NAMES = {
-    "calibrated": "standing calibration",
-    "standing": "standing detected in the recording",
-    "stored": "the patient's stored calibration",
-    "relative": "relative to this walk's own upright",
-    "auto": "estimated from walking",
-}
+    if lean.get("reference") == "auto":  # sessions stored before the reference chain
+        return "estimated from walking"
+    return reference_label(lean)
 
 
 def recording_header(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from analysis.rules import RuleSet
 from stridewatch.report.facts import session_facts
+from stridewatch.report.lean_reference import judged
 from stridewatch.report.limits import thresholds_from_rules
 
 
@@ -24,8 +25,11 @@ def wearer_summary(session: dict, rules: RuleSet) -> str:
         lines.append("  To work on:")
         for flag in facts.flags:
             lines.append(f"   - [{flag.rule}, {flag.when}] {flag.message}")
-    elif facts.walked:
+    elif facts.walked and judged(session.get("lean") or {}):
         lines.append("  Well done: no guideline was broken on this walk.")
+    elif facts.walked:
+        lines.append("  No pace, step or walking-time guideline was broken; posture was "
+                     "not judged.")
     for note in facts.notes:
         lines.append(f"  Note: {note}")
     return "\n".join(lines)
