@@ -138,7 +138,7 @@ class SessionResult:
                 "frontal_deg": [_num(v) for v in self.series_frontal_deg],
                 "step_time_si_pct": [_num(abs(v)) for v in self.series_si_pct],
             },
-            "flags": [f.as_dict() for f in self.flags],
+            "flags": [_clip_flag(f.as_dict(), self.start_s, self.end_s) for f in self.flags],
             "axes": self.axes.as_dict(),
             "segments": [[round(a, 3), round(b, 3)] for a, b in self.segments],
             "rules_version": self.rules_version,
@@ -167,6 +167,14 @@ def _asymmetry_details(a: StepAsymmetry | None, side_confidence: float) -> dict:
         "side_timing_bias_s": _num(a.timing_bias_s, 3),
         "side_confidence": _num(side_confidence),
     }
+
+
+def _clip_flag(flag: dict, start_s: float, end_s: float) -> dict:
+    """A flag's interval inside the recording (hold-time windows run on whole seconds and
+    may end past the last sample)."""
+    flag["start_s"] = round(max(flag["start_s"], start_s), 2)
+    flag["end_s"] = round(min(flag["end_s"], end_s), 2)
+    return flag
 
 
 def _num(value: float, digits: int = 2) -> float | None:

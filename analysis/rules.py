@@ -9,6 +9,7 @@ threshold and a plain-language message tied to the guideline.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
@@ -442,7 +443,8 @@ def _short_walk(rule: Rule, x: RuleInputs) -> list[Flag]:
     return [Flag(
         "short-walk", x.session_start_s, x.session_end_s, walking_min, rule["min_total_min"],
         "min",
-        f"You walked {walking_min:.1f} minutes in this session "
+        # rounded down: 4.99 minutes must not read as the 5 it falls short of
+        f"You walked {math.floor(walking_min * 10) / 10:.1f} minutes in this session "
         f"(aim for at least {rule['min_total_min']:g}). " + rule.guideline)]
 
 
