@@ -14,6 +14,8 @@ from stridewatch.cli.options import (
 )
 from stridewatch.inputs import InputFileError, expand_inputs, read_input
 from stridewatch.report.summary import wearer_summary
+from stridewatch.store.engine import describe
+from stridewatch.store.errors import StoreError
 from stridewatch.store.filing import (
     analyze_recording,
     db_path,
@@ -40,7 +42,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if args.save:
             saved = save_recording_session(db, session, path, recording=recording,
                                            patient_id=args.patient, rules=rules)
-            print(f"saved session {saved} in {db}", file=sys.stderr)
+            print(f"{saved.verb} session {saved.id} in {describe(db)}", file=sys.stderr)
         if args.json:
             print(json.dumps(session, separators=(",", ":")), flush=True)
         else:
@@ -103,6 +105,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.record",
         "stridewatch.cli.replay",
         "stridewatch.cli.report",
+        "stridewatch.cli.sessions",
     ):
         try:
             module = __import__(module_name, fromlist=["register"])
@@ -121,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except InputFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"error: session store: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

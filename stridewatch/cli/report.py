@@ -24,6 +24,7 @@ from analysis.units import to_g
 from stridewatch.cli.options import add_analysis_options, default_rules, parse_calibrate
 from stridewatch.inputs import InputFileError, Recording, read_input
 from stridewatch.store import database as store
+from stridewatch.store.engine import describe
 from stridewatch.store.filing import (
     analyze_recording,
     db_path,
@@ -42,6 +43,7 @@ class BuiltReport:
     html_path: Path
     pdf_path: Path | None
     session_id: int | None  # id in the store, None when not saved
+    session_created: bool = False  # a new session (False: the recording's session updated)
 
 
 # --------------------------------------------------------------------------- rules
@@ -157,11 +159,12 @@ def build_report(
     thresholds = thresholds_from_rules(ruleset)
     guidelines = guidelines_from_rules(ruleset)
 
-    session_id = None
+    session_id, session_created = None, False
     if db is not None and save:
-        session_id = save_recording_session(db, session, path, recording=recording,
-                                            patient_id=patient_id, rules=ruleset,
-                                            session_date=session_date)
+        saved = save_recording_session(db, session, path, recording=recording,
+                                       patient_id=patient_id, rules=ruleset,
+                                       session_date=session_date)
+        session_id, session_created = saved.id, saved.created
     out = Path(out_html)
     out.write_text(
         render_report(session, signal, provenance, patient_id, thresholds=thresholds,
@@ -172,7 +175,7 @@ def build_report(
     if pdf is not None:
         pdf_path = render_pdf(session, signal, provenance, pdf, patient_id,
                               thresholds=thresholds, guidelines=guidelines)
-    return BuiltReport(session, out, pdf_path, session_id)
+    return BuiltReport(session, out, pdf_path, session_id, session_created)
 
 
 def build_history(
@@ -232,14 +235,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     print(f"wrote {built.html_path}" + (f" and {built.pdf_path}" if built.pdf_path else ""))
     if built.session_id is not None:
-        print(f"saved session {built.session_id} in {db_path(args)}")
+        verb = "saved" if built.session_created else "updated"
+        print(f"{verb} session {built.session_id} in {describe(db_path(args))}")
     return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from stridewatch.cli.sessions import unknown_patient_message
+
     output = args.output or "history.html"
     since, until = getattr(args, "since", None), getattr(args, "until", None)
+    if args.patient is not None and (problem := unknown_patient_message(db_path(args),
+                                                                         args.patient)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     sessions = store.list_sessions(db_path(args), patient_id=args.patient, since=since, until=until)
+    if until is None:  # the weeks run from the first session to now
+        until = max([date.today(), *(s.session_date for s in sessions)])
     print(f"{'date':10} {'walking':>8} {'steps':>6} {'cadence':>8} {'lean fwd':>8} "
           f"{'side':>5} {'|SI|':>5}  source")
     for s in sessions:
@@ -282,7 +294,8 @@ def cmd_show_rules(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``report``, ``history`` and ``patient`` to the CLI's subparsers."""
-    db_help = f"session store (default: {store.default_db_path()})"
+    db_help = "session store: a file or a postgresql:// URL (default: $STRIDEWATCH_DB, else " \
+              f"{store.default_db_path()})"
 
     p = sub.add_parser("report", help="analyse a recording and write its HTML (and PDF) report")
     p.add_argument("input", nargs="?", help="recording (.csv or .swtrace)")
@@ -305,7 +318,7 @@ def register(sub: Any) -> None:
     p.add_argument("--patient", help="patient id (default: all sessions)")
     p.add_argument("--since", type=date.fromisoformat, help="first date shown, YYYY-MM-DD")
     p.add_argument("--until", type=date.fromisoformat,
-                   help="last week shown, YYYY-MM-DD (default: last session)")
+                   help="last week shown, YYYY-MM-DD (default: today)")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_history)
 
