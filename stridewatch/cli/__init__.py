@@ -25,6 +25,10 @@ from stridewatch.store.filing import (
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    if getattr(args, "out", None) or getattr(args, "engine", None):
+        from stridewatch.cli.cohort import run_cohort_command
+
+        return run_cohort_command(args)
     db = db_path(args) if (args.save or args.patient) else None
     rules = resolve_rules(args.rules, args.patient, db)
     calibrate = parse_calibrate(args.calibrate)
@@ -82,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
     add_analysis_options(p)
     add_store_options(p, save_by_default=False)
+    from stridewatch.cli.cohort import add_cohort_options
+
+    add_cohort_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("demo", help="analyse the bundled synthetic sample (no sensor needed)")
