@@ -2,9 +2,11 @@
 
 ``DIR/results/<key>.json`` holds one recording's result (its source, content hash, session
 JSON or error), written to a temporary file and renamed, so a run killed at any moment
-leaves only whole results; ``--resume`` reads them back. The tables (``tables``) are built
-from these files, so they never depend on which engine or worker produced a result, or in
-which order results arrived.
+leaves only whole results; ``--resume`` reads them back. (No fsync per result: a power cut
+may lose the last results, which ``--resume`` then analyses again; syncing each of
+thousands of small files costs more than the analysis of a short recording.) The tables
+(``tables``) are built from these files, so they never depend on which engine or worker
+produced a result, or in which order results arrived.
 """
 
 from __future__ import annotations
@@ -64,8 +66,6 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from stridewatch.cohort.results import ResultDir, result_key
 from stridewatch.cohort.tables import write_tables
-from stridewatch.cohort.task import AnalysisOptions, analyze_one
+from stridewatch.cohort.task import AnalysisOptions, analyze_one, prepare
 
 ENGINES = ("local", "dask")
 #: Rewrite the tables at least this often during a long run (they are also written at the end).
@@ -182,6 +182,7 @@ def _run_dask(
                                    dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)
     try:
+        client.run(prepare, options)  # every worker imports and loads the rules once
         futures = {}
         for index, source in enumerate(sources):
             future = client.submit(analyze_one, index, source, options, known.get(source),

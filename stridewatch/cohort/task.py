@@ -29,6 +29,14 @@ def _rules(path: str | None) -> Any:
     return resolve_rules(path)
 
 
+def prepare(options: AnalysisOptions) -> None:
+    """Import the analysis and load the rules once per worker, before its first task."""
+    import analysis.pipeline  # noqa: F401
+    import stridewatch.store.identity  # noqa: F401
+
+    _rules(options.rules)
+
+
 def content_sha256(recording: Any, path: Path) -> str:
     """The recording's content hash, as the session store identifies it."""
     from stridewatch.store.identity import samples_sha256, trace_content
