@@ -529,9 +529,10 @@ def test_build_report_analyses_stores_and_applies_patient_rules(tmp_path: Path) 
     assert "forward-lean" not in [f["rule"] for f in second.session["flags"]]
     assert "forward limit" not in second.html_path.read_text(encoding="utf-8")
     stored = store.list_sessions(db, patient_id=HOSTILE)
-    assert [(s.id, s.rules_version, s.steps) for s in stored] == [
-        (first.session_id, "stridewatch-default-2026.11", session["steps"]),
-        (second.session_id, "stenosis-1", second.session["steps"])]
+    # the same recording reported again: its one session now holds the new analysis
+    assert [(s.id, s.rules_version, s.steps, s.session_date) for s in stored] == [
+        (first.session_id, "stenosis-1", second.session["steps"], date(2025, 2, 5))]
+    assert (second.session_id, second.session_created) == (first.session_id, False)
 
 
 def test_cli_report_history_and_patient_rules(tmp_path: Path,
@@ -542,11 +543,15 @@ def test_cli_report_history_and_patient_rules(tmp_path: Path,
     rules = tmp_path / "p1.toml"
     rules.write_text("[slow-pace]\nthreshold_spm = 90\n")
     assert main(["patient", "set-rules", "p1", str(rules), "--db", db]) == 0
-    for day in ("2025-03-03", "2025-03-05"):
-        assert main(["report", str(SAMPLE), "-o", str(tmp_path / f"{day}.html"), "--patient",
+    other = tmp_path / "other-walk.csv"  # another recording: one sample differs
+    lines = SAMPLE.read_text().splitlines()
+    lines[-1] = lines[-1].rsplit(",", 1)[0] + ",0.5"
+    other.write_text("\n".join(lines) + "\n")
+    for day, walk in (("2025-03-03", SAMPLE), ("2025-03-05", other)):
+        assert main(["report", str(walk), "-o", str(tmp_path / f"{day}.html"), "--patient",
                      "p1", "--db", db, "--date", day]) == 0
     assert main(["history", "-o", str(tmp_path / "h.html"), "--patient", "p1",
-                 "--db", db]) == 0
+                 "--db", db, "--until", "2025-03-09"]) == 0
     out = capsys.readouterr().out
     assert "patient p1: rules version 1" in out
     # two walks of ~6.5 min in 2025-W10: the first week's 5-min target needs three

@@ -17,6 +17,8 @@ from stridewatch.cli.options import (
 from stridewatch.inputs import InputFileError, expand_inputs, read_input
 from stridewatch.report.header import recording_header
 from stridewatch.report.summary import wearer_summary
+from stridewatch.store.engine import describe
+from stridewatch.store.errors import StoreError
 from stridewatch.store.filing import (
     analyze_recording,
     db_path,
@@ -27,6 +29,10 @@ from stridewatch.store.filing import (
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    if getattr(args, "out", None) or getattr(args, "engine", None):
+        from stridewatch.cli.cohort import run_cohort_command
+
+        return run_cohort_command(args)
     db = db_path(args) if (args.save or args.patient) else None
     rules = resolve_rules(args.rules, args.patient, db)
     calibrate = parse_calibrate(args.calibrate)
@@ -47,7 +53,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if args.save:
             saved = save_recording_session(db, session, path, recording=recording,
                                            patient_id=args.patient, rules=rules)
-            print(f"saved session {saved} in {db}", file=sys.stderr)
+            print(f"{saved.verb} session {saved.id} in {describe(db)}", file=sys.stderr)
         if args.json:
             print(json.dumps(session, separators=(",", ":")), flush=True)
         else:
@@ -113,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
     add_analysis_options(p)
     add_store_options(p, save_by_default=False)
+    from stridewatch.cli.cohort import add_cohort_options
+
+    add_cohort_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("simulate", help="write a synthetic walk CSV and its truth JSON")
@@ -135,6 +144,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.report",
         "stridewatch.cli.history",
         "stridewatch.cli.patient",
+        "stridewatch.cli.sessions",
         "stridewatch.cli.calibrate",
     ):
         try:
@@ -166,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         # the reader went away (`stridewatch analyze X | head`): stop quietly, like `cat`
         _silence_stdout()
         return 141
+    except StoreError as exc:
+        print(f"error: session store: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

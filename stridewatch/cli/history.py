@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -71,9 +72,17 @@ def build_history_index(out_html: str | Path, db: store.DbLike = None,
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from stridewatch.cli.sessions import unknown_patient_message
+
     output = check_output(args.output or "history.html")
     since, until = getattr(args, "since", None), getattr(args, "until", None)
+    if args.patient is not None and (problem := unknown_patient_message(db_path(args),
+                                                                         args.patient)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     sessions = store.list_sessions(db_path(args), patient_id=args.patient, since=since, until=until)
+    if until is None:  # the weeks run from the first session to now
+        until = max([date.today(), *(s.session_date for s in sessions)])
     print(f"{'date':10} {'walking':>8} {'steps':>6} {'cadence':>8} {'lean fwd':>8} "
           f"{'side':>5} {'|SI|':>5}  source")
     for s in sessions:
@@ -109,6 +118,7 @@ def register(sub: Any) -> None:
     p.add_argument("--patient", help="patient id (default: an index of patients)")
     p.add_argument("--since", type=iso_date, help="first date shown, YYYY-MM-DD")
     p.add_argument("--until", type=iso_date,
-                   help="last week shown, YYYY-MM-DD (default: last session)")
-    p.add_argument("--db", help=f"session store (default: {store.default_db_path()})")
+                   help="last week shown, YYYY-MM-DD (default: today)")
+    p.add_argument("--db", help="session store: a file or a postgresql:// URL (default: "
+                                 f"$STRIDEWATCH_DB, else {store.default_db_path()})")
     p.set_defaults(func=cmd_history)

@@ -70,7 +70,8 @@ def add_store_options(parser: argparse.ArgumentParser, *, save_by_default: bool)
     """``--patient`` and ``--db``, plus ``--save`` or ``--no-save`` for the session store."""
     parser.add_argument("--patient", help="patient id: the patient's stored rules apply "
                                           "(unless --rules) and the session is filed under it")
-    parser.add_argument("--db", help="session store (default: in the user's data folder)")
+    parser.add_argument("--db", help="session store: a file or a postgresql:// URL "
+                                     "(default: $STRIDEWATCH_DB, else the user's data folder)")
     if save_by_default:
         parser.add_argument("--no-save", dest="save", action="store_false",
                             help="do not keep the session in the store")

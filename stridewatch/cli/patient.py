@@ -47,7 +47,8 @@ def cmd_show_rules(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``patient set-rules`` and ``patient show-rules`` to the CLI's subparsers."""
-    db_help = f"session store (default: {store.default_db_path()})"
+    db_help = "session store: a file or a postgresql:// URL (default: $STRIDEWATCH_DB, else " \
+              f"{store.default_db_path()})"
     p = sub.add_parser("patient", help="per-patient rules in the store")
     psub = p.add_subparsers(dest="patient_command", required=True, metavar="ACTION")
     q = psub.add_parser("set-rules", help="store a patient's rules TOML (checked first)")

@@ -14,7 +14,6 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
 
 import numpy as np
 
@@ -132,6 +131,7 @@ async def _record(args: argparse.Namespace) -> int:
     from stridewatch.live.view import LiveView
     from stridewatch.report.summary import wearer_summary
     from stridewatch.store import lean_references
+    from stridewatch.store.engine import describe
     from stridewatch.store.filing import db_path, resolve_rules, save_recording_session
 
     output = check_output(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"),
@@ -220,10 +220,12 @@ async def _record(args: argparse.Namespace) -> int:
                   "other options)", file=sys.stderr)
             return 2
         if args.save:
-            walk_start = datetime.fromtimestamp(time.time() - session["duration_s"])
+            # filed under the trace's identity and clock, as `report`/`analyze` of the
+            # trace will find it (the trace is read back for that)
             saved = save_recording_session(db, session, output, patient_id=args.patient,
-                                           rules=rules, session_date=walk_start)
-            print(f"saved session {saved} in {db} (see `stridewatch history`)")
+                                           rules=rules)
+            print(f"{saved.verb} session {saved.id} in {describe(db)} "
+                  "(see `stridewatch history`)")
         reference = result.lean_reference
         if (args.patient and db is not None and reference is not None
                 and reference.kind in ("calibrated", "standing")

@@ -24,6 +24,7 @@ from stridewatch.inputs import InputFileError, Recording, read_input
 from stridewatch.report.header import recording_header
 from stridewatch.report.limits import guidelines_from_rules, thresholds_from_rules
 from stridewatch.store import database as store
+from stridewatch.store.engine import describe
 from stridewatch.store.filing import (
     analyze_recording,
     db_path,
@@ -41,6 +42,7 @@ class BuiltReport:
     html_path: Path
     pdf_path: Path | None
     session_id: int | None  # id in the store, None when not saved
+    session_created: bool = False  # a new session (False: the recording's session updated)
 
 
 def report_signal(recording: Recording, session: dict) -> ReportSignal:
@@ -148,12 +150,13 @@ def build_report(
                        guidelines=guidelines)
     session["report"] = {"html": str(out.resolve()),
                          "pdf": None if pdf_out is None else str(pdf_out.resolve())}
-    session_id = None
+    session_id, session_created = None, False
     if db is not None and save:
-        session_id = save_recording_session(db, session, path, recording=recording,
-                                            patient_id=patient_id, rules=ruleset,
-                                            session_date=session_date)
-    return BuiltReport(session, out, pdf_out, session_id)
+        saved = save_recording_session(db, session, path, recording=recording,
+                                       patient_id=patient_id, rules=ruleset,
+                                       session_date=session_date)
+        session_id, session_created = saved.id, saved.created
+    return BuiltReport(session, out, pdf_out, session_id, session_created)
 
 
 # --------------------------------------------------------------------------- commands
@@ -176,13 +179,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     print(f"wrote {built.html_path}" + (f" and {built.pdf_path}" if built.pdf_path else ""))
     if built.session_id is not None:
-        print(f"saved session {built.session_id} in {db_path(args)}")
+        verb = "saved" if built.session_created else "updated"
+        print(f"{verb} session {built.session_id} in {describe(db_path(args))}")
     return 0
 
 
 def register(sub: Any) -> None:
     """Add ``report`` to the CLI's subparsers."""
-    db_help = f"session store (default: {store.default_db_path()})"
+    db_help = "session store: a file or a postgresql:// URL (default: $STRIDEWATCH_DB, else " \
+              f"{store.default_db_path()})"
 
     p = sub.add_parser("report", help="analyse a recording and write its HTML (and PDF) report")
     p.add_argument("input", nargs="?", help="recording (.csv or .swtrace)")
