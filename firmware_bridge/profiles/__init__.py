@@ -16,13 +16,15 @@ from firmware_bridge.profiles.base import (
 )
 from firmware_bridge.profiles.metawear import METAWEAR
 from firmware_bridge.profiles.microbit import MICROBIT
+from firmware_bridge.profiles.polar_offline import POLAR_OFFLINE
 from firmware_bridge.profiles.polar_pmd import POLAR_PMD
 from firmware_bridge.profiles.rsc import RSC
 from firmware_bridge.profiles.thingy52 import THINGY52
 from firmware_bridge.profiles.witmotion import WITMOTION
 
 PROFILES: dict[str, ProfileSpec] = {
-    spec.name: spec for spec in (POLAR_PMD, METAWEAR, WITMOTION, THINGY52, MICROBIT, RSC)
+    spec.name: spec
+    for spec in (POLAR_PMD, METAWEAR, WITMOTION, THINGY52, MICROBIT, RSC, POLAR_OFFLINE)
 }
 
 
