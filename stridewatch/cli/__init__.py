@@ -103,6 +103,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.record",
         "stridewatch.cli.replay",
         "stridewatch.cli.report",
+        "stridewatch.cli.sync",
     ):
         try:
             module = __import__(module_name, fromlist=["register"])

@@ -129,6 +129,22 @@ MIGRATIONS: tuple[Migration, ...] = (
                FROM sessions AS s, json_each(s.session_json, '$.flags') AS f""",
         ),
     ),
+    # owned by the sync verb (stridewatch.store.synced_recordings)
+    Migration(
+        3,
+        "synced_recordings: recordings downloaded from sensors and the sessions they became",
+        (
+            """CREATE TABLE synced_recordings (
+                device         TEXT NOT NULL,
+                recording_id   TEXT NOT NULL,
+                content_sha256 TEXT NOT NULL,
+                session_id     INTEGER REFERENCES sessions(id),
+                trace_path     TEXT NOT NULL,
+                synced_at      TEXT NOT NULL,
+                PRIMARY KEY (device, recording_id, content_sha256)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
