@@ -74,6 +74,8 @@ PMD_ALREADY = 6
 PMD_INVALID_RATE = 8
 #: The sensor's clock at power-on (2025-01-06 09:00:00 UTC) and how far apart recordings are.
 CLOCK_START = datetime(2025, 1, 6, 9, 0, 0)
+#: The sensor's clock at emulated time 0 (after the sample recordings were made).
+POWER_ON = CLOCK_START + timedelta(hours=8)
 #: Part files are cut at about this many bytes (the real sensor splits long recordings).
 DEFAULT_PART_BYTES = 256 * 1024
 FRAME_SAMPLES = 36
@@ -211,7 +213,7 @@ class VeritySenseEmulator:
 
     def sensor_now(self) -> datetime:
         """The sensor's clock now."""
-        return CLOCK_START + timedelta(seconds=self.clock.now_s())
+        return POWER_ON + timedelta(seconds=self.clock.now_s())
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -385,7 +387,7 @@ class VeritySenseEmulator:
             start_s, rate, range_g = self._live
             n = int((self.clock.now_s() - start_s) * rate)
             source = self._live_source[: max(n, 1)]
-            started = CLOCK_START + timedelta(seconds=math.floor(start_s))
+            started = POWER_ON + timedelta(seconds=math.floor(start_s))
             self.store_recording(started, source, rate, range_g)
         self._live = None
         return 0

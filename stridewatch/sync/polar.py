@@ -65,6 +65,8 @@ class SyncOptions:
     patient_id: str | None = None
     delete: bool = False
     out: TextIO = field(default_factory=lambda: sys.stderr)
+    reconnect_delays_s: tuple[float, ...] = RECONNECT_DELAYS_S
+    connect_timeout_s: float = 10.0
 
 
 @dataclass
@@ -93,15 +95,19 @@ def trace_name(device: BLEDevice, recording: OfflineRecording) -> str:
 class _Link:
     """One sensor connection that can be re-established after a drop."""
 
-    def __init__(self, device: BLEDevice, backend: type[BaseBleakClient] | None) -> None:
+    def __init__(self, device: BLEDevice, backend: type[BaseBleakClient] | None,
+                 delays_s: tuple[float, ...] = RECONNECT_DELAYS_S,
+                 connect_timeout_s: float = 10.0) -> None:
         self.device = device
         self.backend = backend
+        self.delays_s = delays_s
+        self.connect_timeout_s = connect_timeout_s
         self.client: BleakClient | None = None
         self.sensor: PolarOfflineSensor | None = None
 
     async def open(self) -> PolarOfflineSensor:
         kwargs: dict[str, Any] = {} if self.backend is None else {"backend": self.backend}
-        client = BleakClient(self.device, timeout=10.0, **kwargs)
+        client = BleakClient(self.device, timeout=self.connect_timeout_s, **kwargs)
         await client.connect()
         self.client = client
         sensor = PolarOfflineSensor(client)
@@ -115,7 +121,7 @@ class _Link:
 
     async def reopen(self, out: TextIO) -> PolarOfflineSensor:
         await self.close()
-        for delay in RECONNECT_DELAYS_S:
+        for delay in self.delays_s:
             await asyncio.sleep(delay)
             try:
                 return await self.open()
@@ -247,7 +253,7 @@ async def sync_polar(
     """Sync every ACC recording on ``device`` (a Verity Sense the user chose)."""
     clock = clock or asyncio.get_running_loop().time
     report = SyncReport()
-    link = _Link(device, backend)
+    link = _Link(device, backend, options.reconnect_delays_s, options.connect_timeout_s)
     try:
         await _sync_recordings(link, device, options, report, clock)
     except NotBonded as error:
