@@ -481,15 +481,18 @@ class VeritySenseEmulator:
         if path in self._drops_done:
             drop_at = None
         sent = 0
+        on_air = 0  # bytes the link has carried for this response
+        t0 = self.clock.now_s()
         for packet in packets:
             if self._connection is not connection:
                 return
             if not self._subscribed.get(self._mtu.handle, (False, False))[0]:
                 return
+            if rate:  # the link carries `rate` bytes per second, whatever else runs meanwhile
+                on_air += len(packet)
+                await self.clock.sleep_until(t0 + on_air / rate)
             await self._device.notify_subscriber(connection, self._mtu, packet)
             sent += len(packet) - 1
-            if rate:
-                await self.clock.sleep(len(packet) / rate)
             if drop_at is not None and sent >= drop_at:
                 self._drops_done.add(path)
                 await self.drop_link()
