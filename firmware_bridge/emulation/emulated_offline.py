@@ -19,6 +19,11 @@ from bleak.backends.device import BLEDevice
 
 from firmware_bridge.emulation.bumble_backend import BumbleBleakClient, BumbleBleakScanner
 from firmware_bridge.emulation.emulated_clock import EmulatedClock
+from firmware_bridge.emulation.metawear_board import (
+    BoardBehaviour,
+    MetaWearEmulator,
+    wrap_scenario,
+)
 from firmware_bridge.emulation.radio import EmulatedRadio
 from firmware_bridge.emulation.synthetic_walk import synthetic_walk
 from firmware_bridge.emulation.verity_sense import (
@@ -67,3 +72,38 @@ async def emulated_verity_sense(
                                 clock=EmulatedClock(time_scale), live_source=live)
     async with sense:
         yield EmulatedOfflineSensor(radio=radio, sense=sense)
+
+
+@dataclass(frozen=True)
+class EmulatedBoard:
+    radio: EmulatedRadio
+    board: MetaWearEmulator
+    #: Clock references a host saw when logging started, reset uid -> (tick, Unix s).
+    clock_references: dict[int, tuple[int, float]]
+
+    @property
+    def ble_device(self) -> BLEDevice:
+        return self.board.ble_device
+
+    @property
+    def client_backend(self) -> type[BumbleBleakClient]:
+        return self.radio.client_backend
+
+
+@asynccontextmanager
+async def emulated_metawear(
+    *, time_scale: float = 1.0, behaviour: BoardBehaviour | None = None,
+    walk_s: Sequence[float] = (12.0, 14.0, 16.0), stream_source: np.ndarray | None = None,
+    stream_source_rate_hz: float = 100.0,
+) -> AsyncIterator[EmulatedBoard]:
+    """A MetaMotion board whose log holds three walks at 50 Hz: the first crosses the 2³²
+    tick wrap, then a board reset, then two more (see ``metawear_board.wrap_scenario``)."""
+    logging.getLogger("bumble.controller").setLevel(logging.ERROR)
+    radio = EmulatedRadio(requested_mtu=23)
+    board = MetaWearEmulator(radio, behaviour=behaviour, clock=EmulatedClock(time_scale),
+                             stream_source=stream_source,
+                             stream_source_rate_hz=stream_source_rate_hz)
+    walks = [synthetic_walk(s, rate_hz=50.0, seed=31 + k).acc_g for k, s in enumerate(walk_s)]
+    references = wrap_scenario(board, walks) if walk_s else {}
+    async with board:
+        yield EmulatedBoard(radio=radio, board=board, clock_references=references)

@@ -46,6 +46,46 @@ def content_sha256(files: Sequence[bytes]) -> str:
     return digest.hexdigest()
 
 
+def write_events_trace(
+    path: Path,
+    profile: str,
+    events: Sequence[tuple[float, str, str, bytes]],
+    *,
+    device_name: str | None,
+    device_address: str | None,
+    started_unix_s: float,
+    config: dict[str, Any],
+    marks: Sequence[tuple[float, str]] = (),
+) -> None:
+    """Write (host s, "write"|"notify", char uuid, payload) events as one trace at ``path``.
+
+    Times are made relative to the first event; the file appears whole (temp + rename).
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    tmp.unlink(missing_ok=True)
+    t0 = events[0][0] if events else 0.0
+    pending_marks = sorted(marks)
+    try:
+        with TraceWriter(
+            tmp, profile, device_name=device_name, device_address=device_address,
+            config=config, started_unix_s=started_unix_s, fsync_interval_s=3600.0,
+        ) as writer:
+            writer.record_connect(t_s=0.0)
+            for t, direction, char, payload in events:
+                t_rel = max(t - t0, 0.0)
+                while pending_marks and pending_marks[0][0] <= t:
+                    writer.record_mark(pending_marks.pop(0)[1], t_s=t_rel)
+                if direction == "write":
+                    writer.record_write(char, payload, t_s=t_rel)
+                else:
+                    writer.record_notify(char, payload, t_s=t_rel)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_offline_trace(
     path: Path,
     transfers: Sequence[FileTransfer],
@@ -55,30 +95,14 @@ def write_offline_trace(
     started_unix_s: float,
     config: dict[str, Any],
 ) -> None:
-    """Write the transfers as one trace at ``path`` (temp file + rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    tmp.unlink(missing_ok=True)
-    try:
-        with TraceWriter(
-            tmp, PROFILE_NAME, device_name=device_name, device_address=device_address,
-            config=config, started_unix_s=started_unix_s, fsync_interval_s=3600.0,
-        ) as writer:
-            t0 = transfers[0].packets[0][0] if transfers and transfers[0].packets else 0.0
-            writer.record_connect(t_s=0.0)
-            for transfer in transfers:
-                first_t = transfer.packets[0][0] - t0 if transfer.packets else 0.0
-                writer.record_mark(f"file {transfer.path}", t_s=max(first_t, 0.0))
-                for t, direction, payload in transfer.packets:
-                    t_rel = max(t - t0, 0.0)
-                    if direction == "write":
-                        writer.record_write(PSFTP_MTU_UUID, payload, t_s=t_rel)
-                    else:
-                        writer.record_notify(PSFTP_MTU_UUID, payload, t_s=t_rel)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write the PSFTP transfers of one recording as a ``polar-offline`` trace."""
+    events = [(t, direction, PSFTP_MTU_UUID, payload)
+              for transfer in transfers for t, direction, payload in transfer.packets]
+    marks = [(transfer.packets[0][0], f"file {transfer.path}")
+             for transfer in transfers if transfer.packets]
+    write_events_trace(path, PROFILE_NAME, events, device_name=device_name,
+                       device_address=device_address, started_unix_s=started_unix_s,
+                       config=config, marks=marks)
 
 
 def files_in_trace(trace: Trace) -> list[tuple[str, bytes]]:

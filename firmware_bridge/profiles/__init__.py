@@ -15,6 +15,7 @@ from firmware_bridge.profiles.base import (
     full_uuid,
 )
 from firmware_bridge.profiles.metawear import METAWEAR
+from firmware_bridge.profiles.metawear_log import METAWEAR_LOG
 from firmware_bridge.profiles.microbit import MICROBIT
 from firmware_bridge.profiles.polar_offline import POLAR_OFFLINE
 from firmware_bridge.profiles.polar_pmd import POLAR_PMD
@@ -24,7 +25,8 @@ from firmware_bridge.profiles.witmotion import WITMOTION
 
 PROFILES: dict[str, ProfileSpec] = {
     spec.name: spec
-    for spec in (POLAR_PMD, METAWEAR, WITMOTION, THINGY52, MICROBIT, RSC, POLAR_OFFLINE)
+    for spec in (POLAR_PMD, METAWEAR, WITMOTION, THINGY52, MICROBIT, RSC, POLAR_OFFLINE,
+                 METAWEAR_LOG)
 }
 
 

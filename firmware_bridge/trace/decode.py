@@ -169,6 +169,13 @@ def decode_trace(trace: Trace) -> DecodedTrace:
         problems.append(f"{name} line 1: {error}; using the profile defaults")
         config = StreamConfig()
     decoder = spec.new_decoder(config)
+    # decoders that need more of the header (e.g. which log entries a download holds)
+    configure = getattr(decoder, "configure_from_header", None)
+    if configure is not None:
+        try:
+            configure(header.config)
+        except (KeyError, TypeError, ValueError) as error:
+            raise TraceFormatError(name, 1, f"header config: {error!r}") from None
 
     chunks: list[_Chunk] = []
     gap_at: dict[int, list[_PendingGap]] = {}

@@ -2,8 +2,8 @@
 
 Only a sensor the user chose is contacted: ``--device`` (name or address), else the
 sensor of the last successful sync (remembered in the store's ``synced_recordings``).
-``--emulate verity-sense`` runs the same code against an emulated Verity Sense holding
-three sample walks (needs the ``emulate`` extra: bumble).
+``--emulate verity-sense|metawear`` runs the same code against an emulated Verity Sense or
+MetaMotion board holding three sample walks (needs the ``emulate`` extra: bumble).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from stridewatch.inputs import InputFileError
 from stridewatch.store.filing import db_path, resolve_rules
 from stridewatch.sync.messages import NO_DEVICE, SyncRefused
 
-EMULATED_SENSORS = ("verity-sense",)
+EMULATED_SENSORS = ("verity-sense", "metawear")
 EMULATED_FAULTS = ("busy", "full", "unbonded", "drop")
 
 
@@ -72,6 +73,25 @@ async def _emulated(args: argparse.Namespace) -> AsyncIterator[Any]:
             f"--emulate needs bumble ({exc.name} missing): pip install -e '.[emulate]'"
         ) from exc
     fault = args.emulate_fault
+    if args.emulate == "metawear":
+        from firmware_bridge.emulation.emulated_offline import emulated_metawear
+        from firmware_bridge.emulation.metawear_board import BoardBehaviour
+
+        if fault not in (None, "drop"):
+            raise InputFileError(f"--emulate-fault {fault} is emulated for verity-sense only")
+        board_behaviour = BoardBehaviour(drop_after_entries=3000 if fault == "drop" else None)
+        async with emulated_metawear(time_scale=args.emulate_speed,
+                                     behaviour=board_behaviour) as b:
+            # what `sync --start` would have remembered when each walk's logging started
+            from stridewatch.sync import board_memory
+
+            memory = board_memory.load(db_path(args), b.board.address) or \
+                board_memory.BoardMemory()
+            for uid, ref in b.clock_references.items():
+                memory.clocks.setdefault(uid, ref)
+            board_memory.save(db_path(args), b.board.address, memory)
+            yield b
+        return
     behaviour = SenseBehaviour(
         bonded=fault != "unbonded", recording_active=fault == "busy",
         memory_full=fault == "full",
@@ -84,13 +104,18 @@ async def _emulated(args: argparse.Namespace) -> AsyncIterator[Any]:
 async def _sync(args: argparse.Namespace) -> int:
     from firmware_bridge.scanner import find_sensor
     from stridewatch.store import synced_recordings as ledger
+    from stridewatch.sync.metawear import start_or_stop_logging, sync_metawear
     from stridewatch.sync.polar import SyncOptions, start_or_stop_recording, sync_polar
 
     db = db_path(args)
     async with _emulated(args) as emulated:
         backend = emulated.client_backend if emulated else None
+        kind = "polar"
+        wall_clock = time.time
         if emulated is not None:
             device = emulated.ble_device
+            if args.emulate == "metawear":
+                kind, wall_clock = "metawear", emulated.board.unix_now
         else:
             wanted = args.device or ledger.last_synced_device(db)
             if wanted is None:
@@ -99,16 +124,31 @@ async def _sync(args: argparse.Namespace) -> int:
             if found is None:
                 raise SyncRefused(f"no device {wanted!r} found in {args.timeout:g} s: is it on "
                                   "and near?")
-            device = found[0]
+            device, profile = found
+            if profile is not None and profile.name == "metawear":
+                kind = "metawear"
+            elif profile is None or profile.name != "polar-pmd":
+                raise SyncRefused(f"{wanted}: not a sensor that records on its own "
+                                  "(Polar Verity Sense or MetaWear)")
         if args.start or args.stop:
-            await start_or_stop_recording(device, start=args.start, rate_hz=args.rate,
-                                          range_g=args.range, backend=backend)
+            if kind == "metawear":
+                await start_or_stop_logging(device, db, start=args.start,
+                                            rate_hz=float(args.rate), range_g=float(args.range),
+                                            backend=backend, out=sys.stderr,
+                                            wall_clock=wall_clock)
+            else:
+                await start_or_stop_recording(device, start=args.start, rate_hz=args.rate,
+                                              range_g=args.range, backend=backend)
             return 0
         traces = Path(args.traces) if args.traces else db.parent / "traces"
         options = SyncOptions(db=db, traces_dir=traces,
                               rules=resolve_rules(None, args.patient, db),
-                              patient_id=args.patient, delete=args.delete)
-        report = await sync_polar(device, options, backend=backend)
+                              patient_id=args.patient, delete=args.delete,
+                              wall_clock=wall_clock)
+        if kind == "metawear":
+            report = await sync_metawear(device, options, backend=backend)
+        else:
+            report = await sync_polar(device, options, backend=backend)
     print(f"sync: {len(report.stored)} stored, {len(report.already)} already stored, "
           f"{len(report.deleted)} deleted on the sensor"
           + (f", {report.reconnects} reconnect(s)" if report.reconnects else ""))

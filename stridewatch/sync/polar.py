@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,8 @@ class SyncOptions:
     out: TextIO = field(default_factory=lambda: sys.stderr)
     reconnect_delays_s: tuple[float, ...] = RECONNECT_DELAYS_S
     connect_timeout_s: float = 10.0
+    #: Unix time now (the host's wall clock; an emulated world passes its own).
+    wall_clock: Callable[[], float] = time.time
 
 
 @dataclass
