@@ -14,8 +14,8 @@ from firmware_bridge.trace import decode_trace, read_trace
 from stridewatch.cli.options import default_rules
 from stridewatch.store import database as store
 from stridewatch.sync import board_memory
-from stridewatch.sync.polar import SyncOptions, SyncReport
 from stridewatch.sync.metawear import sync_metawear
+from stridewatch.sync.polar import SyncOptions, SyncReport
 from tests.ble_harness import run
 
 TIME_SCALE = 50.0
