@@ -8,8 +8,9 @@ For ``stridewatch sync --emulate verity-sense`` and for tests::
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,6 +89,20 @@ class EmulatedBoard:
     @property
     def client_backend(self) -> type[BumbleBleakClient]:
         return self.radio.client_backend
+
+    @property
+    def scanner_backend(self) -> type[BumbleBleakScanner]:
+        return self.radio.scanner_backend
+
+    @property
+    def source_exhausted(self) -> asyncio.Event:
+        return self.board.source_exhausted
+
+    @property
+    def virtual_clock(self) -> Callable[[], float]:
+        """Recorded time of the board's stream (samples sent / rate): a sensor without a
+        clock is timed by it in emulation, whatever the host's load."""
+        return self.board.stream_time_s
 
 
 @asynccontextmanager

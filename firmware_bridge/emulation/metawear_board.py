@@ -117,11 +117,17 @@ class MetaWearEmulator:
         self.entries: list[bytes] = []
         #: Recordings stored, with their truth.
         self.recordings: list[LoggedWalk] = []
-        #: (emulated s, payload) of every haptic command received.
+        #: (stream time s, payload) of every haptic command received; stream time is the
+        #: time into the streamed source (samples sent / rate), i.e. recorded time.
         self.haptic_log: list[tuple[float, bytes]] = []
+        self._streamed = 0
         #: Every command written, in order.
         self.command_log: list[bytes] = []
         self.link_log: list[tuple[float, str, int]] = []
+        #: Set once a streamed (not logged) source has been sent to its last sample.
+        self.source_exhausted = asyncio.Event()
+        #: Emulated time when the accelerometer was started for streaming (None before).
+        self.stream_started_s: float | None = None
         self.cleared = 0
         self._loggers: list[bytes] = []
         self._acc_rate_hz = 100.0
@@ -143,6 +149,10 @@ class MetaWearEmulator:
         self._build_gatt()
 
     # -- clock and log ------------------------------------------------------------------
+
+    def stream_time_s(self) -> float:
+        """Recorded time of the stream: samples sent so far / rate (robust to a slow host)."""
+        return self._streamed / self._acc_rate_hz
 
     def tick_now(self) -> int:
         return (self.tick_at_power_on + int(self.clock.now_s() / TICK_S)) % (1 << 32)
@@ -278,7 +288,7 @@ class MetaWearEmulator:
         module, register, body = command[0], command[1], command[2:]
         if module == 0x08 and register == 0x01 and len(body) == 4:
             if self.behaviour.has_motor:
-                self.haptic_log.append((self.clock.now_s(), command))
+                self.haptic_log.append((self.stream_time_s(), command))
         elif module == 0x03:
             self._accelerometer(connection, register, body)
         elif module == 0x0B:
@@ -356,13 +366,19 @@ class MetaWearEmulator:
         source = self.stream_source
         j = 0
         t0 = self.clock.now_s()
+        if not self._logging and self.stream_started_s is None:
+            self.stream_started_s = t0
         while self._acc_on and not self._closing:
             rate = self._acc_rate_hz
             await self.clock.sleep_until(t0 + (j + 1) / rate)
             if source is None or len(source) == 0:
                 j += 1
                 continue
-            k = int(j * self.stream_source_rate_hz / rate) % len(source)
+            k = int(j * self.stream_source_rate_hz / rate)
+            if not self._logging and k >= len(source):
+                self.source_exhausted.set()
+                return
+            k %= len(source)
             counts = np.clip(np.rint(source[k] * 32768.0 / self._acc_range_g), -32768, 32767)
             x, y, z = (int(c) for c in counts)
             if self._logging:
@@ -370,6 +386,7 @@ class MetaWearEmulator:
             elif self._acc_subscribed and self._connection is connection:
                 await self._notify_host(connection, bytes([0x03, 0x04]) + struct.pack(
                     "<hhh", x, y, z))
+                self._streamed += 1
             elif self._connection is not connection:
                 return
             j += 1
