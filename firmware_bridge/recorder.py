@@ -144,6 +144,7 @@ async def record(
     backend: type[BaseBleakClient] | None = None,
     reconnect: ReconnectPolicy | None = None,
     control: RecorderControl | None = None,
+    on_trace: Callable[[TraceWriter], None] | None = None,
 ) -> RecordSummary:
     """Stream ``device`` with ``profile`` into a trace at ``trace_path``.
 
@@ -154,6 +155,7 @@ async def record(
     ``BleakClient``. Raises :class:`StreamRefusedError` (:class:`MtuTooSmallError`)
     when the device refuses to start, :class:`LinkLostError` when reconnecting fails,
     and :class:`RecordingError` when the first connection cannot be made.
+    ``on_trace`` gets the trace writer once it is open (e.g. to add ``mark`` events).
     """
     session = _Recording(
         device=device,
@@ -165,6 +167,7 @@ async def record(
         stop=stop,
         backend=backend,
         policy=reconnect or ReconnectPolicy(),
+        on_trace=on_trace,
     )
     if control is not None:
         control._session = session
@@ -210,6 +213,7 @@ class _Recording:
         stop: asyncio.Event | None,
         backend: type[BaseBleakClient] | None,
         policy: ReconnectPolicy,
+        on_trace: Callable[[TraceWriter], None] | None = None,
     ) -> None:
         self.device = device
         self.profile = profile
@@ -221,6 +225,7 @@ class _Recording:
         self.external_stop = stop
         self.backend = backend
         self.policy = policy
+        self.on_trace = on_trace
 
         self.summary = RecordSummary(trace_path=trace_path, device_address=device.address)
         self.decoder = profile.new_decoder(self.config)
@@ -251,6 +256,8 @@ class _Recording:
             device_address=self.device.address,
             config=self.config.to_dict(),
         )
+        if self.on_trace is not None:
+            self.on_trace(self.trace)
         watcher = loop.create_task(self._watch_external_stop()) if self.external_stop else None
         try:
             await self._main_loop()

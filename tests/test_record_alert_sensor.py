@@ -67,9 +67,9 @@ def test_emulated_metawear_vibrates_after_the_hold_time(
     # sent within 1 s (recorded time) after the hold time; the analysis places a lean's
     # onset to about a second, so it may come up to that much before onset + hold
     assert -1.5 <= sent_s - due_s <= 1.0
-    # and the board got it while streaming the next second or so of the walk (the board
-    # may run a little ahead of the host under load: its stream time is an upper bound)
-    assert -1.5 <= received_s - due_s <= 3.0
+    # and the board got it during the lean, not later (how far it had streamed by then is
+    # an upper bound: on a loaded machine the board's notifications run ahead of the host)
+    assert due_s - 1.5 <= received_s < len(short_walk().acc) / 200.0
     assert "ALERT forward-lean" not in capsys.readouterr().out  # on the body, not the screen
 
 

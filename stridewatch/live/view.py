@@ -14,9 +14,12 @@ from typing import TextIO
 
 import numpy as np
 
+from analysis.lean import LeanReference
+from analysis.orientation import WearPrior
 from analysis.pipeline import SessionAnalyzer, SessionResult
 from analysis.rules import Flag, RuleSet
 from firmware_bridge.profiles.base import DecodedBlock
+from stridewatch.live.calibration import GuidedCalibration
 
 PAUSE_S = 1.0
 RATE_LEARN_S = 5.0
@@ -44,10 +47,16 @@ class LiveView:
         clock: Callable[[], float] = time.monotonic,
         on_alert: Callable[[Flag, float, np.ndarray], None] | None = None,
         print_alerts: bool = True,
+        guide: GuidedCalibration | None = None,
+        stored_reference: LeanReference | None = None,
+        wear_prior: WearPrior | None = None,
     ) -> None:
         self.fs_hz = float(fs_hz)
         self.analyzer = SessionAnalyzer(self.fs_hz, rules=rules, calibrate_s=calibrate_s,
-                                        axes=axes)
+                                        axes=axes, stored_reference=stored_reference,
+                                        wear_prior=wear_prior)
+        # guided calibration first (``record``); the status line waits until it is over
+        self.guide = guide
         self.out = out
         self.refresh_s = refresh_s
         self.clock = clock
@@ -140,6 +149,9 @@ class LiveView:
             while sum(len(a) for a in self._recent) - len(self._recent[0]) >= keep:
                 self._recent.pop(0)
             self._recent_t = float(t_s[-1])
+        if self.guide is not None and self.guide.active:
+            self.guide.feed(t_s, acc_g)
+            return
         now = self.clock()
         if now - self._last_refresh >= self.refresh_s:
             self._last_refresh = now
@@ -182,6 +194,8 @@ def status_line(result: SessionResult) -> str:
     frontal = _last_finite(result.series_frontal_deg)
     if sagittal is not None and frontal is not None:
         parts.append(f"lean {sagittal:+4.0f}° fwd {frontal:+4.0f}° right")
+        if not result.lean_reference.judged:  # change from the walking, not from upright
+            parts.append("(vs your walking: no upright reference)")
     else:
         parts.append("lean    - (not walking)")
     return "  ".join(parts)
