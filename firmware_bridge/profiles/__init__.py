@@ -24,18 +24,25 @@ from firmware_bridge.profiles.thingy52 import THINGY52
 from firmware_bridge.profiles.witmotion import WITMOTION
 
 PROFILES: dict[str, ProfileSpec] = {
-    spec.name: spec
-    for spec in (POLAR_PMD, METAWEAR, WITMOTION, THINGY52, MICROBIT, RSC, POLAR_OFFLINE,
-                 METAWEAR_LOG)
+    spec.name: spec for spec in (POLAR_PMD, METAWEAR, WITMOTION, THINGY52, MICROBIT, RSC)
 }
+
+#: Downloads of recordings made on the sensor (``stridewatch sync``): traces only, never
+#: streamed or matched in a scan.
+DOWNLOAD_PROFILES: dict[str, ProfileSpec] = {
+    spec.name: spec for spec in (POLAR_OFFLINE, METAWEAR_LOG)
+}
+
+#: Every profile a trace header may name.
+TRACE_PROFILES: dict[str, ProfileSpec] = {**PROFILES, **DOWNLOAD_PROFILES}
 
 
 def get_profile(name: str) -> ProfileSpec:
     """Profile by name; ValueError listing the known names otherwise."""
     try:
-        return PROFILES[name]
+        return TRACE_PROFILES[name]
     except KeyError:
-        known = ", ".join(sorted(PROFILES))
+        known = ", ".join(sorted(TRACE_PROFILES))
         raise ValueError(f"unknown sensor profile {name!r} (known: {known})") from None
 
 
@@ -45,7 +52,9 @@ def match_advertisement(name: str | None, service_uuids: list[str]) -> list[Prof
 
 
 __all__ = [
+    "DOWNLOAD_PROFILES",
     "PROFILES",
+    "TRACE_PROFILES",
     "Command",
     "DecodeError",
     "DecodedBlock",

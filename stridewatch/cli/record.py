@@ -151,10 +151,8 @@ async def _record(args: argparse.Namespace) -> int:
                         guide=guide,
                         stored_reference=None if stored is None else stored.as_reference(),
                         wear_prior=device_wear_prior(profile.name, device.name),
-                        # refresh every second of the walk, also when emulated faster; a
-                        # sensor without a clock is timed on the emulated clock
-                        refresh_s=1.0 / args.emulate_speed
-                        if args.emulate and virtual_clock is None else 1.0,
+                        # an emulated sensor without a clock is timed (and refreshed each
+                        # second) on the samples it sent
                         clock=(lambda: received[0].samples / rate) if virtual_clock
                         else time.monotonic,
                         on_alert=alerts.on_alert if alerts is not None else None,
