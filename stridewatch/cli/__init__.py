@@ -146,6 +146,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.patient",
         "stridewatch.cli.sessions",
         "stridewatch.cli.calibrate",
+        "stridewatch.cli.sync",
     ):
         try:
             module = __import__(module_name, fromlist=["register"])
