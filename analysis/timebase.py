@@ -241,6 +241,8 @@ def _increasing_members(t: np.ndarray, below: float, above: float) -> np.ndarray
         if not below < value < above:
             continue
         k = bisect_left(tails, value)
+        if k < len(tails) and tails[k] == value:
+            continue  # an equal stamp: the first one keeps its place, the repeat is re-timed
         if k == len(tails):
             tails.append(value)
             tail_index.append(i)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from stridewatch.inputs.columns import find_columns
-from stridewatch.inputs.recording import InputFileError, Recording
+from stridewatch.inputs.recording import InputFileError, Recording, one_line
 from stridewatch.inputs.table import recording_from_table
 
 
@@ -38,7 +38,8 @@ def read_csv_recording(path: Path, units: str | None = None,
         frame = pd.read_csv(path, sep=sep, skip_blank_lines=False, low_memory=False,
                             encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: not a readable CSV file ({' '.join(str(exc).split())})") from exc
+        raise InputFileError(f"{path}: not a readable CSV file "
+                             f"({one_line(exc)})") from exc
     columns = find_columns([str(c) for c in frame.columns], str(path))
     return recording_from_table(frame, columns, source=str(path), first_data_line=2,
                                 fmt="csv", units=units, time_unit=time_unit)

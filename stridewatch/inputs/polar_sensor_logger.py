@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from stridewatch.inputs.columns import find_columns
-from stridewatch.inputs.recording import InputFileError, Recording
+from stridewatch.inputs.recording import InputFileError, Recording, one_line
 from stridewatch.inputs.table import recording_from_table
 
 #: Polar's sensor clock counts from 2000-01-01T00:00:00 UTC.
@@ -29,7 +29,8 @@ def read_polar_sensor_logger(path: Path, units: str | None = None,
         frame = pd.read_csv(path, sep=";", skip_blank_lines=False, low_memory=False,
                             encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: not a readable Polar Sensor Logger export ({' '.join(str(exc).split())})") from exc
+        raise InputFileError(f"{path}: not a readable Polar Sensor Logger export "
+                             f"({one_line(exc)})") from exc
     # "Phone timestamp" (ISO text) has no role; "sensor timestamp [ns]" is the time column
     columns = find_columns([str(c) for c in frame.columns], str(path))
     recording = recording_from_table(frame, columns, source=str(path), first_data_line=2,

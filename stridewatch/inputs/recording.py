@@ -51,3 +51,8 @@ def located(error: InputError, recording: Recording) -> InputFileError:
     if recording.first_data_line is None and error.row is not None:
         return InputFileError(f"{recording.source}, sample {error.row}: {error.problem}")
     return InputFileError(error.located(recording.source, recording.first_data_line or 2))
+
+
+def one_line(exc: BaseException) -> str:
+    """A library's error message on one line (parsers put newlines in theirs)."""
+    return " ".join(str(exc).split())

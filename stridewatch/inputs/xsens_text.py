@@ -19,7 +19,7 @@ import pandas as pd
 
 from stridewatch.inputs.columns import GYRO_ROLES, find_columns
 from stridewatch.inputs.csv_file import sniff_delimiter
-from stridewatch.inputs.recording import InputFileError, Recording
+from stridewatch.inputs.recording import InputFileError, Recording, one_line
 from stridewatch.inputs.table import numeric_column
 
 SAMPLE_TIME_FINE_HZ = 10_000.0
@@ -51,7 +51,8 @@ def read_xsens_text(path: Path, units: str | None = None,
         frame = pd.read_csv(path, sep=sniff_delimiter(header), skiprows=len(comments),
                             low_memory=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputFileError(f"{path}: not a readable Xsens text export ({' '.join(str(exc).split())})") from exc
+        raise InputFileError(f"{path}: not a readable Xsens text export "
+                             f"({one_line(exc)})") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     headers = list(frame.columns)
     first_data_line = header_line + 1
