@@ -54,8 +54,17 @@ def test_two_minute_walk_through_ble_with_a_drop_counts_the_planted_steps(tmp_pa
         for a, b in zip(np.r_[0, breaks + 1], np.r_[breaks + 1, len(walk_t)], strict=True)
     ]
     assert len(spans) == 2
+    # How long the link stays down depends on how fast the host reconnects in real time
+    # (slower on a loaded machine), so assert what was recorded: the hole in what the strap
+    # sent starts at the drop, lasts at least the strap's down time, and is exactly the
+    # disconnect gap the trace reports; the truth is the steps planted outside it.
+    hole_start_s, hole_end_s = spans[0][1], spans[1][0]
+    assert abs(hole_start_s - DROP.at_s) < 0.5
+    assert hole_end_s - hole_start_s >= DROP.down_s
+    gap = decoded.gaps[0]
+    assert abs((gap.end_s - gap.start_s) - (hole_end_s - hole_start_s)) < 2.0 / RATE_HZ
     planted = walk.steps_within(spans)
-    assert planted >= walk.step_count - 4  # only the steps of the outage are missing
+    assert planted > 0.9 * walk.step_count
 
     result = pipeline.analyze(decoded.t_s, decoded.acc_g, acc_units="g", fs_hz=RATE_HZ)
     detected = len(result.ic_t_s)
