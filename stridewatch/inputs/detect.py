@@ -2,7 +2,7 @@
 
 Signatures (all documented by their makers):
 - ``.swtrace``: a JSON first line with ``"format":"stridewatch-trace"`` (data/trace-format.md).
-- Axivity ``.cwa``: the header block starts ``MD`` and data blocks ``AX`` (OpenMovement cwa.h).
+- Axivity ``.cwa``: the header block starts ``MD`` and its length 1020 (OpenMovement cwa.h).
 - ActiGraph ``.gt3x``: a ZIP archive (``PK\\x03\\x04``) holding ``info.txt`` and ``log.bin``.
 - MATLAB ``.mat`` (Mobilise-D ``data.mat``): a 128-byte text header starting ``MATLAB 5.0 MAT-file``
   (7.3 files say ``MATLAB 7.3 MAT-file`` and are HDF5 inside).
@@ -51,7 +51,7 @@ def detect_format(path: Path) -> str:
             return "gt3x"
         raise InputFileError(f"{path}: a ZIP archive that is not an ActiGraph .gt3x "
                              f"(no info.txt and log.bin; holds {', '.join(sorted(names)[:5])})")
-    if head[:2] == b"MD" and len(head) >= 4 and path.suffix.lower() != ".csv":
+    if head[:4] == b"MD\xfc\x03":  # "MD" and the header block's length, 1020
         return "cwa"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     first = text.split("\n", 1)[0]

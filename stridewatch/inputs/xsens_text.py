@@ -73,8 +73,9 @@ def read_xsens_text(path: Path, units: str | None = None,
     if not present.any():
         raise InputFileError(f"{path}: no row has both a time and an acceleration")
     if not present.all():
-        warnings.append(f"{int((~present).sum())} rows without acceleration or time (packets "
-                        "the export left empty) skipped")
+        skipped = int((~present).sum())
+        warnings.append(f"{skipped} row{'s' if skipped > 1 else ''} without acceleration or "
+                        "time (packets the export left empty) skipped")
     if time_column == "SampleTimeFine":
         ticks = _unwrap(np.asarray(counter[present], dtype=np.int64), SAMPLE_TIME_FINE_WRAP)
         t_s = (ticks - ticks[0]) / SAMPLE_TIME_FINE_HZ
