@@ -221,6 +221,7 @@ class _Recording:
             device_name=self.device_name,
             device_address=self.device.address,
             config=self.config.to_dict(),
+            clock=loop.time,  # the loop's monotonic clock, the one the recorder times with
         )
         watcher = loop.create_task(self._watch_external_stop()) if self.external_stop else None
         try:
