@@ -346,7 +346,8 @@ def to_seconds(t_raw: np.ndarray, time_unit: TimeUnit) -> tuple[np.ndarray, floa
     """
     scale = TIME_UNITS_S[time_unit.unit]
     if not time_unit.epoch:
-        return np.asarray(t_raw, dtype=np.float64) * scale, None
+        t = np.asarray(t_raw, dtype=np.float64)
+        return (t if scale == 1.0 else t * scale), None
     t0 = t_raw[0]
     return (np.asarray(t_raw - t0, dtype=np.float64)) * scale, float(t0) * scale
 

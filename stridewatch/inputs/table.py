@@ -56,8 +56,9 @@ def recording_from_table(
     stated = time_unit or columns["t"].unit or time_scale_hint
     if len(raw_t) == 0:
         raise InputFileError(f"{source}: no samples after the header")
-    if not np.isfinite(np.asarray(raw_t, dtype=np.float64)).all():
-        row = int(np.argmax(~np.isfinite(np.asarray(raw_t, dtype=np.float64))))
+    finite = np.isfinite(raw_t) if raw_t.dtype.kind == "f" else np.ones(len(raw_t), bool)
+    if not finite.all():
+        row = int(np.argmax(~finite))
         raise InputFileError(f"{source}, line {row + first_data_line}: t is NaN or infinite "
                              "(missing value)")
     unit = detect_time_unit(raw_t, stated)
@@ -66,8 +67,9 @@ def recording_from_table(
                         "--time-unit overrides)")
     t_s, start_unix_s = to_seconds(raw_t, unit)
     acc = np.column_stack([
-        numeric_column(frame, columns[r].header, source, first_data_line, r) for r in ACC_ROLES
-    ]).astype(np.float64)
+        np.asarray(numeric_column(frame, columns[r].header, source, first_data_line, r),
+                   dtype=np.float64) for r in ACC_ROLES
+    ])
     acc_units = units
     header_unit = columns["ax"].unit
     if acc_units is None and header_unit in ACC_SCALE_TO:
@@ -77,9 +79,9 @@ def recording_from_table(
     gyro = None
     if all(r in columns for r in GYRO_ROLES):
         gyro = np.column_stack([
-            numeric_column(frame, columns[r].header, source, first_data_line, r)
-            for r in GYRO_ROLES
-        ]).astype(np.float64)
+            np.asarray(numeric_column(frame, columns[r].header, source, first_data_line, r),
+                       dtype=np.float64) for r in GYRO_ROLES
+        ])
         if columns["gx"].unit == "rad/s":
             gyro = np.degrees(gyro)
     meta = {} if start_unix_s is None else {"start_unix_s": start_unix_s}
