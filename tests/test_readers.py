@@ -56,6 +56,13 @@ def test_reader_reads_its_sample_and_the_walk_analyses(name):
     assert _matched(result.ic_t_s + recording.t_s[0], TRUE_T) >= 0.9
 
 
+def test_polar_sensor_logger_file_name_names_the_strap():
+    recording = read_recording(SAMPLES / "Polar_H10_1A2B3C4D_20251201100000_ACC.txt")
+    assert recording.meta["profile"] == "polar-pmd"
+    assert recording.meta["device_name"] == "Polar H10 1A2B3C4D"
+    assert recording.time_unit == "ns since 2000-01-01 (Polar sensor clock)"
+
+
 def test_xsens_counter_wrap_and_empty_packet():
     recording = read_recording(SAMPLES / "MT_00B42D4F_000-000_00B42D4F.txt")
     assert len(recording.t_s) == 799  # 800 rows, one left empty by the export

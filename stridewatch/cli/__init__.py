@@ -19,6 +19,7 @@ from stridewatch.store.filing import (
     db_path,
     resolve_rules,
     save_recording_session,
+    stored_lean_reference,
 )
 
 ERROR_SCHEMA = "stridewatch.error/1"
@@ -47,7 +48,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             answers += 1
             try:
                 result = analyze_recording(recording, rules=rules, calibrate_s=calibrate,
-                                           axes=args.axes)
+                                           axes=args.axes,
+                                           stored_reference=stored_lean_reference(
+                                               db, args.patient, recording))
             except InputFileError as exc:
                 failed += 1
                 _print_error(args, recording.source, exc)
@@ -135,6 +138,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.record",
         "stridewatch.cli.replay",
         "stridewatch.cli.report",
+        "stridewatch.cli.calibrate",
     ):
         try:
             module = __import__(module_name, fromlist=["register"])

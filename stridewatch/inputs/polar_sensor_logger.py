@@ -10,6 +10,7 @@ clock, used here).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +37,11 @@ def read_polar_sensor_logger(path: Path, units: str | None = None,
     recording = recording_from_table(frame, columns, source=str(path), first_data_line=2,
                                      fmt="polar-sensor-logger", units=units,
                                      time_unit=time_unit)
+    # Polar_H10_1A2B3C4D_..._ACC.txt names the sensor: its profile gives how it is worn
+    name = re.match(r"Polar_(H10|OH1|Sense)_([0-9A-Fa-f]+)_", path.name)
+    if name:
+        model = "Verity Sense" if name.group(1) == "Sense" else name.group(1)
+        recording.meta.update(profile="polar-pmd", device_name=f"Polar {model} {name.group(2)}")
     start = recording.meta.get("start_unix_s")
     if start is not None and (time_unit or "ns") == "ns":
         recording.meta["start_unix_s"] = start + POLAR_EPOCH_UNIX_S
