@@ -34,10 +34,10 @@ H10_200HZ_8G = StreamConfig(sample_rate_hz=200.0, range_g=8.0)
 
 
 def run(scenario: Coroutine[Any, Any, _T], timeout_s: float = 30.0, *,
-        virtual_time: bool = False) -> _T:
+        virtual_time: bool = True) -> _T:
     """Run an async scenario on a fresh event loop; fail instead of hanging.
 
-    ``virtual_time``: the loop's clock is virtual (see ``VirtualTimeLoop``), so
+    ``virtual_time`` (the default): the loop's clock is virtual (see ``VirtualTimeLoop``), so
     the emulated strap, the link, the reconnect backoff and the trace's host
     stamps all see the same time whatever the machine's load; ``timeout_s`` is
     then in virtual seconds.
