@@ -255,6 +255,7 @@ class _Recording:
             device_name=self.device_name,
             device_address=self.device.address,
             config=self.config.to_dict(),
+            clock=loop.time,  # the loop's monotonic clock, the one the recorder times with
         )
         if self.on_trace is not None:
             self.on_trace(self.trace)
