@@ -19,6 +19,7 @@ from firmware_bridge.trace.events import (
     Trace,
     TraceFormatError,
     WriteEvent,
+    plausible_unix_s,
 )
 
 
@@ -286,13 +287,14 @@ def decode_trace(trace: Trace) -> DecodedTrace:
     else:
         sample_rate = math.nan
 
+    start_unix: float | None = None
     if n_total:
-        if time_source == "device":
-            start_unix: float | None = origin
-        else:
-            start_unix = header.started_unix_s + origin
-    else:
-        start_unix = None
+        start_unix = origin if time_source == "device" else header.started_unix_s + origin
+        if not plausible_unix_s(start_unix):
+            if time_source == "device":  # the header's problem is already reported
+                problems.append(f"{name}: the device clock reads {start_unix:.6g} s, not a "
+                                "time from 1970 to 2200; when the recording started is unknown")
+            start_unix = None
 
     marks: list[Mark] = []
     if marks_host:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from analysis.errors import InputError
-from analysis.rules import RuleSet, rules_from_toml
+from analysis.rules import MAX_RULES_BYTES, RuleSet, rules_from_toml
 from stridewatch.inputs import InputFileError
 
 
@@ -45,14 +45,29 @@ def load_rules(path: str | Path | None) -> RuleSet:
     rules = default_rules()
     if path is None:
         return rules
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read rules file ({exc.strerror})") from exc
+    text = read_rules_file(path)
     try:
         return rules.with_overrides(text, str(path))
     except InputError as exc:
         raise InputFileError(str(exc)) from exc
+
+
+def read_rules_file(path: str | Path) -> str:
+    """A rules file's text (UTF-8, at most ``MAX_RULES_BYTES``); InputFileError otherwise."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_RULES_BYTES + 1)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read rules file ({exc.strerror})") from exc
+    if len(raw) > MAX_RULES_BYTES:
+        raise InputFileError(f"{path}: over {MAX_RULES_BYTES // 1024} KB; not a rules file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
 
 
 def add_store_options(parser: argparse.ArgumentParser, *, save_by_default: bool) -> None:

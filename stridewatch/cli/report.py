@@ -21,7 +21,12 @@ import numpy as np
 from analysis.errors import InputError
 from analysis.rules import RuleSet
 from analysis.units import to_g
-from stridewatch.cli.options import add_analysis_options, default_rules, parse_calibrate
+from stridewatch.cli.options import (
+    add_analysis_options,
+    default_rules,
+    parse_calibrate,
+    read_rules_file,
+)
 from stridewatch.inputs import InputFileError, Recording, read_input
 from stridewatch.store import database as store
 from stridewatch.store.filing import (
@@ -204,10 +209,7 @@ def build_history(
 def set_rules_from_file(db: store.DbLike, patient_id: str, rules_path: str | Path) -> int:
     """Check a per-patient rules file against the rule set and store it; the new version."""
     path = Path(rules_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read rules file ({exc.strerror})") from exc
+    text = read_rules_file(path)
     try:
         default_rules().with_overrides(text, str(path))
     except InputError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from analysis.errors import InputError
 from analysis.pipeline import SessionResult, analyze
 from analysis.rules import RuleSet
 from stridewatch.cli.options import default_rules, load_rules
-from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located
+from stridewatch.inputs import TRACE_SUFFIX, Recording, located
 from stridewatch.store import database as store
+from stridewatch.terminal import terminal_text
 
 
 def analyze_recording(
@@ -41,7 +43,10 @@ def recorded_at(recording: Recording, path: Path) -> datetime:
     """When the walk was recorded: the trace's start time, else the file's modification time."""
     start = (recording.meta or {}).get("start_unix_s")
     if isinstance(start, int | float):
-        return datetime.fromtimestamp(start)
+        try:
+            return datetime.fromtimestamp(start)
+        except (OverflowError, OSError, ValueError):
+            pass  # a start time no clock could have written: the file's time instead
     return datetime.fromtimestamp(path.stat().st_mtime)
 
 
@@ -83,15 +88,17 @@ def resolve_rules(
     if rules is not None:
         return load_rules(rules)
     base = default_rules()
-    try:
-        if patient_id is not None and db is not None:
-            stored = store.get_patient_rules(db, patient_id)
-            if stored is not None:
-                return base.with_overrides(
-                    stored.toml_text, f"patient {patient_id} rules v{stored.version}"
-                )
-    except InputError as exc:
-        raise InputFileError(str(exc)) from exc
+    if patient_id is not None and db is not None:
+        stored = store.get_patient_rules(db, patient_id)
+        if stored is not None:
+            source = f"patient {patient_id} rules v{stored.version}"
+            try:
+                return base.with_overrides(stored.toml_text, source)
+            except InputError as exc:
+                # stored under older, looser checks: keep it, say so, analyse with defaults
+                print(f"warning: {terminal_text(str(exc))}; the stored rules no longer pass "
+                      f"the checks, so the default rules apply (fix them with `stridewatch "
+                      f"patient set-rules {terminal_text(patient_id)} FILE`)", file=sys.stderr)
     return base
 
 
