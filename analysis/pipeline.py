@@ -21,6 +21,7 @@ from analysis.asymmetry import (
     step_groups,
     step_time_si_pct,
 )
+from analysis.bounds import check_analysis_rate_hz, check_grid
 from analysis.bouts import Bout, find_bouts
 from analysis.cadence import cadence_spm, rolling_cadence_spm, walking_intervals
 from analysis.errors import InputError
@@ -35,7 +36,12 @@ from analysis.lean import (
 from analysis.orientation import BodyAxes, estimate_axes, parse_axes
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import label_sides
-from analysis.timebase import UniformResampler, estimate_sample_rate_hz, validate_samples
+from analysis.timebase import (
+    MAX_GAP_S,
+    UniformResampler,
+    estimate_sample_rate_hz,
+    validate_samples,
+)
 from analysis.units import detect_acc_units, median_magnitude, to_g
 
 SCHEMA = "stridewatch.session/1"
@@ -160,7 +166,7 @@ class SessionAnalyzer:
         axes: str | BodyAxes | None = None,
         acc_units: str = "g",
     ) -> None:
-        self.fs_hz = float(fs_hz)
+        self.fs_hz = check_analysis_rate_hz(fs_hz)
         self.rules = rules if rules is not None else builtin_rules()
         self.calibrate_s = calibrate_s
         self.axes_override = parse_axes(axes) if isinstance(axes, str) else axes
@@ -242,7 +248,8 @@ def analyze(
                 f"with --units {acc_units} the median acceleration is {detect_check:.3g} g, "
                 "not ~1 g: the units are probably wrong"
             )
-    rate = fs_hz or estimate_sample_rate_hz(t_s)
+    rate = check_analysis_rate_hz(fs_hz or estimate_sample_rate_hz(t_s))
+    check_grid(t_s, rate, MAX_GAP_S)
     analyzer = SessionAnalyzer(
         rate, rules=rules, calibrate_s=calibrate_s, axes=axes, acc_units=units
     )

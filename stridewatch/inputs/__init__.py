@@ -6,12 +6,14 @@ where there is one, the line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from analysis.bounds import check_column_count
 from analysis.errors import InputError
 
 ACC_COLUMNS = ("ax", "ay", "az")
@@ -67,11 +69,21 @@ def read_input(path: str | Path, units: str | None = None) -> Recording:
 
 def read_csv(path: Path, units: str | None = None) -> Recording:
     """Read the analysis CSV layout; see data/csv-format.md."""
+    _check_header_width(path)
     try:
         frame = pd.read_csv(path, skip_blank_lines=False, low_memory=False)
     except FileNotFoundError as exc:
         raise InputFileError(f"{path}: no such file") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except pd.errors.ParserError as exc:
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if fields:
+            expected, line, saw = fields.groups()
+            raise InputFileError(
+                f"{path}, line {line}: {saw} fields where the header has {expected}"
+            ) from exc
+        raise InputFileError(f"{path}: not a readable CSV file ({' '.join(str(exc).split())})"
+                             ) from exc
+    except (pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputFileError(f"{path}: not a readable CSV file ({exc})") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in ("t", *ACC_COLUMNS) if c not in frame.columns]
@@ -101,6 +113,21 @@ def read_csv(path: Path, units: str | None = None) -> Recording:
         gyro_dps=data[:, 4:7] if has_gyro else None,
         acc_units=units,
     )
+
+
+def _check_header_width(path: Path) -> None:
+    """Refuse a header with more columns than any layout before pandas allocates them all."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(1 << 20)
+    except FileNotFoundError as exc:
+        raise InputFileError(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        check_column_count(first.count(b",") + 1)
+    except InputError as exc:
+        raise InputFileError(f"{path}, line 1: {exc.problem}") from None
 
 
 def located(error: InputError, recording: Recording) -> InputFileError:
