@@ -22,6 +22,7 @@ from analysis.simulate import Phase, Simulation, simulate_walk
 from firmware_bridge.profiles import StreamConfig, get_profile
 from stridewatch.cli.options import add_analysis_options, add_store_options
 from stridewatch.inputs import InputFileError
+from stridewatch.terminal import terminal_text
 
 EMULATED_RATE_HZ = 200.0
 
@@ -79,7 +80,7 @@ async def _scan(args: argparse.Namespace) -> int:
 
 async def _record(args: argparse.Namespace) -> int:
     from firmware_bridge.recorder import RecordingError, record
-    from firmware_bridge.scanner import find_sensor, scan
+    from firmware_bridge.scanner import AmbiguousDeviceError, find_sensor, scan
     from stridewatch.cli.options import parse_calibrate
     from stridewatch.live.view import LiveView
     from stridewatch.report.summary import wearer_summary
@@ -92,7 +93,11 @@ async def _record(args: argparse.Namespace) -> int:
     async with _radio(args.emulate, args.emulate_speed) as (scanner_backend, client_backend,
                                                             sensor):
         if args.device:
-            sensor_found = await find_sensor(args.device, timeout, backend=scanner_backend)
+            try:
+                sensor_found = await find_sensor(args.device, timeout, backend=scanner_backend)
+            except AmbiguousDeviceError as exc:
+                print(f"error: {terminal_text(exc)}", file=sys.stderr)
+                return 2
             if sensor_found is None:
                 print(f"error: no device {args.device!r} found in {timeout:g} s",
                       file=sys.stderr)
@@ -135,7 +140,8 @@ async def _record(args: argparse.Namespace) -> int:
             summary = await record(device, profile, config, output, duration_s=args.duration,
                                    on_block=live.on_block, stop=stop, backend=client_backend)
         except RecordingError as exc:
-            print(f"error: {exc} (what was recorded is in {output})", file=sys.stderr)
+            kept = f" (what was recorded is in {output})" if output.exists() else ""
+            print(f"error: {terminal_text(exc)}{terminal_text(kept)}", file=sys.stderr)
             return 1
         finally:
             with contextlib.suppress(NotImplementedError):
