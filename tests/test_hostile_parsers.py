@@ -138,3 +138,16 @@ def test_stored_rules_that_no_longer_validate_are_reported_not_fatal(tmp_path, c
     assert "the default rules apply" in err
     assert json.loads(out)["rules_version"] == "stridewatch-default-2026.11"
     assert store.get_patient_rules(db, "042").toml_text.endswith("1e308\n")  # nothing lost
+
+
+def test_terminal_escapes_in_file_names_are_shown_not_obeyed(tmp_path, capsys):
+    from stridewatch.terminal import terminal_text
+
+    assert terminal_text("walk\x1b]0;pwned\x07\u202e.csv") == "walk\\x1b]0;pwned\\x07\\u202e.csv"
+    assert terminal_text("Gehen zügig 中") == "Gehen zügig 中"
+    path = tmp_path / "evil\x1b[2J\x1b[31mname.csv"
+    path.write_text("t,ax,ay,az\n0,0,0,1\n", encoding="utf-8")
+    code, out, err = _analyze(capsys, path)
+    assert code == 2
+    assert "\x1b" not in err + out
+    assert "evil\\x1b[2J\\x1b[31mname.csv" in err

@@ -20,6 +20,7 @@ from stridewatch.store.filing import (
     resolve_rules,
     save_recording_session,
 )
+from stridewatch.terminal import terminal_text
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -33,14 +34,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             result = analyze_recording(recording, rules=rules, calibrate_s=calibrate,
                                        axes=args.axes)
         except InputFileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {terminal_text(exc)}", file=sys.stderr)
             status = 2
             continue
         session = result.to_dict(str(path))
         if args.save:
             saved = save_recording_session(db, session, path, recording=recording,
                                            patient_id=args.patient, rules=rules)
-            print(f"saved session {saved} in {db}", file=sys.stderr)
+            print(f"saved session {saved} in {terminal_text(db)}", file=sys.stderr)
         if args.json:
             print(json.dumps(session, separators=(",", ":")), flush=True)
         else:
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except InputFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -19,7 +20,22 @@ def parse_calibrate(text: str | None) -> tuple[float, float] | None:
         start, end = (float(x) for x in text.split(":"))
     except ValueError as exc:
         raise InputFileError(f"--calibrate {text!r}: expected START:END in seconds") from exc
+    if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end):
+        raise InputFileError(
+            f"--calibrate {text!r}: START and END must be seconds with 0 ≤ START < END"
+        )
     return start, end
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number > 0 (refuses nan, inf, 0 and negatives)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number above 0")
+    return value
 
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"

@@ -13,6 +13,7 @@ from analysis.errors import InputError
 from firmware_bridge.trace import TraceFormatError
 from stridewatch.cli.options import add_analysis_options
 from stridewatch.inputs import InputFileError
+from stridewatch.terminal import terminal_text
 
 
 def _speed(text: str) -> float | None:
@@ -45,7 +46,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except (TraceFormatError, OSError, ValueError) as exc:
         raise InputFileError(f"{args.trace}: {exc}") from exc
     for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {terminal_text(problem)}", file=sys.stderr)
     session = result.to_dict(args.trace)
     if args.json:
         print(json.dumps(session, separators=(",", ":")))
@@ -74,8 +75,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         if target is not sys.stdout:
             target.close()
     if target is not sys.stdout:
-        print(f"wrote {args.output}: {len(data)} samples of {recording.meta['profile']} "
-              f"({recording.meta['time_source']} clock)", file=sys.stderr)
+        print(f"wrote {terminal_text(args.output)}: {len(data)} samples of "
+              f"{recording.meta['profile']} ({recording.meta['time_source']} clock)",
+              file=sys.stderr)
     return 0
 
 

@@ -35,6 +35,7 @@ from stridewatch.store.filing import (
     resolve_rules,
     save_recording_session,
 )
+from stridewatch.terminal import terminal_text
 
 if TYPE_CHECKING:  # matplotlib is imported only when a report is actually drawn
     from stridewatch.report.figures import Thresholds
@@ -232,9 +233,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         db=db_path(args), save=not args.no_save, calibrate_s=parse_calibrate(args.calibrate),
         axes=args.axes, units=args.units, session_date=args.date,
     )
-    print(f"wrote {built.html_path}" + (f" and {built.pdf_path}" if built.pdf_path else ""))
+    print(terminal_text(f"wrote {built.html_path}"
+                        + (f" and {built.pdf_path}" if built.pdf_path else "")))
     if built.session_id is not None:
-        print(f"saved session {built.session_id} in {db_path(args)}")
+        print(f"saved session {built.session_id} in {terminal_text(db_path(args))}")
     return 0
 
 
@@ -248,7 +250,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"{s.session_date.isoformat():10} {s.walking_min:6.1f}m {s.steps or 0:6d} "
               f"{_fmt(s.cadence_spm, 'spm'):>8} {_fmt(s.sagittal_deg_median, '°'):>8} "
               f"{_fmt(s.frontal_deg_median, '°'):>5} {_fmt(s.step_time_si_pct, '%'):>5}  "
-              f"{s.source or ''}")
+              f"{terminal_text(s.source or '')}")
     print()
     weeks = build_history(output, patient_id=args.patient, db=db_path(args), since=since,
                           until=until)
@@ -257,7 +259,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         status = "met" if w.met else "not met"
         print(f"{w.label:9} {w.walks:5d} {w.minutes:8.1f} {w.longest_walk_min:8.1f} "
               f"{w.target_walk_min:6g}m  {status}")
-    print(f"wrote {output}")
+    print(f"wrote {terminal_text(output)}")
     return 0
 
 
@@ -267,7 +269,7 @@ def _fmt(value: float | None, unit: str) -> str:
 
 def cmd_set_rules(args: argparse.Namespace) -> int:
     version = set_rules_from_file(db_path(args), args.patient_id, args.rules_file)
-    print(f"patient {args.patient_id}: rules version {version}")
+    print(f"patient {terminal_text(args.patient_id)}: rules version {version}")
     return 0
 
 

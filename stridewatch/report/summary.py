@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from analysis.rules import RuleSet
 from stridewatch.report.durations import format_clock, format_duration
+from stridewatch.terminal import terminal_text
 
 
 def wearer_summary(session: dict, rules: RuleSet) -> str:
@@ -18,7 +19,7 @@ def wearer_summary(session: dict, rules: RuleSet) -> str:
     brisk_spm = pace_rule["threshold_spm"]
     uneven_pct = steps_rule["threshold_pct"]
     start = session.get("start_s") or 0.0  # flags are on the input's clock; show time into it
-    lines = [f"{session['source']}"]
+    lines = [terminal_text(session["source"])]
     bouts = session["bouts"]
     walks = "walk" if len(bouts) == 1 else "walks"
     lines.append(
