@@ -34,6 +34,7 @@ from analysis.lean import (
     stride_average,
 )
 from analysis.orientation import BodyAxes, estimate_axes, parse_axes
+from analysis.plausibility import not_walking_reason
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import label_sides
 from analysis.timebase import (
@@ -277,6 +278,11 @@ def derive_session(
     contacts = features.contacts()
     ic_all, ic_seg, side_vec = contacts.t_s, contacts.segment, contacts.side_vec
     bouts_all = find_bouts(ic_all, ic_seg)
+    step_reg, stride_reg = regularity(features.regularity_sums)
+    not_walking = not_walking_reason(step_reg, stride_reg) if bouts_all else None
+    if not_walking is not None:  # peaks without gait structure: noise, not steps
+        warnings.append(not_walking)
+        bouts_all = []
     keep = np.zeros(len(ic_all), dtype=bool)
     ic_bout = np.full(len(ic_all), -1)
     for k, b in enumerate(bouts_all):
@@ -301,7 +307,7 @@ def derive_session(
         else:  # a live view asking before the first chunk was processed
             gravity = np.array([0.0, 0.0, 1.0])
         axes = estimate_axes(gravity, features.lag_cov, features.vertical_jerk)
-        if not bouts:
+        if not bouts and not_walking is None:
             warnings.append("no walking found: body axes could not be determined")
         elif axes.forward_confidence < 0.2:
             warnings.append(
@@ -330,7 +336,6 @@ def derive_session(
         sums += [steps[groups == 1].sum(), np.sum(groups == 1),
                  steps[groups == -1].sum(), np.sum(groups == -1)]
     session_si = float(si_from_sums(*sums))
-    step_reg, stride_reg = regularity(features.regularity_sums)
 
     reference = None
     if calibrate_s is not None:
