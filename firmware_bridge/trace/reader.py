@@ -27,6 +27,7 @@ from firmware_bridge.trace.events import (
     WriteEvent,
     plausible_unix_s,
 )
+from firmware_bridge.trace.problems import summarize_problems
 
 #: Longest line read: a notification of the largest ATT payload (512 bytes) is ~1.2 KB
 #: and a header a few hundred bytes; a longer line is not a trace line.
@@ -248,4 +249,5 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
     """
     stream = TraceStream(path)
     events = list(stream)
-    return Trace(path=stream.path, header=stream.header, events=events, problems=stream.problems)
+    return Trace(path=stream.path, header=stream.header, events=events,
+                 problems=summarize_problems(stream.problems))
