@@ -5,6 +5,7 @@ notifications and returns times (s) and acceleration (g) with the gaps between t
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,6 +106,10 @@ class _PendingGap:
     lost_frames: int
     detail: str
 
+
+#: Frames compared for repeats: a stamped frame seen again among the last this many
+#: notifications is a repeat (a device or a relay sending it twice), not new samples.
+RECENT_FRAMES = 64
 
 #: A device-clock step this much larger than the host-clock step is a clock jump, not loss.
 CLOCK_JUMP_TOLERANCE_S = 5.0
@@ -227,10 +232,17 @@ def decode_trace(trace: Trace) -> DecodedTrace:
     packet_index = 0
     bad = 0
     disconnect: DisconnectEvent | None = None
+    recent: deque[bytes] = deque(maxlen=RECENT_FRAMES)
+    repeats = 0
     for event in trace.events:
         if isinstance(event, NotifyEvent):
             index = packet_index
             packet_index += 1
+            if spec.has_device_clock and event.char_uuid == spec.data_char_uuid:
+                if event.payload in recent:  # the same stamped frame again: not new data
+                    repeats += 1
+                    continue
+                recent.append(event.payload)
             try:
                 block = decoder.feed(event.char_uuid, event.payload, index)
             except DecodeError as error:
@@ -285,6 +297,9 @@ def decode_trace(trace: Trace) -> DecodedTrace:
         elif isinstance(event, MarkEvent):
             marks_host.append((event.t_s, event.label))
 
+    if repeats:
+        problems.append(f"{name}: {repeats} notification(s) repeated a frame already received "
+                        "(same bytes, same device time); skipped")
     nominal = decoder.sample_rate_hz or config.sample_rate_hz
     time_source = "device" if spec.has_device_clock else "host"
     pause_starts: list[int] = []
