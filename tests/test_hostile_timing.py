@@ -102,6 +102,13 @@ def test_polar_frames_all_stamped_alike_are_repaired_without_adding_time(tmp_pat
     _assert_walk(session, 200.0, duration_s=32.0)  # was 84 steps in 58.75 s
     clock_lines = [w for w in warnings if "device clock jumped" in w]
     assert len(clock_lines) == 1 and "more like it)" in clock_lines[0]  # one line, a count
+    # the live view (record, replay) re-anchors the same way: no time added either
+    from analysis.rules import builtin_rules
+    from stridewatch.live.replay import replay_trace
+
+    live = replay_trace(path, rules=builtin_rules()).to_dict(str(path))
+    assert live["duration_s"] == pytest.approx(32.0, abs=0.5)
+    assert abs(live["steps"] - session["steps"]) <= 2
 
 
 def test_two_swapped_notify_lines_add_no_time(tmp_path, capsys):
