@@ -152,6 +152,7 @@ async def record(
     stop: asyncio.Event | None = None,
     backend: type[BaseBleakClient] | None = None,
     reconnect: ReconnectPolicy | None = None,
+    on_trace: Callable[[TraceWriter], None] | None = None,
 ) -> RecordSummary:
     """Stream ``device`` with ``profile`` into a trace at ``trace_path``.
 
@@ -162,6 +163,7 @@ async def record(
     ``BleakClient``. Raises :class:`StreamRefusedError` (:class:`MtuTooSmallError`)
     when the device refuses to start, :class:`LinkLostError` when reconnecting fails,
     and :class:`RecordingError` when the first connection cannot be made.
+    ``on_trace`` gets the trace writer once it is open (e.g. to add ``mark`` events).
     """
     session = _Recording(
         device=device,
@@ -173,6 +175,7 @@ async def record(
         stop=stop,
         backend=backend,
         policy=reconnect or ReconnectPolicy(),
+        on_trace=on_trace,
     )
     return await session.run()
 
@@ -190,6 +193,7 @@ class _Recording:
         stop: asyncio.Event | None,
         backend: type[BaseBleakClient] | None,
         policy: ReconnectPolicy,
+        on_trace: Callable[[TraceWriter], None] | None = None,
     ) -> None:
         self.device = device
         self.profile = profile
@@ -201,6 +205,7 @@ class _Recording:
         self.external_stop = stop
         self.backend = backend
         self.policy = policy
+        self.on_trace = on_trace
 
         self.summary = RecordSummary(trace_path=trace_path, device_address=device.address)
         self.decoder = profile.new_decoder(self.config)
@@ -322,6 +327,8 @@ class _Recording:
                 config=self.config.to_dict(),
                 verified=verified,
             )
+            if self.on_trace is not None:
+                self.on_trace(self.trace)
         self._link_up = True
         self._link_lost = False
         self.summary.connects += 1

@@ -2,8 +2,8 @@
 
 A trace with one event stamped 1e308 s used to print 1,406 "time goes back" lines;
 a device clock that repeats printed one re-anchoring line per frame. Problems of the
-same kind (the same message once numbers are set aside) are shown once, the first
-one, with how many more there were.
+same kind (the same message once numbers are set aside) beyond a few are shown
+once, the first one, with how many more there were.
 """
 
 from __future__ import annotations
@@ -18,18 +18,20 @@ def problem_kind(message: str) -> str:
     return _NUMBER.sub("#", message)
 
 
+#: Up to this many problems of one kind are all shown (each names its packet/line).
+SHOWN_EACH = 3
+
+
 def summarize_problems(problems: list[str]) -> list[str]:
-    """The first message of each kind, in order of first appearance, with a count of
-    the others of that kind: ``"<first> (and 1405 more like it)"``."""
-    first: dict[str, str] = {}
-    count: dict[str, int] = {}
+    """Problems in order, but of a kind met more than ``SHOWN_EACH`` times only the first,
+    with a count of the others: ``"<first> (and 1405 more like it)"``."""
+    by_kind: dict[str, list[str]] = {}
     for message in problems:
-        kind = problem_kind(message)
-        if kind not in first:
-            first[kind] = message
-            count[kind] = 0
-        count[kind] += 1
-    return [
-        first[kind] if count[kind] == 1 else f"{first[kind]} (and {count[kind] - 1} more like it)"
-        for kind in first
-    ]
+        by_kind.setdefault(problem_kind(message), []).append(message)
+    out: list[str] = []
+    for messages in by_kind.values():
+        if len(messages) <= SHOWN_EACH:
+            out.extend(messages)
+        else:
+            out.append(f"{messages[0]} (and {len(messages) - 1} more like it)")
+    return out

@@ -19,6 +19,7 @@ from stridewatch.store.filing import (
     db_path,
     resolve_rules,
     save_recording_session,
+    stored_lean_reference,
 )
 from stridewatch.terminal import terminal_text
 
@@ -32,7 +33,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         try:
             recording = read_input(path, args.units)
             result = analyze_recording(recording, rules=rules, calibrate_s=calibrate,
-                                       axes=args.axes)
+                                       axes=args.axes,
+                                       stored_reference=stored_lean_reference(
+                                           db, args.patient, recording))
         except InputFileError as exc:
             print(f"error: {terminal_text(exc)}", file=sys.stderr)
             status = 2
@@ -104,6 +107,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.record",
         "stridewatch.cli.replay",
         "stridewatch.cli.report",
+        "stridewatch.cli.calibrate",
     ):
         try:
             module = __import__(module_name, fromlist=["register"])

@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from analysis.errors import InputError
 from analysis.simulate import Phase, Simulation, simulate_walk
 from firmware_bridge.profiles import StreamConfig, get_profile
@@ -35,17 +37,25 @@ EMULATED_RATE_HZ = 200.0
 EMULATED_SCAN_S = 1.0
 
 
-def emulated_walk() -> Simulation:
+def emulated_walk(fidget_s: float = 0.0) -> Simulation:
     """The walk an emulated strap streams: stand, walk, then lean forward (200 Hz, in g).
 
     The strap's clock runs from power-on, so the time spent scanning and
-    connecting (times ``--emulate-speed``) is cut from the first 30 s of standing.
+    connecting (times ``--emulate-speed``) is cut from the first 40 s of standing
+    (the guided calibration needs the last 5 s of it). ``fidget_s`` > 0: the
+    wearer sways and shifts from foot to foot (no steps) for that long first,
+    then stands still for 15 s.
     """
+    stand_s = 40.0 if fidget_s <= 0 else fidget_s + 15.0
     sim = simulate_walk(
-        [Phase("stand", 30, sagittal_deg=0.0), Phase("walk", 90, cadence_spm=110),
+        [Phase("stand", stand_s, sagittal_deg=0.0), Phase("walk", 90, cadence_spm=110),
          Phase("walk", 50, cadence_spm=110, sagittal_deg=18.0)],
         fs_hz=EMULATED_RATE_HZ, noise_g=0.01, seed=3,
     )
+    if fidget_s > 0:
+        t = sim.t_s
+        sway = np.where(t < fidget_s, 0.12 * np.sin(2 * np.pi * 0.8 * t), 0.0)
+        sim.acc[:, 1] += sway  # sideways sway in the sensor's frame (default mount: y right)
     return sim
 
 
@@ -87,8 +97,11 @@ async def _scan(args: argparse.Namespace) -> int:
 async def _record(args: argparse.Namespace) -> int:
     from firmware_bridge.recorder import RecordingError, record
     from firmware_bridge.scanner import AmbiguousDeviceError, find_sensor, scan
+    from stridewatch.inputs.wear_prior import device_wear_prior
+    from stridewatch.live.calibration import GuidedCalibration
     from stridewatch.live.view import LiveView
     from stridewatch.report.summary import wearer_summary
+    from stridewatch.store import lean_references
     from stridewatch.store.filing import db_path, resolve_rules, save_recording_session
 
     output = Path(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"))
@@ -128,8 +141,16 @@ async def _record(args: argparse.Namespace) -> int:
         rate = config.sample_rate_hz or EMULATED_RATE_HZ
         db = db_path(args) if (args.save or args.patient) else None
         rules = resolve_rules(args.rules, args.patient, db)
+        stored = lean_references.get_lean_reference(db, args.patient, device.address) if (
+            db is not None and args.patient) else None
+        trace_marks: list = []  # the trace writer, once the recorder has opened it
+        guide = None if args.no_calibration else GuidedCalibration(
+            sys.stdout, mark=lambda label: trace_marks and trace_marks[0].record_mark(label))
         live = LiveView(float(rate), rules=rules,
-                        calibrate_s=calibrate_s, axes=args.axes, out=sys.stdout)
+                        calibrate_s=calibrate_s, axes=args.axes, out=sys.stdout,
+                        guide=guide,
+                        stored_reference=None if stored is None else stored.as_reference(),
+                        wear_prior=device_wear_prior(profile.name, device.name))
         stop = asyncio.Event()
         if sensor is not None and args.duration is None:
             # the emulated walk has an end: stop when the strap has sent all of it
@@ -146,7 +167,8 @@ async def _record(args: argparse.Namespace) -> int:
                             f"at {rate:g} Hz to {output} — Ctrl-C stops"))
         try:
             summary = await record(device, profile, config, output, duration_s=args.duration,
-                                   on_block=live.on_block, stop=stop, backend=client_backend)
+                                   on_block=live.on_block, stop=stop, backend=client_backend,
+                                   on_trace=trace_marks.append)
         except RecordingError as exc:
             kept = f" (what was recorded is in {output})" if output.exists() else ""
             print(f"error: {terminal_text(exc)}{terminal_text(kept)}", file=sys.stderr)
@@ -163,7 +185,8 @@ async def _record(args: argparse.Namespace) -> int:
     if live.samples:
         try:
             with _signals_interrupt():
-                session = live.finish().to_dict(str(output))
+                result = live.finish()
+                session = result.to_dict(str(output))
         except InputError as exc:
             print(f"error: {terminal_text(output)}: {terminal_text(exc)} (the trace is complete; "
                   "analyse it again with other options)", file=sys.stderr)
@@ -180,6 +203,15 @@ async def _record(args: argparse.Namespace) -> int:
             saved = save_recording_session(db, session, output, patient_id=args.patient,
                                            rules=rules, session_date=walk_start)
             print(f"saved session {saved} in {terminal_text(db)} (see `stridewatch history`)")
+        reference = result.lean_reference
+        if (args.patient and db is not None and reference is not None
+                and reference.kind in ("calibrated", "standing")
+                and reference.gravity_g is not None):
+            lean_references.save_lean_reference(
+                db, args.patient, device.address, reference.gravity_g, reference.segment_s,
+                source=f"record {output}")
+            print(terminal_text(f"stored the upright reference of patient {args.patient} for "
+                                f"{device.address} (used when a later walk has no standing)"))
     return 0
 
 
@@ -235,6 +267,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds to look for the sensor")
     add_analysis_options(p, units=False)
     add_store_options(p, save_by_default=True)
+    p.add_argument("--no-calibration", action="store_true",
+                   help="skip the guided calibration (standing still for 5 s at the start)")
     p.add_argument("--emulate", action="store_true",
                    help="record an emulated Polar H10 walking (no sensor needed)")
     p.add_argument("--emulate-speed", type=positive_number, default=1.0,
