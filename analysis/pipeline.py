@@ -23,6 +23,7 @@ from analysis.asymmetry import (
     rolling_step_time_si_pct,
     step_asymmetry,
 )
+from analysis.bounds import check_analysis_rate_hz, check_grid
 from analysis.bouts import Bout, find_bouts
 from analysis.cadence import cadence_spm, rolling_cadence_spm, walking_intervals
 from analysis.errors import InputError
@@ -36,9 +37,11 @@ from analysis.orientation import (
     estimate_axes,
     parse_axes,
 )
+from analysis.plausibility import not_walking_reason
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import MIN_NAMING_CONFIDENCE, label_sides
 from analysis.timebase import (
+    MAX_GAP_S,
     UniformResampler,
     estimate_sample_rate_hz,
     repair_sample_times,
@@ -216,7 +219,7 @@ class SessionAnalyzer:
         stored_reference: LeanReference | None = None,
         wear_prior: WearPrior | None = None,
     ) -> None:
-        self.fs_hz = float(fs_hz)
+        self.fs_hz = check_analysis_rate_hz(fs_hz)
         self.rules = rules if rules is not None else builtin_rules()
         self.calibrate_s = calibrate_s
         self.stored_reference = stored_reference
@@ -316,7 +319,8 @@ def analyze(
             )
     repaired = repair_sample_times(t_s, acc_g, gyro)  # clock jitter, repeated rows
     t_s, acc_g, gyro = repaired.t_s, repaired.acc_g, repaired.gyro_dps
-    rate = fs_hz or estimate_sample_rate_hz(t_s)
+    rate = check_analysis_rate_hz(fs_hz or estimate_sample_rate_hz(t_s))
+    check_grid(t_s, rate, MAX_GAP_S)
     analyzer = SessionAnalyzer(
         rate, rules=rules, calibrate_s=calibrate_s, axes=axes, acc_units=units,
         stored_reference=stored_reference, wear_prior=wear_prior,
@@ -350,6 +354,11 @@ def derive_session(
     ic_all, ic_seg, side_vec = contacts.t_s, contacts.segment, contacts.side_vec
     peak_offset, yaw_before = contacts.peak_offset_s, contacts.yaw_before_dps
     bouts_all = find_bouts(ic_all, ic_seg)
+    step_reg, stride_reg = regularity(features.regularity_sums)
+    not_walking = not_walking_reason(step_reg, stride_reg) if bouts_all else None
+    if not_walking is not None:  # peaks without gait structure: noise, not steps
+        warnings.append(not_walking)
+        bouts_all = []
     keep = np.zeros(len(ic_all), dtype=bool)
     ic_bout = np.full(len(ic_all), -1)
     for k, b in enumerate(bouts_all):
@@ -378,7 +387,7 @@ def derive_session(
         if bouts:
             axes, prior_warnings = apply_wear_prior(axes, wear_prior)
             warnings.extend(prior_warnings)
-        if not bouts:
+        if not bouts and not_walking is None:
             warnings.append("no walking found: body axes could not be determined")
         elif axes.forward_confidence < PRIOR_DECIDES_BELOW_CONFIDENCE and (
                 axes.source != "auto+prior"):

@@ -72,6 +72,23 @@ class WalkingPlan:
 PLAN_MINUTES = ("start_min", "goal_min", "step_min", "min_walk_min")
 _META_KEYS = ("format", "version", "patient", "notes")
 
+# What a setting may be, by its unit: (lowest, highest, whole number only). One table
+# for every rule and the plan, so a value that would make an analysis fail or a rule
+# meaningless (hold_s = 1e308, a share of 5, min_strides = 0) is refused where it is read.
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "steps/min": (30.0, 250.0, False),
+    "s": (0.0, 24 * 3600.0, False),
+    "min": (0.0, 24 * 60.0, False),
+    "fraction": (0.0, 1.0, False),
+    "deg": (0.0, 90.0, False),
+    "%": (0.0, 100.0, False),
+    "strides": (1.0, 10_000.0, True),
+    "walks": (1.0, 50.0, True),
+}
+#: A rules file is a few hundred bytes; anything this large is not one.
+MAX_RULES_BYTES = 64 * 1024
+_MAX_META_CHARS = 1000
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -110,15 +127,23 @@ class RuleSet:
 
 
 def _parse(text: str, source: str) -> dict:
+    if len(text) > MAX_RULES_BYTES:
+        raise InputError(f"{source}: {len(text)} characters; a rules file is at most "
+                         f"{MAX_RULES_BYTES // 1024} KB")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise InputError(f"{source}: not valid TOML: values nested too deeply") from None
     fmt = doc.get("format", FORMAT)
     if fmt != FORMAT:
-        raise InputError(f"{source}: format {fmt!r} is not {FORMAT!r}")
+        raise InputError(f"{source}: format {_shown(fmt)} is not {FORMAT!r}")
     for key, value in doc.items():
         if key in _META_KEYS:
+            if key != "format" and not _plain_text(value):
+                raise InputError(f"{source}: {key} must be text of at most "
+                                 f"{_MAX_META_CHARS} characters, not {_shown(value)}")
             continue
         if key not in PARAMETERS and key != PLAN_TABLE:
             known = ", ".join([*PARAMETERS, PLAN_TABLE])
@@ -126,6 +151,13 @@ def _parse(text: str, source: str) -> dict:
         if not isinstance(value, dict):
             raise InputError(f"{source}: [{key}] must be a table of settings")
     return doc
+
+
+def _plain_text(value: object) -> bool:
+    """A meta setting (version, patient, notes): short text (a plain version number is too)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) < 10**12
+    return isinstance(value, str) and len(value) <= _MAX_META_CHARS
 
 
 def _apply(rule: Rule, table: dict, source: str) -> Rule:
@@ -136,9 +168,12 @@ def _apply(rule: Rule, table: dict, source: str) -> Rule:
         if key == "enabled":
             enabled = _flag_setting(where, value)
         elif key == "guideline":
-            guideline = str(value)
+            if not isinstance(value, str) or len(value) > _MAX_META_CHARS:
+                raise InputError(f"{where} must be text of at most {_MAX_META_CHARS} "
+                                 f"characters, not {_shown(value)}")
+            guideline = value
         elif key in PARAMETERS[rule.id]:
-            params[key] = _number_setting(where, value)
+            params[key] = _number_setting(where, value, PARAMETERS[rule.id][key][1])
         else:
             known = ", ".join(["enabled", "guideline", *PARAMETERS[rule.id]])
             raise InputError(f"{where}: unknown setting; known: {known}")
@@ -152,12 +187,9 @@ def _apply_plan(plan: WalkingPlan, table: dict, source: str) -> WalkingPlan:
         if key == "advance_only_when_met":
             changes[key] = _flag_setting(where, value)
         elif key == "walks_per_week":
-            walks = _number_setting(where, value)
-            if walks != int(walks) or walks < 1:
-                raise InputError(f"{where} must be a whole number of walks ≥ 1, not {value!r}")
-            changes[key] = int(walks)
+            changes[key] = int(_number_setting(where, value, "walks"))
         elif key in PLAN_MINUTES:
-            changes[key] = _number_setting(where, value)
+            changes[key] = _number_setting(where, value, "min")
         else:
             known = ", ".join(f.name for f in fields(WalkingPlan))
             raise InputError(f"{where}: unknown setting; known: {known}")
@@ -170,12 +202,29 @@ def _apply_plan(plan: WalkingPlan, table: dict, source: str) -> WalkingPlan:
     return out
 
 
-def _number_setting(where: str, value: object) -> float:
+def _number_setting(where: str, value: object, unit: str | None = None) -> float:
+    """A finite number ≥ 0, within ``RANGES[unit]`` when the unit has a range."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"{where} must be a number, not {value!r}")
-    if not np.isfinite(value) or value < 0:
-        raise InputError(f"{where} must be a finite number ≥ 0, not {value!r}")
-    return float(value)
+        raise InputError(f"{where} must be a number, not {_shown(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # a TOML integer with hundreds of digits
+        number = float("inf")
+    if not np.isfinite(number) or number < 0:
+        raise InputError(f"{where} must be a finite number ≥ 0, not {_shown(value)}")
+    if unit in RANGES:
+        low, high, whole = RANGES[unit]
+        if not low <= number <= high or (whole and number != int(number)):
+            span = (f"a whole number of {unit} from {low:g} to {high:g}" if whole
+                    else f"a number from {low:g} to {high:g} ({unit})")
+            raise InputError(f"{where} must be {span}, not {_shown(value)}")
+    return number
+
+
+def _shown(value: object) -> str:
+    """A setting's value for an error message, cut short (a 300-digit integer)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _flag_setting(where: str, value: object) -> bool:

@@ -41,6 +41,7 @@ from firmware_bridge.control_replies import (
     Reply,
     control_replies_for,
 )
+from firmware_bridge.profiles import full_uuid
 from firmware_bridge.profiles.base import (
     Command,
     DecodedBlock,
@@ -58,7 +59,11 @@ BlockCallback = Callable[[DecodedBlock], None]
 
 
 class RecordingError(Exception):
-    """The recording could not continue; the trace written so far is closed and valid."""
+    """The recording could not continue; the trace written so far is closed and valid.
+
+    The trace file is created once the device has been reached and verified (see
+    :class:`WrongDeviceError`); if it never was, there is no trace file.
+    """
 
 
 class StreamRefusedError(RecordingError):
@@ -71,6 +76,10 @@ class StreamRefusedError(RecordingError):
 
 class MtuTooSmallError(StreamRefusedError):
     """The device refused to stream because the negotiated ATT MTU is too small."""
+
+
+class WrongDeviceError(RecordingError):
+    """The connected device does not offer the profile's services; nothing was written to it."""
 
 
 class LinkLostError(RecordingError):
@@ -249,16 +258,8 @@ class _Recording:
         loop = asyncio.get_running_loop()
         if self.duration_s is not None:
             self._deadline = loop.time() + self.duration_s
-        self.trace = TraceWriter(
-            self.trace_path,
-            self.profile.name,
-            device_name=self.device_name,
-            device_address=self.device.address,
-            config=self.config.to_dict(),
-            clock=loop.time,  # the loop's monotonic clock, the one the recorder times with
-        )
-        if self.on_trace is not None:
-            self.on_trace(self.trace)
+        if self.trace_path.exists():  # refused before connecting (TraceWriter checks again)
+            raise FileExistsError(f"{self.trace_path}: recordings are never overwritten")
         watcher = loop.create_task(self._watch_external_stop()) if self.external_stop else None
         try:
             await self._main_loop()
@@ -345,6 +346,19 @@ class _Recording:
             **kwargs,
         )
         self.client = client
+        verified = await self._verify(client)
+        if self.trace is None:
+            self.trace = TraceWriter(
+                self.trace_path,
+                self.profile.name,
+                device_name=self.device_name,
+                device_address=self.device.address,
+                config=self.config.to_dict(),
+                verified=verified,
+                clock=asyncio.get_running_loop().time,  # the clock the recorder times with
+            )
+            if self.on_trace is not None:
+                self.on_trace(self.trace)
         self._link_up = True
         self._link_lost = False
         self.summary.connects += 1
@@ -354,6 +368,40 @@ class _Recording:
         if not client.is_connected:  # lost while we were being told about it
             self._on_disconnected(generation)
             raise _LinkDown
+
+    def _profile_uuids(self) -> tuple[list[str], list[str]]:
+        """(services, characteristics) the profile needs the device to offer."""
+        chars = [self.profile.data_char_uuid, *self.profile.subscribe_char_uuids]
+        if self.profile.control_char_uuid is not None:
+            chars.append(self.profile.control_char_uuid)
+        chars += [c.char_uuid for c in self.profile.start_commands(self.config, self.device_name)]
+        services = sorted({full_uuid(u) for u in self.profile.service_uuids})
+        return services, sorted({full_uuid(u) for u in chars})
+
+    async def _verify(self, client: BleakClient) -> dict[str, Any]:
+        """Check the connected device offers the profile's services and characteristics
+        before anything is written to it; what was checked (for the trace header).
+
+        A device that merely advertises the right name (or a name that is the wanted
+        address) but lacks them is disconnected untouched: :class:`WrongDeviceError`.
+        """
+        services, chars = self._profile_uuids()
+        offered = client.services
+        missing = [u for u in services if offered.get_service(u) is None]
+        missing += [u for u in chars if offered.get_characteristic(u) is None]
+        if missing:
+            with contextlib.suppress(BleakError, TimeoutError):
+                await asyncio.wait_for(client.disconnect(), 10.0)
+            raise WrongDeviceError(
+                f"{self._who()} [{client.address}] is not a {self.profile.name} sensor: it "
+                f"does not offer {', '.join(missing)}; disconnected without writing to it"
+            )
+        return {
+            "address": client.address,
+            "profile": self.profile.name,
+            "services": services,
+            "characteristics": chars,
+        }
 
     def _on_disconnected(self, generation: int) -> None:
         if generation != self._generation or not self._link_up:

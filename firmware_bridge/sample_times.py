@@ -16,6 +16,7 @@ longer than ``pause_s`` (and longer than three notifications' worth of samples).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,3 +132,110 @@ def times_from_arrivals(
         previous_last = float(run_t[-1])
         times.append(run_t)
     return HostTimeline(np.concatenate(times), period, pause_starts, fitted)
+
+
+#: Two rates agree when within this factor of each other.
+RATE_AGREEMENT = 1.25
+#: Sample rates a sensor can have (as analysis.bounds; firmware_bridge does not import it).
+MIN_RATE_HZ, MAX_RATE_HZ = 1.0, 2000.0
+#: An arrival further than this from the median of its neighbours is a bad stamp.
+OUTLIER_S = 5.0
+_RATE_WINDOW = 50
+
+
+@dataclass(frozen=True, eq=False)
+class HostTimeEvidence:
+    """What the notification arrival times say, decided from the data.
+
+    arrival_s: the arrivals with bad stamps repaired (outliers set to their neighbours'
+        median, steps back held), and in seconds (times written in ms are divided).
+    rate_hz: the rate to lay samples at: the configured one if the arrivals agree with
+        it, else the one the arrivals show. None when neither is known.
+    rate_note / repair_note: one warning each (with the figures), or None.
+    """
+
+    arrival_s: np.ndarray
+    rate_hz: float | None
+    rate_note: str | None
+    repair_note: str | None
+
+
+def _arrival_rate_hz(arrival: np.ndarray, counts: np.ndarray) -> float:
+    """Samples per second of arrival time: the median over windows of notifications."""
+    m = len(arrival)
+    if m < 2:
+        return math.nan
+    w = int(min(_RATE_WINDOW, max(1, m // 10), m - 1))
+    ends = np.cumsum(counts)
+    samples = ends[w:] - ends[:-w]
+    span = arrival[w:] - arrival[:-w]
+    ok = span > 0
+    if not ok.any():
+        return math.nan
+    # windows spanning a pause are not the sample clock
+    ok &= span <= 3.0 * np.median(span[ok])
+    return float(np.median(samples[ok] / span[ok]))
+
+
+def _in_range(rate: float) -> bool:
+    return MIN_RATE_HZ <= rate <= MAX_RATE_HZ
+
+
+def _agree(a: float, b: float) -> bool:
+    return 1 / RATE_AGREEMENT <= a / b <= RATE_AGREEMENT
+
+
+def host_time_evidence(
+    arrival_s: np.ndarray, counts: np.ndarray, nominal_rate_hz: float | None
+) -> HostTimeEvidence:
+    """Repair the arrival stamps and decide the sample rate from them (see HostTimeEvidence).
+
+    The header's or configured rate is a claim; the arrivals (samples per second of
+    host time) are evidence. When they disagree by more than ``RATE_AGREEMENT`` the
+    evidence wins, once it is a plausible rate; arrivals that show a rate 1000 times
+    too low were written in milliseconds.
+    """
+    arrival = np.array(arrival_s, dtype=np.float64)
+    n_per = np.asarray(counts, dtype=np.int64)
+    m = len(arrival)
+    repairs: list[str] = []
+    if m >= 3:
+        padded = np.pad(arrival, 2, mode="edge")
+        windows = np.lib.stride_tricks.sliding_window_view(padded, 5)
+        median = np.median(windows, axis=1)
+        bad = ~(np.abs(arrival - median) <= OUTLIER_S)
+        if bad.any():
+            repairs.append(f"{int(bad.sum())} arrival time(s) far from their neighbours "
+                           f"(e.g. {arrival[bad][0]:.6g} s) set to their neighbours' time")
+            arrival[bad] = median[bad]
+    back = np.diff(arrival) < 0 if m >= 2 else np.zeros(0, dtype=bool)
+    if back.any():
+        repairs.append(f"{int(back.sum())} notification(s) arrived before the one written "
+                       "ahead of them; held at that time")
+        arrival = np.maximum.accumulate(arrival)
+
+    rate = _arrival_rate_hz(arrival, n_per)
+    nominal = nominal_rate_hz if nominal_rate_hz and _in_range(nominal_rate_hz) else None
+    chosen: float | None = nominal
+    rate_note = None
+    figures = (f"{int(n_per.sum())} samples in {arrival[-1] - arrival[0]:.6g} s"
+               if m >= 2 else "")
+    if not math.isfinite(rate):
+        if m >= 2:
+            rate_note = (f"the notifications carry no arrival-time spread ({figures}); "
+                         f"samples laid at {chosen or FALLBACK_RATE_HZ:g} Hz")
+    elif _in_range(rate):
+        if nominal is None or not _agree(rate, nominal):
+            claimed = f"{nominal_rate_hz:g} Hz" if nominal_rate_hz else "no rate"
+            rate_note = (f"the header says {claimed} but the notifications arrive at "
+                         f"{rate:.4g} Hz ({figures}); timing from the arrivals")
+            chosen = rate
+    elif _in_range(rate * 1000.0) and (nominal is None or _agree(rate * 1000.0, nominal)):
+        repairs.append(f"host times are in milliseconds, not seconds ({figures} would be "
+                       f"{rate:.3g} Hz); divided by 1000")
+        arrival = arrival / 1000.0
+        chosen = nominal or rate * 1000.0
+    else:
+        rate_note = (f"the notifications arrive at {rate:.3g} Hz ({figures}), no sensor's "
+                     f"rate; samples laid at {chosen or FALLBACK_RATE_HZ:g} Hz")
+    return HostTimeEvidence(arrival, chosen, rate_note, "; ".join(repairs) or None)

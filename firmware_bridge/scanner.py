@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -61,28 +64,102 @@ async def scan(
     return sorted(found, key=lambda hit: hit.rssi, reverse=True)
 
 
+#: Bluetooth addresses as users write them: AA:BB:CC:DD:EE:FF (or with -), or the
+#: per-host UUID macOS gives a device instead.
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
+_MACOS_ID = re.compile(r"^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$")
+#: After the first device with the wanted name answers, listen this long for another
+#: one of the same name (straps advertise every 20-100 ms; a second is ample).
+DEFAULT_NAME_CONFIRM_S = 1.0
+
+
+def is_address(text: str) -> bool:
+    """True when ``text`` is written as a Bluetooth address (or a macOS device id)."""
+    return bool(_MAC.match(text) or _MACOS_ID.match(text))
+
+
+def _same_address(a: str, b: str) -> bool:
+    return a.upper().replace("-", ":") == b.upper().replace("-", ":")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A device that answered to the name or address asked for (``profile`` may be None)."""
+
+    name: str | None
+    address: str
+    rssi: int
+    device: BLEDevice
+    profile: ProfileSpec | None
+
+
+class AmbiguousDeviceError(LookupError):
+    """More than one advertising device answers to the name asked for.
+
+    ``found`` lists them all (strongest first); the message says how to pick one.
+    """
+
+    def __init__(self, wanted: str, found: list[Candidate]) -> None:
+        self.wanted = wanted
+        self.found = found
+        listing = "; ".join(
+            f"{hit.address} (RSSI {hit.rssi} dBm{', ' + hit.profile.name if hit.profile else ''})"
+            for hit in found
+        )
+        super().__init__(
+            f"{len(found)} devices are named {wanted!r}: {listing}. Pick one with "
+            f"--device ADDRESS (e.g. --device {found[0].address})"
+        )
+
+
 async def find_sensor(
     address_or_name: str,
     timeout_s: float = 10.0,
     *,
     backend: type[BaseBleakScanner] | None = None,
+    confirm_s: float = DEFAULT_NAME_CONFIRM_S,
 ) -> tuple[BLEDevice, ProfileSpec | None] | None:
-    """The advertising device with this address (any case) or exact local name, with the
-    profile its advertisement matches (None when it matches none); None if not found."""
+    """The advertising device asked for, with the profile its advertisement matches
+    (None when it matches none); None if not found within ``timeout_s``.
+
+    Text written as an address matches only a device's address (any case), never an
+    advertised name, so a device naming itself after the strap is not taken for it.
+    Other text matches only the exact advertised name; since names are not unique,
+    the scan goes on for ``confirm_s`` after the first answer and raises
+    :class:`AmbiguousDeviceError` listing them when two devices share the name.
+    """
     wanted = address_or_name.strip()
-    profile_of: dict[str, ProfileSpec | None] = {}
+    by_address = is_address(wanted)
+    candidates: dict[str, Candidate] = {}
+    first_answer = asyncio.Event()
 
-    def is_wanted(device: BLEDevice, adv: AdvertisementData) -> bool:
-        if device.address.upper() != wanted.upper() and (adv.local_name or "") != wanted:
-            return False
+    def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
+        name = adv.local_name or device.name
+        if by_address:
+            if not _same_address(device.address, wanted):
+                return
+        elif name != wanted:
+            return
         hits = _matches(device, adv, PROFILES.values())
-        profile_of[device.address] = hits[0].profile if hits else None
-        return True
+        candidates[device.address] = Candidate(
+            name, device.address, adv.rssi, device, hits[0].profile if hits else None
+        )
+        first_answer.set()
 
-    device = await BleakScanner.find_device_by_filter(
-        is_wanted, timeout=timeout_s, **_scanner_kwargs(backend)
-    )
-    return None if device is None else (device, profile_of.get(device.address))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    async with BleakScanner(on_advertisement, **_scanner_kwargs(backend)):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(first_answer.wait(), timeout_s)
+        if first_answer.is_set() and not by_address:
+            await asyncio.sleep(max(0.0, min(confirm_s, deadline - loop.time())))
+    if not candidates:
+        return None
+    if len(candidates) > 1:
+        ranked = sorted(candidates.values(), key=lambda c: c.rssi, reverse=True)
+        raise AmbiguousDeviceError(wanted, ranked)
+    only = next(iter(candidates.values()))
+    return only.device, only.profile
 
 
 async def find_device(
@@ -90,7 +167,8 @@ async def find_device(
     timeout_s: float = 10.0,
     *,
     backend: type[BaseBleakScanner] | None = None,
+    confirm_s: float = DEFAULT_NAME_CONFIRM_S,
 ) -> BLEDevice | None:
-    """The advertising device with this address (any case) or exact local name, or None."""
-    found = await find_sensor(address_or_name, timeout_s, backend=backend)
+    """The advertising device with this address or exact name (see ``find_sensor``), or None."""
+    found = await find_sensor(address_or_name, timeout_s, backend=backend, confirm_s=confirm_s)
     return None if found is None else found[0]

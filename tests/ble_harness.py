@@ -169,3 +169,34 @@ def record_emulated(
             return summary, live, h10
 
     return run(scenario())
+
+
+async def advertise_impostor(radio: EmulatedRadio, name: str, address: str) -> Any:
+    """A connectable device that advertises like a Polar strap (``name``, Heart Rate
+    service 0x180D) but offers only a Heart Rate service: no PMD service to stream from.
+
+    Returns the bumble device; its ``connected_log`` lists each connection it accepted.
+    """
+    from bumble import hci
+    from bumble.core import UUID, AdvertisingData
+    from bumble.gatt import Characteristic, Service
+
+    device = radio.create_device(name, hci.Address(address))
+    device.connected_log = []  # type: ignore[attr-defined]
+    device.on(device.EVENT_CONNECTION, lambda c: device.connected_log.append(c))
+    device.add_services([Service(UUID.from_16_bits(0x180D), [
+        Characteristic(UUID.from_16_bits(0x2A37), Characteristic.Properties.NOTIFY,
+                       Characteristic.READABLE, b""),
+    ])])
+    await device.power_on()
+    await device.start_advertising(
+        own_address_type=hci.OwnAddressType.RANDOM,
+        advertising_data=bytes(AdvertisingData([
+            (AdvertisingData.COMPLETE_LOCAL_NAME, name.encode()),
+            (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+             (0x180D).to_bytes(2, "little")),
+        ])),
+        advertising_interval_min=20,
+        advertising_interval_max=20,
+    )
+    return device

@@ -5,6 +5,7 @@ notifications and returns times (s) and acceleration (g) with the gaps between t
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ from firmware_bridge.profiles import (
     DecodeError,
     StreamConfig,
 )
-from firmware_bridge.sample_times import times_from_arrivals
+from firmware_bridge.sample_times import RATE_AGREEMENT, host_time_evidence, times_from_arrivals
 from firmware_bridge.trace.events import (
     ConnectEvent,
     DisconnectEvent,
@@ -24,7 +25,9 @@ from firmware_bridge.trace.events import (
     Trace,
     TraceFormatError,
     WriteEvent,
+    plausible_unix_s,
 )
+from firmware_bridge.trace.problems import summarize_problems
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class DecodedTrace:
     speed_mps: np.ndarray
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class _Chunk:
     host_t_s: float
     segment: int
@@ -108,6 +111,10 @@ class _PendingGap:
     lost_frames: int
     detail: str
 
+
+#: Frames compared for repeats: a stamped frame seen again among the last this many
+#: notifications is a repeat (a device or a relay sending it twice), not new samples.
+RECENT_FRAMES = 64
 
 #: A device-clock step this much larger than the host-clock step is a clock jump, not loss.
 CLOCK_JUMP_TOLERANCE_S = 5.0
@@ -128,6 +135,7 @@ def _device_times(
     offset = 0.0
     last_t = -math.inf
     last_host = -math.inf
+    previous_period = 0.0
     for i, chunk in enumerate(chunks):
         times = chunk.block.t_device_s
         assert times is not None
@@ -136,9 +144,14 @@ def _device_times(
         backwards = start <= last_t
         leaps = start - last_t > max(host_step, 0.0) + CLOCK_JUMP_TOLERANCE_S
         if parts and (backwards or leaps):
-            target = last_t + max(host_step, 0.0)
-            if target <= last_t:
-                target = last_t + 1e-6
+            # The block ends when it arrived: host time since the previous block, less
+            # the block's own span (so a repeating clock adds no time), and at least
+            # one sample period after the previous sample.
+            span = float(times[-1] - times[0])
+            period = span / (len(times) - 1) if len(times) > 1 else 0.0
+            if not period > 0:
+                period = previous_period
+            target = last_t + max(host_step - span, period, 1e-6)
             offset += target - start
             problems.append(
                 f"{name} line {chunk.line}: device clock jumped by {start - last_t:+.3f} s "
@@ -148,10 +161,51 @@ def _device_times(
                 _PendingGap("clock_jump", 0, f"device clock jumped {start - last_t:+.3f} s")
             )
         shifted = times + offset
+        if len(times) > 1 and times[-1] > times[0]:
+            previous_period = float(times[-1] - times[0]) / (len(times) - 1)
         parts.append(shifted)
         last_t = float(shifted[-1])
         last_host = chunk.host_t_s
     return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _device_rate(
+    absolute: np.ndarray, counts: np.ndarray, nominal: float | None, name: str,
+    problems: list[str],
+) -> tuple[np.ndarray, float | None]:
+    """The sample rate the device clock shows, when it disagrees with the configured one.
+
+    Frames whose samples were laid out at the configured rate (the first of each link,
+    lacking a previous stamp) are laid out again at the measured rate, ending where
+    they end; warned once with the figures.
+    """
+    if not nominal or len(absolute) < 2:
+        return absolute, nominal
+    diffs = np.diff(absolute)
+    positive = diffs[diffs > 0]
+    if not positive.size:
+        return absolute, nominal
+    period = float(np.median(positive))
+    measured = 1.0 / period
+    if 1 / RATE_AGREEMENT <= measured / nominal <= RATE_AGREEMENT:
+        return absolute, nominal
+    problems.append(
+        f"{name}: the header/configured rate is {nominal:g} Hz but the device clock shows "
+        f"{measured:.4g} Hz ({len(absolute)} samples in {absolute[-1] - absolute[0]:.1f} s); "
+        f"using {measured:.4g} Hz"
+    )
+    fixed = absolute.copy()
+    ends = np.cumsum(counts)
+    for end, n in zip(ends, counts, strict=True):
+        if n < 2:
+            continue
+        block = fixed[end - n : end]
+        spacing = (block[-1] - block[0]) / (n - 1)
+        if not 1 / RATE_AGREEMENT <= spacing / period <= RATE_AGREEMENT:
+            fixed[end - n : end] = block[-1] - np.arange(n - 1, -1, -1) * period
+    if np.any(np.diff(fixed) <= 0):  # re-laid frames must not overlap their neighbours
+        return absolute, measured
+    return fixed, measured
 
 
 def decode_trace(trace: Trace) -> DecodedTrace:
@@ -190,10 +244,17 @@ def decode_trace(trace: Trace) -> DecodedTrace:
     packet_index = 0
     bad = 0
     disconnect: DisconnectEvent | None = None
+    recent: deque[bytes] = deque(maxlen=RECENT_FRAMES)
+    repeats = 0
     for event in trace.events:
         if isinstance(event, NotifyEvent):
             index = packet_index
             packet_index += 1
+            if spec.has_device_clock and event.char_uuid == spec.data_char_uuid:
+                if event.payload in recent:  # the same stamped frame again: not new data
+                    repeats += 1
+                    continue
+                recent.append(event.payload)
             try:
                 block = decoder.feed(event.char_uuid, event.payload, index)
             except DecodeError as error:
@@ -248,17 +309,29 @@ def decode_trace(trace: Trace) -> DecodedTrace:
         elif isinstance(event, MarkEvent):
             marks_host.append((event.t_s, event.label))
 
+    if repeats:
+        problems.append(f"{name}: {repeats} notification(s) repeated a frame already received "
+                        "(same bytes, same device time); skipped")
     nominal = decoder.sample_rate_hz or config.sample_rate_hz
     time_source = "device" if spec.has_device_clock else "host"
     pause_starts: list[int] = []
+    arrivals = np.array([c.host_t_s for c in chunks])
+    counts_arr = np.array([c.block.n_samples for c in chunks])
+    evidence = host_time_evidence(arrivals, counts_arr, nominal)
+    for note in (evidence.repair_note, evidence.rate_note if time_source == "host" else None):
+        if note:
+            problems.append(f"{name}: {note}")
+    for chunk, host_t in zip(chunks, evidence.arrival_s, strict=True):
+        chunk.host_t_s = float(host_t)
     if time_source == "device":
         absolute = _device_times(chunks, name, problems, gap_at)
+        absolute, nominal = _device_rate(absolute, counts_arr, nominal, name, problems)
     else:
         timeline = times_from_arrivals(
-            np.array([c.host_t_s for c in chunks]),
-            np.array([c.block.n_samples for c in chunks]),
+            evidence.arrival_s,
+            counts_arr,
             np.array([c.segment for c in chunks]),
-            nominal,
+            evidence.rate_hz,
         )
         absolute = timeline.t_s
         pause_starts = timeline.run_starts
@@ -297,14 +370,17 @@ def decode_trace(trace: Trace) -> DecodedTrace:
         sample_rate = float(1.0 / np.median(positive)) if positive.size else math.nan
     else:
         sample_rate = math.nan
+    if time_source == "host":
+        nominal = evidence.rate_hz
 
+    start_unix: float | None = None
     if n_total:
-        if time_source == "device":
-            start_unix: float | None = origin
-        else:
-            start_unix = header.started_unix_s + origin
-    else:
-        start_unix = None
+        start_unix = origin if time_source == "device" else header.started_unix_s + origin
+        if not plausible_unix_s(start_unix):
+            if time_source == "device":  # the header's problem is already reported
+                problems.append(f"{name}: the device clock reads {start_unix:.6g} s, not a "
+                                "time from 1970 to 2200; when the recording started is unknown")
+            start_unix = None
 
     marks: list[Mark] = []
     if marks_host:
@@ -338,7 +414,7 @@ def decode_trace(trace: Trace) -> DecodedTrace:
         start_unix_s=start_unix,
         gaps=gaps,
         marks=marks,
-        problems=problems,
+        problems=summarize_problems(problems),
         n_notifications=packet_index,
         n_bad_notifications=bad,
         rsc_t_s=rsc_t,

@@ -97,3 +97,12 @@ class Trace:
     @property
     def name(self) -> str:
         return self.path.name
+
+
+#: Unix times a real recording can start at: 1970-01-01 to 2200-01-01.
+MAX_UNIX_S = 7_258_118_400.0
+
+
+def plausible_unix_s(t: float | None) -> bool:
+    """True for a Unix time a recording could have been made at (1970 to 2200)."""
+    return t is not None and 0.0 <= t <= MAX_UNIX_S

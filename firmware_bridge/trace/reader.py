@@ -10,7 +10,7 @@ import math
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from firmware_bridge.profiles import full_uuid
 from firmware_bridge.trace.events import (
@@ -25,11 +25,41 @@ from firmware_bridge.trace.events import (
     TraceFormatError,
     TraceHeader,
     WriteEvent,
+    plausible_unix_s,
 )
+from firmware_bridge.trace.problems import summarize_problems
+
+#: Longest line read: a notification of the largest ATT payload (512 bytes) is ~1.2 KB
+#: and a header a few hundred bytes; a longer line is not a trace line.
+MAX_LINE_BYTES = 64 * 1024
+#: Deepest nesting of JSON arrays/objects accepted (the header's "config" is 2 deep).
+MAX_JSON_DEPTH = 8
 
 
 class _LineError(Exception):
     pass
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of [ ] and { } outside strings (cheap: one pass, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _number(obj: Mapping[str, Any], key: str) -> float:
@@ -55,6 +85,9 @@ def _parse_json_object(raw: bytes) -> dict[str, Any]:
         raise _LineError(f"not UTF-8 ({error.reason} at byte {error.start})") from None
     if not text.strip():
         raise _LineError("empty line")
+    if (text.count("[") + text.count("{") > MAX_JSON_DEPTH
+            and _json_depth(text) > MAX_JSON_DEPTH):
+        raise _LineError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as error:
@@ -127,6 +160,20 @@ def _parse_header(obj: Mapping[str, Any]) -> TraceHeader:
     return TraceHeader(profile, name, address, started, dict(config), dict(obj))
 
 
+_TOO_LONG = b"\x00 line too long \x00\n"
+
+
+def _read_line(handle: BinaryIO) -> bytes:
+    """The next line (b"" at the end); ``_TOO_LONG`` for a line over ``MAX_LINE_BYTES``,
+    which is skipped to its end in bounded reads, never held in memory."""
+    raw = handle.readline(MAX_LINE_BYTES + 1)
+    if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+        return raw
+    while raw and not raw.endswith(b"\n"):
+        raw = handle.readline(MAX_LINE_BYTES)
+    return _TOO_LONG
+
+
 class TraceStream:
     """A trace read lazily, event by event, in constant memory (for long replays).
 
@@ -139,7 +186,12 @@ class TraceStream:
         self.path = Path(path)
         self.problems: list[str] = []
         self._file = self.path.open("rb")
-        first = self._file.readline()
+        first = self._file.readline(MAX_LINE_BYTES + 1)
+        if len(first) > MAX_LINE_BYTES:
+            self._file.close()
+            raise TraceFormatError(
+                self.path.name, 1, f"bad header: line longer than {MAX_LINE_BYTES} bytes"
+            )
         if not first.strip():
             self._file.close()
             raise TraceFormatError(self.path.name, None, "empty file, no header line")
@@ -148,18 +200,25 @@ class TraceStream:
         except _LineError as error:
             self._file.close()
             raise TraceFormatError(self.path.name, 1, f"bad header: {error}") from None
+        if not plausible_unix_s(self.header.started_unix_s):
+            self.problems.append(
+                f"{self.path.name} line 1: started_unix_s {self.header.started_unix_s:.6g} is "
+                "not a time from 1970 to 2200; when the recording started is unknown"
+            )
 
     def __iter__(self) -> Iterator[TraceEvent]:
         name = self.path.name
         last_t = -math.inf
         line_no = 1
         with self._file as handle:
-            raw = handle.readline()
+            raw = _read_line(handle)
             while raw:
                 line_no += 1
-                following = handle.readline()
+                following = _read_line(handle)
                 complete = raw.endswith(b"\n")
                 try:
+                    if raw is _TOO_LONG:
+                        raise _LineError(f"line longer than {MAX_LINE_BYTES} bytes")
                     parsed = _parse_event(_parse_json_object(raw.rstrip(b"\n")), line_no)
                 except _LineError as error:
                     if not following:
@@ -190,4 +249,5 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
     """
     stream = TraceStream(path)
     events = list(stream)
-    return Trace(path=stream.path, header=stream.header, events=events, problems=stream.problems)
+    return Trace(path=stream.path, header=stream.header, events=events,
+                 problems=summarize_problems(stream.problems))

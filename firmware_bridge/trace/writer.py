@@ -49,7 +49,9 @@ class TraceWriter:
     something new was written (so at most about that much is lost on power failure), and
     ``close`` syncs once more. Earlier lines are never rewritten.
 
-    ``clock`` is the monotonic clock used for ``t`` (seconds); events may pass their own
+    ``verified`` (what the recorder checked the connected device offers) goes into the
+    header's ``device`` object. ``clock`` is the monotonic clock used for ``t`` (seconds);
+    events may pass their own
     ``t_s`` (seconds since the trace started, e.g. taken when a notification arrived).
     """
 
@@ -62,6 +64,7 @@ class TraceWriter:
         device_address: str | None = None,
         config: Mapping[str, Any] | None = None,
         started_unix_s: float | None = None,
+        verified: Mapping[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         fsync_interval_s: float = DEFAULT_FSYNC_INTERVAL_S,
     ) -> None:
@@ -71,7 +74,8 @@ class TraceWriter:
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
             "profile": profile,
-            "device": {"name": device_name, "address": device_address},
+            "device": {"name": device_name, "address": device_address,
+                       **({"verified": dict(verified)} if verified is not None else {})},
             "started_unix_s": time.time() if started_unix_s is None else float(started_unix_s),
             "config": dict(config or {}),
         }

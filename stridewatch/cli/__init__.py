@@ -26,6 +26,7 @@ from stridewatch.store.filing import (
     save_recording_session,
     stored_lean_reference,
 )
+from stridewatch.terminal import terminal_text
 
 ERROR_SCHEMA = "stridewatch.error/1"
 
@@ -89,7 +90,7 @@ def _print_error(args: argparse.Namespace, source: str, exc: InputFileError) -> 
         print(json.dumps({"schema": ERROR_SCHEMA, "source": source, "error": str(exc)},
                          separators=(",", ":")), flush=True)
     sys.stdout.flush()
-    print(f"error: {exc}", file=sys.stderr, flush=True)
+    print(f"error: {terminal_text(exc)}", file=sys.stderr, flush=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except InputFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_text(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # the reader went away (`stridewatch analyze X | head`): stop quietly, like `cat`

@@ -45,7 +45,9 @@ def run_cohort_command(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         raise InputFileError("--out needs pyarrow: pip install 'stridewatch[cluster]'") from exc
     try:
-        summary = run_cohort(expand_inputs(args.inputs), args.out, options=options,
+        # a name that is no recording stays in the list: its task records the error
+        inputs = [ref.path or ref.name for ref in expand_inputs(args.inputs)]
+        summary = run_cohort(inputs, args.out, options=options,
                              engine=args.engine or "local", scheduler=args.scheduler,
                              workers=args.workers, resume=args.resume)
     except RuntimeError as exc:

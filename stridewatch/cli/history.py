@@ -13,6 +13,7 @@ from stridewatch.cli.outputs import check_output, replacing
 from stridewatch.report.limits import thresholds_from_rules
 from stridewatch.store import database as store
 from stridewatch.store.filing import db_path, resolve_rules
+from stridewatch.terminal import terminal_text
 
 
 def build_history(
@@ -89,7 +90,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"{s.session_date.isoformat():10} {s.walking_min:6.1f}m {s.steps or 0:6d} "
               f"{_fmt(s.cadence_spm, 'spm'):>8} {_fmt(s.sagittal_deg_median, '°'):>8} "
               f"{_fmt(s.frontal_deg_median, '°'):>5} {_fmt(s.step_time_si_pct, '%'):>5}  "
-              f"{s.source or ''}")
+              f"{terminal_text(s.source or '')}")
     print()
     if args.patient is None:
         pages = build_history_index(output, db=db_path(args), since=since, until=until)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from analysis.errors import InputError
-from analysis.rules import RuleSet, rules_from_toml
+from analysis.rules import MAX_RULES_BYTES, RuleSet, rules_from_toml
 from analysis.timebase import TIME_UNITS_S
 from stridewatch.inputs import InputFileError
 
@@ -22,6 +23,10 @@ def parse_calibrate(text: str | None) -> tuple[float, float] | None:
         start, end = (float(x) for x in text.split(":"))
     except ValueError as exc:
         raise InputFileError(f"--calibrate {text!r}: expected START:END in seconds") from exc
+    if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end):
+        raise InputFileError(
+            f"--calibrate {text!r}: START and END must be seconds with 0 ≤ START < END"
+        )
     return start, end
 
 
@@ -32,6 +37,17 @@ def iso_date(text: str) -> date:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD, "
                                          "e.g. 2025-03-14") from None
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number > 0 (refuses nan, inf, 0 and negatives)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number above 0")
+    return value
 
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -57,14 +73,29 @@ def load_rules(path: str | Path | None) -> RuleSet:
     rules = default_rules()
     if path is None:
         return rules
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read rules file ({exc.strerror})") from exc
+    text = read_rules_file(path)
     try:
         return rules.with_overrides(text, str(path))
     except InputError as exc:
         raise InputFileError(str(exc)) from exc
+
+
+def read_rules_file(path: str | Path) -> str:
+    """A rules file's text (UTF-8, at most ``MAX_RULES_BYTES``); InputFileError otherwise."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_RULES_BYTES + 1)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read rules file ({exc.strerror})") from exc
+    if len(raw) > MAX_RULES_BYTES:
+        raise InputFileError(f"{path}: over {MAX_RULES_BYTES // 1024} KB; not a rules file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
 
 
 def add_store_options(parser: argparse.ArgumentParser, *, save_by_default: bool) -> None:

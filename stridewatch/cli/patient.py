@@ -8,19 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import InputError
-from stridewatch.cli.options import default_rules
+from stridewatch.cli.options import default_rules, read_rules_file
 from stridewatch.inputs import InputFileError
 from stridewatch.store import database as store
 from stridewatch.store.filing import db_path
+from stridewatch.terminal import terminal_text
 
 
 def set_rules_from_file(db: store.DbLike, patient_id: str, rules_path: str | Path) -> int:
     """Check a per-patient rules file against the rule set and store it; the new version."""
     path = Path(rules_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read rules file ({exc.strerror})") from exc
+    text = read_rules_file(path)
     try:
         default_rules().with_overrides(text, str(path))
     except InputError as exc:
@@ -30,16 +28,17 @@ def set_rules_from_file(db: store.DbLike, patient_id: str, rules_path: str | Pat
 
 def cmd_set_rules(args: argparse.Namespace) -> int:
     version = set_rules_from_file(db_path(args), args.patient_id, args.rules_file)
-    print(f"patient {args.patient_id}: rules version {version}")
+    print(f"patient {terminal_text(args.patient_id)}: rules version {version}")
     return 0
 
 
 def cmd_show_rules(args: argparse.Namespace) -> int:
     rules = store.get_patient_rules(db_path(args), args.patient_id)
     if rules is None:
-        print(f"patient {args.patient_id}: no rules stored (defaults apply)", file=sys.stderr)
+        print(f"patient {terminal_text(args.patient_id)}: no rules stored (defaults apply)",
+              file=sys.stderr)
         return 1
-    print(f"# patient {rules.patient_id}, rules version {rules.version}, "
+    print(f"# patient {terminal_text(rules.patient_id)}, rules version {rules.version}, "
           f"updated {rules.updated_at}")
     print(rules.toml_text, end="" if rules.toml_text.endswith("\n") else "\n")
     return 0

@@ -23,10 +23,13 @@ from firmware_bridge.profiles import StreamConfig, get_profile
 from stridewatch.cli.options import (
     add_analysis_options,
     add_store_options,
+    parse_calibrate,
+    positive_number,
     require_accelerometer,
 )
 from stridewatch.cli.outputs import check_output
 from stridewatch.inputs import InputFileError
+from stridewatch.terminal import terminal_text
 
 EMULATED_RATE_HZ = 200.0
 
@@ -118,14 +121,14 @@ async def _scan(args: argparse.Namespace) -> int:
         return 1
     print(f"{'profile':12s} {'name':24s} {'address':20s} {'RSSI':>5s}")
     for f in found:
-        print(f"{f.profile.name:12s} {(f.name or '?'):24s} {f.address:20s} {f.rssi:5d} dBm")
+        print(f"{f.profile.name:12s} {terminal_text(f.name or '?'):24s} "
+              f"{terminal_text(f.address):20s} {f.rssi:5d} dBm")
     return 0
 
 
 async def _record(args: argparse.Namespace) -> int:
     from firmware_bridge.recorder import RecordingError, record
-    from firmware_bridge.scanner import find_sensor, scan
-    from stridewatch.cli.options import parse_calibrate
+    from firmware_bridge.scanner import AmbiguousDeviceError, find_sensor, scan
     from stridewatch.inputs.wear_prior import device_wear_prior
     from stridewatch.live.calibration import GuidedCalibration
     from stridewatch.live.view import LiveView
@@ -136,6 +139,7 @@ async def _record(args: argparse.Namespace) -> int:
 
     output = check_output(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"),
                           overwrite=False)
+    calibrate_s = parse_calibrate(args.calibrate)  # checked before connecting
     timeout = EMULATED_SCAN_S if args.emulate else args.timeout
     from firmware_bridge.recorder import RecorderControl
     from stridewatch.cli import record_alerts
@@ -148,10 +152,16 @@ async def _record(args: argparse.Namespace) -> int:
     async with radio as (scanner_backend, client_backend, sensor):
         if args.device:
             _progress(f"looking for {args.device!r} for up to {timeout:g} s …")
-            with _bluetooth_errors():
-                sensor_found = await find_sensor(args.device, timeout, backend=scanner_backend)
+            try:
+                with _bluetooth_errors():
+                    sensor_found = await find_sensor(args.device, timeout,
+                                                     backend=scanner_backend)
+            except AmbiguousDeviceError as exc:
+                print(f"error: {terminal_text(exc)}", file=sys.stderr)
+                return 2
             if sensor_found is None:
-                print(f"error: no device {args.device!r} found in {timeout:g} s",
+                print(f"error: no device {terminal_text(repr(args.device))} found in "
+                      f"{timeout:g} s",
                       file=sys.stderr)
                 return 1
             device, advertised = sensor_found
@@ -187,7 +197,7 @@ async def _record(args: argparse.Namespace) -> int:
         control = RecorderControl()
         alerts = record_alerts.body_alerts(args, profile.name, control)
         live = LiveView(float(rate), rules=rules,
-                        calibrate_s=parse_calibrate(args.calibrate), axes=args.axes, out=sys.stdout,
+                        calibrate_s=calibrate_s, axes=args.axes, out=sys.stdout,
                         guide=guide,
                         stored_reference=None if stored is None else stored.as_reference(),
                         wear_prior=device_wear_prior(profile.name, device.name),
@@ -209,11 +219,12 @@ async def _record(args: argparse.Namespace) -> int:
 
             watcher = asyncio.create_task(stop_when_walk_sent())
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal.SIGINT, stop.set)
-        _progress(f"connecting to {device.name or device.address} …")
-        print(f"recording {profile.name} {device.name or ''} [{device.address}] at {rate:g} Hz "
-              f"to {output} — Ctrl-C stops")
+        for signum in STOP_SIGNALS:  # Ctrl-C, kill, a closed terminal: all stop cleanly
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, stop.set)
+        _progress(f"connecting to {terminal_text(device.name or device.address)} …")
+        print(terminal_text(f"recording {profile.name} {device.name or ''} [{device.address}] "
+                            f"at {rate:g} Hz to {output} — Ctrl-C stops"))
         try:
             with _bluetooth_errors():
                 summary = await record(device, profile, config, output,
@@ -221,25 +232,34 @@ async def _record(args: argparse.Namespace) -> int:
                                        stop=stop, backend=client_backend,
                                        on_trace=trace_marks.append, control=control)
         except RecordingError as exc:
-            print(f"error: {exc} (what was recorded is in {output})", file=sys.stderr)
+            kept = f" (what was recorded is in {output})" if output.exists() else ""
+            print(f"error: {terminal_text(exc)}{terminal_text(kept)}", file=sys.stderr)
             return 1
         finally:
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(signal.SIGINT)
+            for signum in STOP_SIGNALS:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(signum)
             if sensor is not None and args.duration is None:
                 watcher.cancel()
     print(f"\n{summary.notifications} notifications, {summary.samples} samples, "
           f"{summary.link_losses} link loss(es), {len(summary.decode_errors)} bad packet(s); "
-          f"trace: {output}")
+          f"trace: {terminal_text(output)}")
     if live.samples:
         try:
-            result = live.finish()
-            session = result.to_dict(str(output))
-            print(wearer_summary(session, rules))
+            with _signals_interrupt():
+                result = live.finish()
+                session = result.to_dict(str(output))
         except InputError as exc:
-            print(f"error: {output}: {exc} (the trace is complete; analyse it again with "
-                  "other options)", file=sys.stderr)
+            print(f"error: {terminal_text(output)}: {terminal_text(exc)} (the trace is complete; "
+                  "analyse it again with other options)", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            save = f" --save --db {db}" if args.save else ""
+            print(terminal_text(
+                f"interrupted during the final analysis; the trace {output} is complete: "
+                f"analyse it with `stridewatch analyze{save} {output}`"), file=sys.stderr)
+            return 130
+        print(wearer_summary(session, rules))
         if args.save:
             # filed under the trace's identity and clock, as `report`/`analyze` of the
             # trace will find it (the trace is read back for that)
@@ -254,9 +274,33 @@ async def _record(args: argparse.Namespace) -> int:
             lean_references.save_lean_reference(
                 db, args.patient, device.address, reference.gravity_g, reference.segment_s,
                 source=f"record {output}")
-            print(f"stored the upright reference of patient {args.patient} for "
-                  f"{device.address} (used when a later walk has no standing)")
+            print(terminal_text(f"stored the upright reference of patient {args.patient} for "
+                                f"{device.address} (used when a later walk has no standing)"))
     return 0
+
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """While the final analysis runs (no event loop to stop), SIGTERM and SIGHUP
+    interrupt it like Ctrl-C does, so the same message says how to finish it."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {}
+    for signum in STOP_SIGNALS:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
+            previous[signum] = signal.signal(signum, interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -269,7 +313,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("scan", help="list nearby supported sensors")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to listen")
+    p.add_argument("--timeout", type=positive_number, default=5.0, help="seconds to listen")
     p.add_argument("--emulate", action="store_true", help="scan an emulated Polar H10")
     p.set_defaults(func=cmd_scan)
 
@@ -277,18 +321,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="name or address (default: the strongest supported sensor)")
     p.add_argument("--profile", help="protocol (polar-pmd, metawear, witmotion, thingy52, "
                                      "microbit)")
-    p.add_argument("--rate", type=float, help="sample rate in Hz (default: the profile's)")
-    p.add_argument("--range", type=float, help="range in g (default: the profile's)")
-    p.add_argument("--duration", type=float, help="seconds to record (default: until Ctrl-C)")
+    p.add_argument("--rate", type=positive_number,
+                   help="sample rate in Hz (default: the profile's)")
+    p.add_argument("--range", type=positive_number, help="range in g (default: the profile's)")
+    p.add_argument("--duration", type=positive_number,
+                   help="seconds to record (default: until Ctrl-C)")
     p.add_argument("-o", "--output", help="trace file (default: walk-DATE-TIME.swtrace)")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds to look for the sensor")
+    p.add_argument("--timeout", type=positive_number, default=10.0,
+                   help="seconds to look for the sensor")
     add_analysis_options(p, units=False)
     add_store_options(p, save_by_default=True)
     p.add_argument("--no-calibration", action="store_true",
                    help="skip the guided calibration (standing still for 5 s at the start)")
     p.add_argument("--emulate", action="store_true",
                    help="record an emulated Polar H10 walking (no sensor needed)")
-    p.add_argument("--emulate-speed", type=float, default=1.0,
+    p.add_argument("--emulate-speed", type=positive_number, default=1.0,
                    help="emulated strap clock speed (e.g. 10 = ten times real time)")
     from stridewatch.cli.record_alerts import add_alert_arguments
 

@@ -15,6 +15,7 @@ from firmware_bridge.trace import TraceFormatError
 from stridewatch.cli.options import add_analysis_options, require_accelerometer
 from stridewatch.cli.outputs import check_output, replacing
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError
+from stridewatch.terminal import terminal_text
 
 
 def _speed(text: str) -> float | None:
@@ -49,7 +50,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except (TraceFormatError, OSError, ValueError) as exc:
         raise InputFileError(f"{args.trace}: {exc}") from exc
     for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {terminal_text(problem)}", file=sys.stderr)
     session = result.to_dict(args.trace)
     session["recording"] = _replayed_header(trace, session)
     if args.json:
@@ -76,7 +77,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     with replacing(out) as tmp, open(tmp, "w", encoding="utf-8") as target:
         _write_csv(target, header, data)
-    print(f"wrote {out}: {len(data)} samples of {recording.meta['profile']} "
+    print(f"wrote {terminal_text(out)}: {len(data)} samples of {recording.meta['profile']} "
           f"({recording.meta['time_source']} clock)", file=sys.stderr)
     return 0
 

@@ -31,6 +31,7 @@ from stridewatch.store.filing import (
     resolve_rules,
     save_recording_session,
 )
+from stridewatch.terminal import terminal_text
 
 if TYPE_CHECKING:  # matplotlib is imported only when a report is actually drawn
     from stridewatch.report.signal import ReportSignal
@@ -179,7 +180,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         axes=args.axes, units=args.units, session_date=args.date,
         time_unit=getattr(args, "time_unit", None),
     )
-    print(f"wrote {built.html_path}" + (f" and {built.pdf_path}" if built.pdf_path else ""))
+    print(terminal_text(f"wrote {built.html_path}"
+                        + (f" and {built.pdf_path}" if built.pdf_path else "")))
     if built.session_id is not None:
         verb = "saved" if built.session_created else "updated"
         print(f"{verb} session {built.session_id} in {describe(db_path(args))}")

@@ -10,6 +10,7 @@ import numpy as np
 
 from analysis.simulate import DEFAULT_MOUNT, Phase, Simulation, rotation_matrix, simulate_walk
 from stridewatch.cli.outputs import check_output, replacing
+from stridewatch.terminal import terminal_text
 
 
 def _phase(text: str) -> Phase:
@@ -66,7 +67,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     write_simulation(sim, Path(args.output))
-    print(f"wrote {args.output} ({len(sim.t_s)} samples) and {truth_path(Path(args.output))}")
+    print(terminal_text(f"wrote {args.output} ({len(sim.t_s)} samples) and "
+                        f"{truth_path(Path(args.output))}"))
     return 0
 
 

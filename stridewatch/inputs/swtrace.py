@@ -7,6 +7,7 @@ from pathlib import Path
 
 from firmware_bridge.trace import TraceFormatError, decode_trace, read_trace
 from stridewatch.inputs.recording import InputFileError, Recording
+from stridewatch.terminal import terminal_text
 
 
 def read_trace_recording(path: Path, units: str | None = None) -> Recording:
@@ -20,7 +21,7 @@ def read_trace_recording(path: Path, units: str | None = None) -> Recording:
     except (TraceFormatError, OSError, ValueError) as exc:
         raise InputFileError(f"{path}: {exc}") from exc
     for problem in decoded.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {terminal_text(problem)}", file=sys.stderr)
     if len(decoded.t_s) == 0:
         raise InputFileError(f"{path}: the trace holds no acceleration samples")
     if units not in (None, "g"):

@@ -24,6 +24,7 @@ from firmware_bridge.trace import (
     TraceStream,
     WriteEvent,
 )
+from firmware_bridge.trace.problems import summarize_problems
 from stridewatch.inputs.wear_prior import device_wear_prior
 from stridewatch.live.view import LiveView
 
@@ -76,6 +77,7 @@ def replay_trace(
             if block is not None:
                 view.on_block(block, host_t_s=event.t_s)
     problems.extend(trace.problems)
+    problems[:] = summarize_problems(problems)  # one line per kind, with a count
     result = view.finish()
     if out is not None:
         view.refresh()

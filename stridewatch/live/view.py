@@ -103,8 +103,10 @@ class LiveView:
             self._origin = float(t_device_s[0])
         t = t_device_s - self._origin
         if self._last_t is not None and t[0] <= self._last_t:
+            # as decode_trace re-anchors: the block ends when it arrived (no time added)
             waited = host_s - self._last_host if self._last_host is not None else 0.0
-            shift = self._last_t + max(waited, 1.0 / self.fs_hz) - float(t[0])
+            span = float(t[-1] - t[0])
+            shift = self._last_t + max(waited - span, 1.0 / self.fs_hz) - float(t[0])
             self._origin -= shift
             t = t + shift
         self._last_t = float(t[-1])

@@ -9,6 +9,7 @@ from analysis.rules import RuleSet
 from stridewatch.report.facts import session_facts
 from stridewatch.report.lean_reference import judged
 from stridewatch.report.limits import thresholds_from_rules
+from stridewatch.terminal import terminal_text
 
 
 def wearer_summary(session: dict, rules: RuleSet) -> str:
@@ -17,7 +18,7 @@ def wearer_summary(session: dict, rules: RuleSet) -> str:
     Pace and evenness are judged against ``rules`` (the patient's thresholds).
     """
     facts = session_facts(session, thresholds_from_rules(rules))
-    lines = [f"{session['source']}"]
+    lines = [terminal_text(session["source"])]
     lines += [f"  {sentence}" for sentence in facts.sentences]
     if facts.walked:
         lines.append(f"  {facts.posture}")

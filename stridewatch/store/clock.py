@@ -37,7 +37,8 @@ def recording_clock(meta: dict[str, Any], path: Path, host_start_unix_s: float |
     ``meta``: the reader's metadata (``time_source`` and ``start_unix_s`` of the first
     sample); ``host_start_unix_s``: the host's time of the first data notification.
     """
-    start = meta.get("start_unix_s")
+    start = _plausible(meta.get("start_unix_s"))
+    host_start_unix_s = _plausible(host_start_unix_s)
     if meta.get("time_source") == "device" and isinstance(start, int | float):
         if host_start_unix_s is None:
             return RecordingClock(_utc(start), "device", "no host time to check it against")
@@ -66,6 +67,16 @@ def to_utc(value: date | datetime) -> datetime:
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     return value.astimezone(UTC).replace(microsecond=0)
+
+
+#: Unix times a clock could have written (1970-2200); others are treated as no clock at all.
+PLAUSIBLE_UNIX_S = (0.0, 7_258_118_400.0)
+
+
+def _plausible(unix_s: object) -> float | None:
+    if isinstance(unix_s, int | float) and PLAUSIBLE_UNIX_S[0] <= unix_s < PLAUSIBLE_UNIX_S[1]:
+        return float(unix_s)
+    return None
 
 
 def _utc(unix_s: float) -> datetime:

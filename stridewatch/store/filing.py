@@ -12,10 +12,11 @@ from analysis.errors import InputError
 from analysis.lean import LeanReference
 from analysis.pipeline import SessionResult, analyze
 from analysis.rules import RuleSet
-from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located, read_input
+from stridewatch.inputs import TRACE_SUFFIX, Recording, located, read_input
 from stridewatch.inputs.wear_prior import recording_wear_prior
 from stridewatch.store import database as store
 from stridewatch.store.identity import identify
+from stridewatch.terminal import terminal_text
 
 
 def analyze_recording(
@@ -107,15 +108,17 @@ def resolve_rules(
     if rules is not None:
         return load_rules(rules)
     base = default_rules()
-    try:
-        if patient_id is not None and db is not None:
-            stored = store.get_patient_rules(db, patient_id)
-            if stored is not None:
-                return base.with_overrides(
-                    stored.toml_text, f"patient {patient_id} rules v{stored.version}"
-                )
-    except InputError as exc:
-        raise InputFileError(str(exc)) from exc
+    if patient_id is not None and db is not None:
+        stored = store.get_patient_rules(db, patient_id)
+        if stored is not None:
+            source = f"patient {patient_id} rules v{stored.version}"
+            try:
+                return base.with_overrides(stored.toml_text, source)
+            except InputError as exc:
+                # stored under older, looser checks: keep it, say so, analyse with defaults
+                print(f"warning: {terminal_text(str(exc))}; the stored rules no longer pass "
+                      f"the checks, so the default rules apply (fix them with `stridewatch "
+                      f"patient set-rules {terminal_text(patient_id)} FILE`)", file=sys.stderr)
     return base
 
 
