@@ -113,6 +113,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.replay",
         "stridewatch.cli.report",
         "stridewatch.cli.sessions",
+        "stridewatch.cli.web",
     ):
         try:
             module = __import__(module_name, fromlist=["register"])
