@@ -11,7 +11,7 @@ import pytest
 
 from stridewatch.cli import main
 from stridewatch.cli.web import check_bind
-from stridewatch.store import clinicians
+from stridewatch.store import clinicians, engine
 from stridewatch.store import database as store
 from stridewatch.web import recordings, security
 from stridewatch.web.app import WebConfig, create_app
@@ -30,7 +30,7 @@ def env(tmp_path: Path):
     upload_dir = tmp_path / "uploads"
     app = create_app(WebConfig(db=db, upload_dir=upload_dir, max_upload_bytes=2 * 2**20))
     yield {"db": db, "app": app, "other_session": other.id, "uploads": upload_dir}
-    store.close(db) if hasattr(store, "close") else None
+    engine.close(db)
 
 
 def client_for(env, user: str):
