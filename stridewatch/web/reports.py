@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +47,47 @@ def _inputs(db: store.DbLike, stored: store.StoredSession) -> tuple[dict, Any, d
         "guidelines": guidelines_from_rules(rules)}
 
 
+#: Reports drawn at once (drawing holds the interpreter; more would stall every other page).
+CONCURRENT_RENDERS = 2
+#: Rendered reports kept in memory (about 250 kB each), keyed by what they are drawn from.
+CACHED_REPORTS = 64
+
+_renders = threading.BoundedSemaphore(CONCURRENT_RENDERS)
+_cache: OrderedDict[tuple, str] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cache_key(db: store.DbLike, stored: store.StoredSession) -> tuple:
+    rules = store.get_patient_rules(db, stored.patient_id) if stored.patient_id else None
+    return (store.describe(db), stored.id, stored.analyzed_at, stored.rules_version,
+            stored.patient_id, rules.version if rules else None)
+
+
 def session_report_html(db: store.DbLike, stored: store.StoredSession) -> str:
-    """The same HTML report ``stridewatch report`` writes, for a stored session."""
+    """The same HTML report ``stridewatch report`` writes, for a stored session (kept until
+    the session is analysed again or the patient's rules change)."""
     from stridewatch.report.html import render_report
 
-    session, signal, provenance, extra = _inputs(db, stored)
-    return render_report(session, signal, provenance, stored.patient_id, **extra)
+    key = _cache_key(db, stored)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    with _renders:
+        session, signal, provenance, extra = _inputs(db, stored)
+        page = render_report(session, signal, provenance, stored.patient_id, **extra)
+    with _cache_lock:
+        _cache[key] = page
+        while len(_cache) > CACHED_REPORTS:
+            _cache.popitem(last=False)
+    return page
 
 
 def session_report_pdf(db: store.DbLike, stored: store.StoredSession) -> bytes:
     from stridewatch.report.html import render_pdf
 
-    session, signal, provenance, extra = _inputs(db, stored)
-    with tempfile.TemporaryDirectory() as folder:
+    with _renders, tempfile.TemporaryDirectory() as folder:
+        session, signal, provenance, extra = _inputs(db, stored)
         path = render_pdf(session, signal, provenance, Path(folder) / "report.pdf",
                           stored.patient_id, **extra)
         return Path(path).read_bytes()
