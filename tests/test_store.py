@@ -355,8 +355,8 @@ def test_migrates_a_version_1_database(db: Path) -> None:
     store.save_session(db, walk(12), session_date=date(2025, 1, 3))
     assert [s.source for s in store.list_sessions(db)] == ["old.csv", "walk-12min.csv"]
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
-    # an older stridewatch (which knows user_version up to 2) now refuses the file
-    assert engine.ADOPTED_USER_VERSION > 2
+    # an older stridewatch (which knows user_version up to 3) now refuses the file
+    assert engine.ADOPTED_USER_VERSION > 3
 
 
 def test_migrates_a_version_2_database_without_backfilling_twice(db: Path) -> None:
@@ -374,6 +374,42 @@ def test_migrates_a_version_2_database_without_backfilling_twice(db: Path) -> No
     store.connect(db)
     assert len(rows(db, "SELECT * FROM bouts")) == len(session["bouts"])
     assert rows(db, "SELECT version FROM schema_version ORDER BY version") == [(1,)]
+
+
+# what version 3 (the last pre-Alembic release) added: lean references, without an id
+V3_LEAN_REFERENCES = """
+CREATE TABLE lean_references (patient_id TEXT NOT NULL, device TEXT NOT NULL,
+    gravity_x_g REAL NOT NULL, gravity_y_g REAL NOT NULL, gravity_z_g REAL NOT NULL,
+    segment_start_s REAL, segment_end_s REAL, source TEXT, created_at TEXT NOT NULL);
+CREATE INDEX lean_references_by_wearer ON lean_references(patient_id, device);
+"""
+
+
+def test_migrates_a_version_3_database_keeping_its_lean_references(db: Path) -> None:
+    from stridewatch.store import legacy
+    from stridewatch.store.lean_references import get_lean_reference, save_lean_reference
+
+    session = make_session()
+    make_v1(db, json.dumps(session), session["steps"])
+    raw = sqlite3.connect(db)
+    for statement in legacy._V2_STATEMENTS:
+        raw.execute(statement)
+    raw.executescript(V3_LEAN_REFERENCES)
+    for k, created in enumerate(("2025-01-01T08:00:00", "2025-01-02T08:00:00")):
+        raw.execute("INSERT INTO lean_references VALUES ('042', 'H10', 0.1, ?, 0.99, 2, 12,"
+                    " 'calibrate walk.csv', ?)", (0.01 * k, created))
+    raw.execute("PRAGMA user_version = 3")
+    raw.commit()
+    raw.close()
+    store.connect(db)
+    assert rows(db, "SELECT id, gravity_y_g FROM lean_references ORDER BY id") == [
+        (1, 0.0), (2, 0.01)]
+    newest = get_lean_reference(db, "042", "H10")
+    assert newest is not None and newest.gravity_g == (0.1, 0.01, 0.99)
+    assert newest.segment_s == (2.0, 12.0)
+    save_lean_reference(db, "042", "H10", [0.0, 0.0, 1.0], None, "record x")
+    assert get_lean_reference(db, "042", "H10").gravity_g == (0.0, 0.0, 1.0)  # type: ignore
+    assert len(store.list_sessions(db)) == 1
 
 
 def test_failed_migration_leaves_the_database_as_it_was(db: Path) -> None:

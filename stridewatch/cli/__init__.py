@@ -21,6 +21,7 @@ from stridewatch.store.filing import (
     db_path,
     resolve_rules,
     save_recording_session,
+    stored_lean_reference,
 )
 
 
@@ -37,7 +38,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         try:
             recording = read_input(path, args.units)
             result = analyze_recording(recording, rules=rules, calibrate_s=calibrate,
-                                       axes=args.axes)
+                                       axes=args.axes,
+                                       stored_reference=stored_lean_reference(
+                                           db, args.patient, recording))
         except InputFileError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 2
@@ -113,6 +116,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.replay",
         "stridewatch.cli.report",
         "stridewatch.cli.sessions",
+        "stridewatch.cli.calibrate",
         "stridewatch.cli.web",
     ):
         try:

@@ -8,7 +8,7 @@ SQLite's write lock (``BEGIN IMMEDIATE``), PostgreSQL's transaction-level adviso
 
 SQLite: WAL journal (readers never block the writer), a 30 s busy timeout, foreign keys on, and
 every write transaction starts with ``BEGIN IMMEDIATE`` so two writers queue instead of failing
-on a lock upgrade. Databases of the pre-Alembic store (``PRAGMA user_version`` 1 or 2) are
+on a lock upgrade. Databases of the pre-Alembic store (``PRAGMA user_version`` 1 to 3) are
 brought to version 2 by their own frozen steps and then adopted at revision 0001; afterwards
 ``user_version`` is set to ``ADOPTED_USER_VERSION`` so an older stridewatch refuses the file
 instead of writing to a schema it does not know.
@@ -35,8 +35,8 @@ from stridewatch.store.schema import HEAD_REVISION
 DB_FILENAME = "sessions.sqlite3"
 ENV_VAR = "STRIDEWATCH_DB"
 BUSY_TIMEOUT_MS = 30_000
-#: PRAGMA user_version of an Alembic-managed SQLite store: above the pre-Alembic releases' 2.
-ADOPTED_USER_VERSION = 3
+#: PRAGMA user_version of an Alembic-managed SQLite store: above the pre-Alembic releases' 3.
+ADOPTED_USER_VERSION = 4
 #: pg_advisory_xact_lock key held while migrating ("stridewatch" in ASCII, truncated).
 PG_MIGRATION_LOCK = 0x7374726964657761
 _WRITE = "stridewatch_write"

@@ -9,9 +9,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 from analysis.errors import InputError
+from analysis.lean import LeanReference
 from analysis.pipeline import SessionResult, analyze
 from analysis.rules import RuleSet
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located, read_input
+from stridewatch.inputs.wear_prior import recording_wear_prior
 from stridewatch.store import database as store
 from stridewatch.store.identity import identify
 
@@ -22,6 +24,7 @@ def analyze_recording(
     rules: RuleSet,
     calibrate_s: tuple[float, float] | None = None,
     axes: str | None = None,
+    stored_reference: LeanReference | None = None,
 ) -> SessionResult:
     """Run the analysis on a read recording; InputError becomes a located InputFileError."""
     try:
@@ -34,9 +37,24 @@ def analyze_recording(
             calibrate_s=calibrate_s,
             axes=axes,
             fs_hz=recording.nominal_rate_hz,
+            stored_reference=stored_reference,
+            wear_prior=recording_wear_prior(recording.meta),
         )
     except InputError as exc:
         raise located(exc, recording) from exc
+
+
+def stored_lean_reference(
+    db: store.DbLike, patient_id: str | None, recording: Recording | None
+) -> LeanReference | None:
+    """The patient's stored lean reference for the recording's sensor, if any."""
+    if db is None or patient_id is None:
+        return None
+    from stridewatch.store.lean_references import device_key, get_lean_reference
+
+    meta = recording.meta if recording is not None else None
+    stored = get_lean_reference(db, patient_id, device_key(meta))
+    return None if stored is None else stored.as_reference()
 
 
 def recorded_at(recording: Recording, path: Path) -> datetime:

@@ -1,9 +1,11 @@
-"""The pre-Alembic SQLite store (``PRAGMA user_version`` 1 and 2), adopted by the migrations.
+"""The pre-Alembic SQLite store (``PRAGMA user_version`` 1 to 3), adopted by the migrations.
 
 Frozen on purpose: databases made by those releases must keep upgrading. Version 1 had
 patients and sessions; version 2 added the bouts and flags tables, backfilled from each stored
-session's JSON. ``adopt`` brings a version 1 file to version 2 with that release's own step,
-after which the file has exactly the schema of Alembic revision 0001 and is stamped there.
+session's JSON; version 3 added ``lean_references`` (no id column). ``adopt`` brings a
+version 1 file to version 2 with that release's own step, after which the file has the
+schema of Alembic revision 0001 (plus, from version 3, the old ``lean_references``, which
+revision 0002 carries over row by row) and is stamped there.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy.engine import Connection
 from stridewatch.store.errors import StoreError
 
 #: The last user_version the pre-Alembic store wrote.
-LAST_LEGACY_VERSION = 2
+LAST_LEGACY_VERSION = 3
 
 _V2_STATEMENTS = (
     """CREATE TABLE bouts (
@@ -56,7 +58,7 @@ _V2_STATEMENTS = (
 
 def adopt(conn: Connection) -> bool:
     """Inside the migration transaction of a SQLite store without ``alembic_version``: bring a
-    pre-Alembic store to its version 2 and return True (stamp it at 0001), or return False
+    pre-Alembic store to at least its version 2 and return True (stamp it at 0001), or return False
     for a new, empty file."""
     version = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
     has_sessions = sa.inspect(conn).has_table("sessions")

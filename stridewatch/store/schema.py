@@ -84,8 +84,8 @@ flags = sa.Table(
 lean_references = sa.Table(
     "lean_references", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("patient_id", sa.Text, sa.ForeignKey("patients.id"), nullable=False),
-    sa.Column("device", sa.Text, nullable=False, server_default=""),
+    sa.Column("patient_id", sa.Text, nullable=False),
+    sa.Column("device", sa.Text, nullable=False),
     sa.Column("gravity_x_g", sa.Float, nullable=False),
     sa.Column("gravity_y_g", sa.Float, nullable=False),
     sa.Column("gravity_z_g", sa.Float, nullable=False),

@@ -1,5 +1,6 @@
 """Sessions stored once: content identity (device + SHA-256) and one recording clock in UTC;
-tables for stored lean references and synced offline recordings.
+tables for stored lean references (a version 3 SQLite store's rows carried over) and synced
+offline recordings.
 
 Existing rows keep their data: their UTC recording time is their stored local ``started_at``
 read in this computer's time zone (``clock = 'local'``); they have no content hash (NULL, which
@@ -37,11 +38,12 @@ def upgrade() -> None:
         )
     op.create_index("sessions_identity", "sessions", ["device", "content_sha256"], unique=True)
     op.create_index("sessions_by_patient_time", "sessions", ["patient_id", "recorded_at_utc"])
+    legacy = sa.inspect(conn).has_table("lean_references")  # a version 3 SQLite store
     op.create_table(
-        "lean_references",
+        "lean_references_new" if legacy else "lean_references",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("patient_id", sa.Text, sa.ForeignKey("patients.id"), nullable=False),
-        sa.Column("device", sa.Text, nullable=False, server_default=""),
+        sa.Column("patient_id", sa.Text, nullable=False),
+        sa.Column("device", sa.Text, nullable=False),
         sa.Column("gravity_x_g", sa.Float, nullable=False),
         sa.Column("gravity_y_g", sa.Float, nullable=False),
         sa.Column("gravity_z_g", sa.Float, nullable=False),
@@ -50,7 +52,14 @@ def upgrade() -> None:
         sa.Column("source", sa.Text),
         sa.Column("created_at", sa.Text, nullable=False),
     )
-    op.create_index("lean_references_by_patient", "lean_references", ["patient_id", "device"])
+    if legacy:  # carried over in their order (ids follow it), then put in its place
+        columns = ("patient_id, device, gravity_x_g, gravity_y_g, gravity_z_g, "
+                   "segment_start_s, segment_end_s, source, created_at")
+        conn.execute(sa.text(f"INSERT INTO lean_references_new ({columns}) "
+                             f"SELECT {columns} FROM lean_references ORDER BY rowid"))
+        op.drop_table("lean_references")
+        op.rename_table("lean_references_new", "lean_references")
+    op.create_index("lean_references_by_wearer", "lean_references", ["patient_id", "device"])
     op.create_table(
         "synced_recordings",
         sa.Column("device", sa.Text, nullable=False),
