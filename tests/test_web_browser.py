@@ -90,10 +90,10 @@ def test_clinician_walkthrough(server, browser) -> None:
     browser.find_element(By.CSS_SELECTOR, "#sessions a").click()
     browser.find_element(By.ID, "open-report").click()
     assert "first-walk.csv" in browser.page_source
-    assert browser.find_elements(By.ID, "fig-raw")  # the report's zoomable raw excerpt
-    zoom = browser.find_element(By.ID, "zoom-level")
-    browser.find_element(By.ID, "zoom-in").click()  # its own script runs under the CSP
-    assert zoom.text != "1x"
+    assert browser.find_elements(By.ID, "fig-viewer")  # the report's signal viewer
+    shown = browser.find_element(By.ID, "viewer-range").text
+    browser.find_element(By.ID, "viewer-zoom-in").click()  # its own script runs under the CSP
+    assert browser.find_element(By.ID, "viewer-range").text != shown
 
     browser.get(base + "/patients/P1")
     browser.find_element(By.ID, "edit-rules").click()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
+from stridewatch import software_version
 from stridewatch.cli.options import (
     add_analysis_options,
     add_store_options,
@@ -13,6 +15,7 @@ from stridewatch.cli.options import (
     shipped_file,
 )
 from stridewatch.inputs import InputFileError, expand_inputs, read_input
+from stridewatch.report.header import recording_header
 from stridewatch.report.summary import wearer_summary
 from stridewatch.store.engine import describe
 from stridewatch.store.errors import StoreError
@@ -46,6 +49,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             status = 2
             continue
         session = result.to_dict(str(path))
+        session["recording"] = recording_header(recording, session, patient_id=args.patient)
         if args.save:
             saved = save_recording_session(db, session, path, recording=recording,
                                            patient_id=args.patient, rules=rules)
@@ -76,13 +80,39 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return run_simulate(args)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line ``error: …`` (exit 2) instead of usage + error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} -h`)\n")
+
+
+SHORT_USAGE = """\
+usage: stridewatch COMMAND [options]   (stridewatch COMMAND -h for a command's options)
+
+  demo                     analyse the bundled sample walk (no sensor needed): start here
+  analyze FILE...          plain-language summary of CSV recordings or .swtrace traces
+  report FILE -o F.html    clinician report (HTML, and PDF with --pdf)
+  history --patient ID     weekly walking-plan progress and trends
+  scan / record            find a Bluetooth sensor / record it with a live view
+  replay / export          feed a trace through the live pipeline / write it as CSV
+  simulate                 write a synthetic walk with known truth
+  patient                  per-patient rules in the session store
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stridewatch",
         description="Step-and-posture checks for walking with low back pain, from a trunk "
         "accelerometer.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version",
+                        version=f"stridewatch {software_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="analyse the bundled synthetic sample (no sensor needed)")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("analyze", help="analyse CSV recordings or .swtrace traces")
     p.add_argument("inputs", nargs="+", help="files or directories (.csv, .swtrace)")
@@ -93,9 +123,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_cohort_options(p)
     p.set_defaults(func=cmd_analyze)
-
-    p = sub.add_parser("demo", help="analyse the bundled synthetic sample (no sensor needed)")
-    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("simulate", help="write a synthetic walk CSV and its truth JSON")
     from stridewatch.cli.simulate import add_arguments
@@ -115,6 +142,8 @@ def _extra_commands() -> list:
         "stridewatch.cli.record",
         "stridewatch.cli.replay",
         "stridewatch.cli.report",
+        "stridewatch.cli.history",
+        "stridewatch.cli.patient",
         "stridewatch.cli.sessions",
         "stridewatch.cli.calibrate",
         "stridewatch.cli.web",
@@ -130,18 +159,38 @@ def _extra_commands() -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        print(SHORT_USAGE, end="")
+        return 0
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return int(args.func(args) or 0)
     except InputFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`stridewatch analyze X | head`): stop quietly, like `cat`
+        _silence_stdout()
+        return 141
     except StoreError as exc:
         print(f"error: session store: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -13,15 +13,19 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 
 import numpy as np
 
 from analysis.errors import InputError
 from analysis.simulate import Phase, Simulation, simulate_walk
 from firmware_bridge.profiles import StreamConfig, get_profile
-from stridewatch.cli.options import add_analysis_options, add_store_options
+from stridewatch.cli.options import (
+    add_analysis_options,
+    add_store_options,
+    require_accelerometer,
+)
+from stridewatch.cli.outputs import check_output
 from stridewatch.inputs import InputFileError
 
 EMULATED_RATE_HZ = 200.0
@@ -62,7 +66,7 @@ async def _radio(emulate: bool, speed: float) -> AsyncIterator[tuple[object, obj
         from firmware_bridge.emulation import emulated_polar_h10
     except ModuleNotFoundError as exc:
         raise InputFileError(
-            f"--emulate needs bumble ({exc.name} missing): pip install -e '.[emulate]'"
+            f"--emulate needs bumble ({exc.name} missing): pip install bumble"
         ) from exc
     walk = emulated_walk()
     async with emulated_polar_h10(walk.acc, source_rate_hz=EMULATED_RATE_HZ,
@@ -70,12 +74,44 @@ async def _radio(emulate: bool, speed: float) -> AsyncIterator[tuple[object, obj
         yield sensor.scanner_backend, sensor.client_backend, sensor
 
 
+NO_ADAPTER = (
+    "no Bluetooth adapter or BlueZ not running ({detail}); plug in or switch on an adapter "
+    "and start BlueZ (`sudo systemctl start bluetooth`; `bluetoothctl list` shows adapters), "
+    "or try `stridewatch record --emulate`"
+)
+
+
+@contextlib.contextmanager
+def _bluetooth_errors() -> Iterator[None]:
+    """A missing adapter or a stopped BlueZ as the one-line error that says how to fix it."""
+    from bleak.exc import BleakError
+
+    try:
+        yield
+    except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
+        # bleak's D-Bus connection to BlueZ: no system bus socket, or it refused us
+        raise InputFileError(NO_ADAPTER.format(detail=exc.strerror or type(exc).__name__)) \
+            from exc
+    except BleakError as exc:
+        text = str(exc)
+        if "adapter" in text.lower() or "bluez" in text.lower() or "dbus" in text.lower():
+            raise InputFileError(NO_ADAPTER.format(detail=text)) from exc
+        raise InputFileError(f"Bluetooth: {text}") from exc
+
+
+def _progress(text: str) -> None:
+    """What the radio is doing, on stderr (stdout stays for results)."""
+    print(text, file=sys.stderr, flush=True)
+
+
 async def _scan(args: argparse.Namespace) -> int:
     from firmware_bridge.scanner import scan
 
     timeout = EMULATED_SCAN_S if args.emulate else args.timeout
     async with _radio(args.emulate, 1.0) as (scanner_backend, _, _):
-        found = await scan(timeout, backend=scanner_backend)
+        _progress(f"scanning for supported sensors for {timeout:g} s …")
+        with _bluetooth_errors():
+            found = await scan(timeout, backend=scanner_backend)
     if not found:
         print(f"no supported sensor found in {args.timeout:g} s "
               "(is it worn, charged, and not connected to a phone?)")
@@ -98,14 +134,15 @@ async def _record(args: argparse.Namespace) -> int:
     from stridewatch.store.engine import describe
     from stridewatch.store.filing import db_path, resolve_rules, save_recording_session
 
-    output = Path(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"))
-    if output.exists():
-        raise InputFileError(f"{output}: already exists; recordings are never overwritten")
+    output = check_output(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"),
+                          overwrite=False)
     timeout = EMULATED_SCAN_S if args.emulate else args.timeout
     async with _radio(args.emulate, args.emulate_speed) as (scanner_backend, client_backend,
                                                             sensor):
         if args.device:
-            sensor_found = await find_sensor(args.device, timeout, backend=scanner_backend)
+            _progress(f"looking for {args.device!r} for up to {timeout:g} s …")
+            with _bluetooth_errors():
+                sensor_found = await find_sensor(args.device, timeout, backend=scanner_backend)
             if sensor_found is None:
                 print(f"error: no device {args.device!r} found in {timeout:g} s",
                       file=sys.stderr)
@@ -115,13 +152,16 @@ async def _record(args: argparse.Namespace) -> int:
             if profile is None:
                 raise InputFileError(f"{args.device}: cannot tell its protocol; pass --profile")
         else:
-            found = await scan(timeout, backend=scanner_backend)
+            _progress(f"scanning for supported sensors for {timeout:g} s …")
+            with _bluetooth_errors():
+                found = await scan(timeout, backend=scanner_backend)
             if args.profile:
                 found = [f for f in found if f.profile.name == args.profile]
             if not found:
                 print("error: no supported sensor found; try `stridewatch scan`", file=sys.stderr)
                 return 1
             device, profile = found[0].device, found[0].profile
+        require_accelerometer(profile, device.name or device.address)
         try:
             config = profile.check_config(StreamConfig(args.rate, args.range), device.name)
         except ValueError as exc:
@@ -150,12 +190,15 @@ async def _record(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGINT, stop.set)
+        _progress(f"connecting to {device.name or device.address} …")
         print(f"recording {profile.name} {device.name or ''} [{device.address}] at {rate:g} Hz "
               f"to {output} — Ctrl-C stops")
         try:
-            summary = await record(device, profile, config, output, duration_s=args.duration,
-                                   on_block=live.on_block, stop=stop, backend=client_backend,
-                                   on_trace=trace_marks.append)
+            with _bluetooth_errors():
+                summary = await record(device, profile, config, output,
+                                       duration_s=args.duration, on_block=live.on_block,
+                                       stop=stop, backend=client_backend,
+                                       on_trace=trace_marks.append)
         except RecordingError as exc:
             print(f"error: {exc} (what was recorded is in {output})", file=sys.stderr)
             return 1

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.simulate import DEFAULT_MOUNT, Phase, Simulation, rotation_matrix, simulate_walk
+from stridewatch.cli.outputs import check_output, replacing
 
 
 def _phase(text: str) -> Phase:
@@ -56,6 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    check_output(args.output)
     phases = args.phases or [Phase("stand", 15, sagittal_deg=0.0), Phase("walk", 300)]
     yaw, pitch, roll = (float(x) for x in args.mount.split(","))
     sim = simulate_walk(
@@ -76,5 +78,6 @@ def write_simulation(sim: Simulation, csv_path: Path) -> None:
     """Write the samples as CSV (t,ax,ay,az) and the truth JSON beside it."""
     data = np.column_stack([sim.t_s, sim.acc])
     header = "t,ax,ay,az"
-    np.savetxt(csv_path, data, delimiter=",", header=header, comments="", fmt="%.5f")
-    truth_path(csv_path).write_text(json.dumps(sim.truth, indent=1) + "\n", encoding="utf-8")
+    with replacing(csv_path) as csv_tmp, replacing(truth_path(csv_path)) as truth_tmp:
+        np.savetxt(csv_tmp, data, delimiter=",", header=header, comments="", fmt="%.5f")
+        truth_tmp.write_text(json.dumps(sim.truth, indent=1) + "\n", encoding="utf-8")

@@ -20,12 +20,9 @@ from stridewatch.web.recordings import stored_recording
 
 
 def _inputs(db: store.DbLike, stored: store.StoredSession) -> tuple[dict, Any, dict, dict]:
-    from stridewatch.cli.report import (
-        guidelines_from_rules,
-        report_signal,
-        thresholds_from_rules,
-    )
-    from stridewatch.report.html import ReportSignal
+    from stridewatch.cli.report import report_signal
+    from stridewatch.report.limits import guidelines_from_rules, thresholds_from_rules
+    from stridewatch.report.signal import ReportSignal
 
     session = store.load_session(db, stored.id)
     rules = resolve_rules(None, stored.patient_id, db)
@@ -66,7 +63,7 @@ def _cache_key(db: store.DbLike, stored: store.StoredSession) -> tuple:
 def session_report_html(db: store.DbLike, stored: store.StoredSession) -> str:
     """The same HTML report ``stridewatch report`` writes, for a stored session (kept until
     the session is analysed again or the patient's rules change)."""
-    from stridewatch.report.html import render_report
+    from stridewatch.report.render import render_report
 
     key = _cache_key(db, stored)
     with _cache_lock:
@@ -84,7 +81,7 @@ def session_report_html(db: store.DbLike, stored: store.StoredSession) -> str:
 
 
 def session_report_pdf(db: store.DbLike, stored: store.StoredSession) -> bytes:
-    from stridewatch.report.html import render_pdf
+    from stridewatch.report.render import render_pdf
 
     with _renders, tempfile.TemporaryDirectory() as folder:
         session, signal, provenance, extra = _inputs(db, stored)
