@@ -69,6 +69,14 @@ def browser():
 
 def test_clinician_walkthrough(server, browser) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def go(by: str, value: str) -> None:
+        """Click a link or button and wait until the next page has replaced this one."""
+        old = browser.find_element(By.TAG_NAME, "html")
+        browser.find_element(by, value).click()
+        WebDriverWait(browser, 120).until(expected_conditions.staleness_of(old))
 
     def flags_cells() -> list[str]:
         return [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#sessions td.flags")]
@@ -78,17 +86,17 @@ def test_clinician_walkthrough(server, browser) -> None:
     assert browser.current_url.endswith("/login")  # not logged in yet
     browser.find_element(By.ID, "username").send_keys("alice")
     browser.find_element(By.ID, "password").send_keys(PASSWORDS["alice"])
-    browser.find_element(By.ID, "login").click()
+    go(By.ID, "login")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Patients"
     assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#patients a")][0] == "P1"
 
-    browser.find_element(By.LINK_TEXT, "P1").click()
+    go(By.LINK_TEXT, "P1")
     assert browser.find_element(By.ID, "patient-id").text == "P1"
     before = flags_cells()
     assert len(before) == 1 and "slow-pace" not in before[0]
 
-    browser.find_element(By.CSS_SELECTOR, "#sessions a").click()
-    browser.find_element(By.ID, "open-report").click()
+    go(By.CSS_SELECTOR, "#sessions a")
+    go(By.ID, "open-report")
     assert "first-walk.csv" in browser.page_source
     assert browser.find_elements(By.ID, "fig-viewer")  # the report's signal viewer
     shown = browser.find_element(By.ID, "viewer-range").text
@@ -96,22 +104,22 @@ def test_clinician_walkthrough(server, browser) -> None:
     assert browser.find_element(By.ID, "viewer-range").text != shown
 
     browser.get(base + "/patients/P1")
-    browser.find_element(By.ID, "edit-rules").click()
+    go(By.ID, "edit-rules")
     box = browser.find_element(By.ID, "rules_toml")
     box.clear()
     box.send_keys("[slow-pace]\nthreshold_spm = 150\n")
-    browser.find_element(By.ID, "save-rules").click()
+    go(By.ID, "save-rules")
     assert "analysed again" in browser.find_element(By.CLASS_NAME, "flash").text
     assert "slow-pace" in flags_cells()[0]  # cadence 110 is now below the threshold
 
     second = write_walk(server["tmp"] / "second-walk.csv", walk_s=45.0, cadence_spm=100.0)
     browser.find_element(By.ID, "recording").send_keys(str(second))
-    browser.find_element(By.ID, "upload").click()
+    go(By.ID, "upload")
     assert "filed as new session" in browser.find_element(By.CLASS_NAME, "flash").text
     sources = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#sessions td.source")]
     assert sorted(sources) == ["first-walk.csv", "second-walk.csv"]
 
-    browser.find_element(By.ID, "logout").click()
+    go(By.ID, "logout")
     assert browser.current_url.endswith("/login")
     browser.get(base + "/patients/P1")
     assert browser.current_url.endswith("/login")
