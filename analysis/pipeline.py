@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.asymmetry import (
+    ROLLING_STEPS,
     StepAsymmetry,
     find_strides,
     join_strides,
@@ -37,7 +38,12 @@ from analysis.orientation import (
 )
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import MIN_NAMING_CONFIDENCE, label_sides
-from analysis.timebase import UniformResampler, estimate_sample_rate_hz, validate_samples
+from analysis.timebase import (
+    UniformResampler,
+    estimate_sample_rate_hz,
+    repair_sample_times,
+    validate_samples,
+)
 from analysis.units import detect_acc_units, median_magnitude, to_g
 
 SCHEMA = "stridewatch.session/1"
@@ -308,13 +314,17 @@ def analyze(
                 f"with --units {acc_units} the median acceleration is {detect_check:.3g} g, "
                 "not ~1 g: the units are probably wrong"
             )
+    repaired = repair_sample_times(t_s, acc_g, gyro)  # clock jitter, repeated rows
+    t_s, acc_g, gyro = repaired.t_s, repaired.acc_g, repaired.gyro_dps
     rate = fs_hz or estimate_sample_rate_hz(t_s)
     analyzer = SessionAnalyzer(
         rate, rules=rules, calibrate_s=calibrate_s, axes=axes, acc_units=units,
         stored_reference=stored_reference, wear_prior=wear_prior,
     )
     analyzer.feed(t_s, acc_g, gyro)
-    return analyzer.finish()
+    result = analyzer.finish()
+    result.warnings[:0] = repaired.warnings()
+    return result
 
 
 def derive_session(
@@ -409,6 +419,12 @@ def derive_session(
     sagittal = stride_average(np.where(walking, sagittal, np.nan))
     frontal = stride_average(np.where(walking, frontal, np.nan))
 
+    longest_bout = max((b.steps for b in bouts), default=0)
+    if 0 < longest_bout <= ROLLING_STEPS:
+        warnings.append(
+            f"only {longest_bout} steps in the longest walk: the rolling step-time asymmetry "
+            f"needs more than {ROLLING_STEPS} and is not given (the session figure is)"
+        )
     series_cadence = np.where(walking, rolling_cadence_spm(ic_t, sec_t + 1.0), np.nan)
     series_si = np.full(len(sec_t), np.nan)
     for b in bouts:

@@ -18,6 +18,22 @@ PG_URL_VAR = "STRIDEWATCH_TEST_PG_URL"
 BACKENDS = ("sqlite", "postgresql")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands run without ``--db`` use the user's data folder: point it (and
+    STRIDEWATCH_DB) at a folder of the test run, so tests never touch a real store."""
+    home = tmp_path_factory.mktemp("user-data")
+    saved = {k: os.environ.get(k) for k in ("XDG_DATA_HOME", "STRIDEWATCH_DB")}
+    os.environ["XDG_DATA_HOME"] = str(home)
+    os.environ.pop("STRIDEWATCH_DB", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 def postgres_admin_url() -> str:
     """The test server's URL, or fail (CI) / skip (locally) when there is none."""
     url = os.environ.get(PG_URL_VAR)

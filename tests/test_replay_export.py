@@ -33,6 +33,8 @@ def test_replay_equals_analyze(h10_trace, capsys):
     path, sim, _ = h10_trace
     analyzed = _json(capsys, "analyze", "--json", "--calibrate", "1:9", str(path))
     replayed = _json(capsys, "replay", "--json", "--calibrate", "1:9", str(path))
+    assert analyzed.pop("input") == {"format": "swtrace", "time_unit": "s (device clock)",
+                                      "acc_units": "g", "start_unix_s": 1700000000.0}
     # the header: the same sensor; its start time comes from the trace header on replay
     # (no decode) and from the decoded clock on analyze, so only the fields below must agree
     same = ("device", "profile", "duration_s", "lean_reference", "patient_id")

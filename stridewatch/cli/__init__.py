@@ -14,7 +14,7 @@ from stridewatch.cli.options import (
     parse_calibrate,
     shipped_file,
 )
-from stridewatch.inputs import InputFileError, expand_inputs, read_input
+from stridewatch.inputs import InputFileError, expand_inputs, read_recordings
 from stridewatch.report.header import recording_header
 from stridewatch.report.summary import wearer_summary
 from stridewatch.store.engine import describe
@@ -27,8 +27,15 @@ from stridewatch.store.filing import (
     stored_lean_reference,
 )
 
+ERROR_SCHEMA = "stridewatch.error/1"
+
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    """One answer per recording, in input order: a session, or an error naming the input.
+
+    Exit status 0 when all were analysed; 2 when the only input failed (bad
+    input); 1 when some of several failed.
+    """
     if getattr(args, "out", None) or getattr(args, "engine", None):
         from stridewatch.cli.cohort import run_cohort_command
 
@@ -36,30 +43,53 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     db = db_path(args) if (args.save or args.patient) else None
     rules = resolve_rules(args.rules, args.patient, db)
     calibrate = parse_calibrate(args.calibrate)
-    status = 0
-    for path in expand_inputs(args.inputs):
+    answers = failed = 0
+    for ref in expand_inputs(args.inputs):
         try:
-            recording = read_input(path, args.units)
-            result = analyze_recording(recording, rules=rules, calibrate_s=calibrate,
-                                       axes=args.axes,
-                                       stored_reference=stored_lean_reference(
-                                           db, args.patient, recording))
+            if ref.error is not None:
+                raise InputFileError(ref.error)
+            recordings = read_recordings(ref.path, args.units, getattr(args, "time_unit", None))
         except InputFileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            status = 2
+            answers, failed = answers + 1, failed + 1
+            _print_error(args, ref.name, exc)
             continue
-        session = result.to_dict(str(path))
-        session["recording"] = recording_header(recording, session, patient_id=args.patient)
-        if args.save:
-            saved = save_recording_session(db, session, path, recording=recording,
-                                           patient_id=args.patient, rules=rules)
-            print(f"{saved.verb} session {saved.id} in {describe(db)}", file=sys.stderr)
-        if args.json:
-            print(json.dumps(session, separators=(",", ":")), flush=True)
-        else:
-            print(wearer_summary(session, rules), flush=True)
-            print()
-    return status
+        for recording in recordings:
+            answers += 1
+            try:
+                result = analyze_recording(recording, rules=rules, calibrate_s=calibrate,
+                                           axes=args.axes,
+                                           stored_reference=stored_lean_reference(
+                                               db, args.patient, recording))
+            except InputFileError as exc:
+                failed += 1
+                _print_error(args, recording.source, exc)
+                continue
+            session = result.to_dict(recording.source)
+            session["warnings"][:0] = recording.warnings
+            session["input"] = recording.describe()
+            session["recording"] = recording_header(recording, session,
+                                                    patient_id=args.patient)
+            if args.save:
+                saved = save_recording_session(db, session, ref.path, recording=recording,
+                                               patient_id=args.patient, rules=rules)
+                print(f"{saved.verb} session {saved.id} in {describe(db)}", file=sys.stderr)
+            if args.json:
+                print(json.dumps(session, separators=(",", ":")), flush=True)
+            else:
+                print(wearer_summary(session, rules), flush=True)
+                print()
+    if not failed:
+        return 0
+    return 2 if answers == 1 else 1
+
+
+def _print_error(args: argparse.Namespace, source: str, exc: InputFileError) -> None:
+    """The error line on stderr; with --json also the error object in the output's order."""
+    if args.json:
+        print(json.dumps({"schema": ERROR_SCHEMA, "source": source, "error": str(exc)},
+                         separators=(",", ":")), flush=True)
+    sys.stdout.flush()
+    print(f"error: {exc}", file=sys.stderr, flush=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -70,7 +100,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     print(f"stridewatch demo: analysing the bundled synthetic sample {sample.name}\n")
     ns = argparse.Namespace(inputs=[str(sample)], json=False, rules=None, calibrate="2:12",
-                            axes=None, units=None, save=False, patient=None, db=None)
+                            axes=None, units=None, time_unit=None, save=False, patient=None,
+                            db=None)
     return cmd_analyze(ns)
 
 
@@ -114,8 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="analyse the bundled synthetic sample (no sensor needed)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("analyze", help="analyse CSV recordings or .swtrace traces")
-    p.add_argument("inputs", nargs="+", help="files or directories (.csv, .swtrace)")
+    p = sub.add_parser("analyze", help="analyse recordings (CSV, .swtrace, Polar Sensor Logger, "
+                                        "Xsens, .cwa, .gt3x, Mobilise-D data.mat)")
+    p.add_argument("inputs", nargs="+", help="files or directories; the format is detected "
+                                             "from the content")
     p.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
     add_analysis_options(p)
     add_store_options(p, save_by_default=False)
@@ -146,6 +179,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.patient",
         "stridewatch.cli.sessions",
         "stridewatch.cli.calibrate",
+        "stridewatch.cli.sync",
         "stridewatch.cli.web",
     ):
         try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from analysis.errors import InputError
 from analysis.rules import RuleSet, rules_from_toml
+from analysis.timebase import TIME_UNITS_S
 from stridewatch.inputs import InputFileError
 
 
@@ -96,6 +97,9 @@ def add_analysis_options(
     if units:
         parser.add_argument("--units", choices=["g", "m/s2"],
                             help="acceleration units (default: detect)")
+        parser.add_argument("--time-unit", choices=list(TIME_UNITS_S),
+                            help="unit of a text file's time column (default: from the header, "
+                                 "else detected from the sample interval)")
 
 
 def require_accelerometer(profile: Any, where: str) -> None:

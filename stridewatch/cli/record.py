@@ -137,8 +137,15 @@ async def _record(args: argparse.Namespace) -> int:
     output = check_output(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"),
                           overwrite=False)
     timeout = EMULATED_SCAN_S if args.emulate else args.timeout
-    async with _radio(args.emulate, args.emulate_speed) as (scanner_backend, client_backend,
-                                                            sensor):
+    from firmware_bridge.recorder import RecorderControl
+    from stridewatch.cli import record_alerts
+
+    if args.emulate and record_alerts.emulated_streamer(args) == "metawear":
+        radio = record_alerts.emulated_metawear_radio(args.emulate_speed, emulated_walk().acc,
+                                                      EMULATED_RATE_HZ)
+    else:
+        radio = _radio(args.emulate, args.emulate_speed)
+    async with radio as (scanner_backend, client_backend, sensor):
         if args.device:
             _progress(f"looking for {args.device!r} for up to {timeout:g} s …")
             with _bluetooth_errors():
@@ -174,16 +181,30 @@ async def _record(args: argparse.Namespace) -> int:
         trace_marks: list = []  # the trace writer, once the recorder has opened it
         guide = None if args.no_calibration else GuidedCalibration(
             sys.stdout, mark=lambda label: trace_marks and trace_marks[0].record_mark(label))
+        # an emulated sensor without a clock: time is the samples received / rate
+        virtual_clock = getattr(sensor, "virtual_clock", None)
+        received: list[LiveView] = []
+        control = RecorderControl()
+        alerts = record_alerts.body_alerts(args, profile.name, control)
         live = LiveView(float(rate), rules=rules,
                         calibrate_s=parse_calibrate(args.calibrate), axes=args.axes, out=sys.stdout,
                         guide=guide,
                         stored_reference=None if stored is None else stored.as_reference(),
-                        wear_prior=device_wear_prior(profile.name, device.name))
+                        wear_prior=device_wear_prior(profile.name, device.name),
+                        # an emulated sensor without a clock is timed (and refreshed each
+                        # second) on the samples it sent
+                        clock=(lambda: received[0].samples / rate) if virtual_clock
+                        else time.monotonic,
+                        on_alert=alerts.on_alert if alerts is not None else None,
+                        print_alerts=args.alert != "sensor" or alerts is None
+                        or alerts.send is None)
+        received.append(live)
         stop = asyncio.Event()
         if sensor is not None and args.duration is None:
             # the emulated walk has an end: stop when the strap has sent all of it
             async def stop_when_walk_sent() -> None:
-                await sensor.h10.source_exhausted.wait()
+                exhausted = getattr(sensor, "source_exhausted", None)
+                await (exhausted or sensor.h10.source_exhausted).wait()
                 stop.set()
 
             watcher = asyncio.create_task(stop_when_walk_sent())
@@ -198,7 +219,7 @@ async def _record(args: argparse.Namespace) -> int:
                 summary = await record(device, profile, config, output,
                                        duration_s=args.duration, on_block=live.on_block,
                                        stop=stop, backend=client_backend,
-                                       on_trace=trace_marks.append)
+                                       on_trace=trace_marks.append, control=control)
         except RecordingError as exc:
             print(f"error: {exc} (what was recorded is in {output})", file=sys.stderr)
             return 1
@@ -269,4 +290,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="record an emulated Polar H10 walking (no sensor needed)")
     p.add_argument("--emulate-speed", type=float, default=1.0,
                    help="emulated strap clock speed (e.g. 10 = ten times real time)")
+    from stridewatch.cli.record_alerts import add_alert_arguments
+
+    add_alert_arguments(p)
     p.set_defaults(func=cmd_record)

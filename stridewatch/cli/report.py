@@ -112,6 +112,7 @@ def build_report(
     units: str | None = None,
     session_date: date | datetime | None = None,
     save: bool = True,
+    time_unit: str | None = None,
 ) -> BuiltReport:
     """Analyse one recording and write its HTML report (and PDF when ``pdf`` is given).
 
@@ -128,7 +129,7 @@ def build_report(
     out = check_output(out_html)
     pdf_out = check_output(pdf) if pdf is not None else None
     ruleset = resolve_rules(rules, patient_id, db)
-    recording = read_input(path, units)
+    recording = read_input(path, units, time_unit)
     result = analyze_recording(recording, rules=ruleset, calibrate_s=calibrate_s, axes=axes)
     session = result.to_dict(str(path))
     session["recording"] = recording_header(recording, session, patient_id=patient_id,
@@ -176,6 +177,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         args.input, args.output, pdf=args.pdf, patient_id=args.patient, rules=args.rules,
         db=db_path(args), save=not args.no_save, calibrate_s=parse_calibrate(args.calibrate),
         axes=args.axes, units=args.units, session_date=args.date,
+        time_unit=getattr(args, "time_unit", None),
     )
     print(f"wrote {built.html_path}" + (f" and {built.pdf_path}" if built.pdf_path else ""))
     if built.session_id is not None:

@@ -53,6 +53,15 @@ def is_url(text: str) -> bool:
     return "://" in text
 
 
+def files_folder(db: str | Path) -> Path:
+    """Where files that belong with a store live (synced traces, board clocks): beside a
+    SQLite file, or the user's data folder for a server URL."""
+    text = str(db)
+    if is_url(text):
+        return default_db_path().parent
+    return Path(text).parent
+
+
 def store_url(db: str | Path | None = None) -> URL:
     """The SQLAlchemy URL for a path or URL (None: ``STRIDEWATCH_DB``, else the default file)."""
     if db is None:

@@ -99,9 +99,9 @@ synced_recordings = sa.Table(
     "synced_recordings", metadata,
     sa.Column("device", sa.Text, primary_key=True),
     sa.Column("recording_id", sa.Text, primary_key=True),
-    sa.Column("content_sha256", sa.Text),
+    sa.Column("content_sha256", sa.Text, primary_key=True),
     sa.Column("session_id", sa.Integer, sa.ForeignKey("sessions.id", ondelete="SET NULL")),
-    sa.Column("trace_path", sa.Text),
+    sa.Column("trace_path", sa.Text, nullable=False),
     sa.Column("synced_at", sa.Text, nullable=False),
 )
 

@@ -64,12 +64,12 @@ def upgrade() -> None:
         "synced_recordings",
         sa.Column("device", sa.Text, nullable=False),
         sa.Column("recording_id", sa.Text, nullable=False),
-        sa.Column("content_sha256", sa.Text),
+        sa.Column("content_sha256", sa.Text, nullable=False),
         sa.Column("session_id", sa.Integer,
                   sa.ForeignKey("sessions.id", ondelete="SET NULL")),
-        sa.Column("trace_path", sa.Text),
+        sa.Column("trace_path", sa.Text, nullable=False),
         sa.Column("synced_at", sa.Text, nullable=False),
-        sa.PrimaryKeyConstraint("device", "recording_id"),
+        sa.PrimaryKeyConstraint("device", "recording_id", "content_sha256"),
     )
 
 
