@@ -181,6 +181,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.sessions",
         "stridewatch.cli.calibrate",
         "stridewatch.cli.sync",
+        "stridewatch.cli.web",
     ):
         try:
             module = __import__(module_name, fromlist=["register"])

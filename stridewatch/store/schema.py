@@ -105,5 +105,34 @@ synced_recordings = sa.Table(
     sa.Column("synced_at", sa.Text, nullable=False),
 )
 
+# revision 0003: clinician accounts (stridewatch.store.clinicians, used by the web app)
+clinicians = sa.Table(
+    "clinicians", metadata,
+    sa.Column("username", sa.Text, primary_key=True),
+    sa.Column("password_hash", sa.Text, nullable=False),  # argon2id, never the password
+    sa.Column("role", sa.Text, nullable=False, server_default="clinician"),  # or "admin"
+    sa.Column("created_at_utc", sa.Text, nullable=False),
+    sa.Column("password_changed_at_utc", sa.Text, nullable=False),
+)
+
+patient_assignments = sa.Table(
+    "patient_assignments", metadata,
+    sa.Column("username", sa.Text, sa.ForeignKey("clinicians.username", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("patient_id", sa.Text, sa.ForeignKey("patients.id"), primary_key=True),
+    sa.Column("assigned_by", sa.Text),
+    sa.Column("assigned_at_utc", sa.Text, nullable=False),
+)
+
+rules_history = sa.Table(
+    "rules_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("patient_id", sa.Text, sa.ForeignKey("patients.id"), nullable=False),
+    sa.Column("rules_version", sa.Integer, nullable=False),
+    sa.Column("rules_toml", sa.Text, nullable=False),
+    sa.Column("changed_by", sa.Text, nullable=False),
+    sa.Column("changed_at_utc", sa.Text, nullable=False),
+)
+
 #: The newest migration revision; equal to the head of ``migrations/versions`` (tested).
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
