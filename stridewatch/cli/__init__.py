@@ -12,17 +12,21 @@ from stridewatch.cli.options import (
     parse_calibrate,
     shipped_file,
 )
-from stridewatch.inputs import InputFileError, expand_inputs, read_input
-from stridewatch.report.summary import wearer_summary
-from stridewatch.store.filing import (
-    analyze_recording,
-    db_path,
-    resolve_rules,
-    save_recording_session,
-)
+
+# Each command imports what it uses when it runs (numpy, pandas, scipy, the store), so
+# `--help` and the store-only commands start fast: keep heavy imports out of module level.
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from stridewatch.inputs import InputFileError, expand_inputs, read_input
+    from stridewatch.report.summary import wearer_summary
+    from stridewatch.store.filing import (
+        analyze_recording,
+        db_path,
+        resolve_rules,
+        save_recording_session,
+    )
+
     db = db_path(args) if (args.save or args.patient) else None
     rules = resolve_rules(args.rules, args.patient, db)
     calibrate = parse_calibrate(args.calibrate)
@@ -117,6 +121,8 @@ def _extra_commands() -> list:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from stridewatch.inputs import InputFileError
+
     try:
         return int(args.func(args) or 0)
     except InputFileError as exc:

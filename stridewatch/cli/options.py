@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from analysis.errors import InputError
-from analysis.rules import RuleSet, rules_from_toml
-from stridewatch.inputs import InputFileError
+# Imported where used (numpy comes with them): every CLI start imports this module.
+if TYPE_CHECKING:
+    from analysis.rules import RuleSet
 
 
 def parse_calibrate(text: str | None) -> tuple[float, float] | None:
     """``--calibrate START:END`` in seconds, or None."""
+    from stridewatch.inputs import InputFileError
+
     if text is None:
         return None
     try:
@@ -36,12 +39,17 @@ def shipped_file(name: str) -> Path:
 
 def default_rules() -> RuleSet:
     """The default guideline rules shipped in data/guidelines.toml (thresholds and wording)."""
+    from analysis.rules import rules_from_toml
+
     path = shipped_file("guidelines.toml")
     return rules_from_toml(path.read_text(encoding="utf-8"), path.name)
 
 
 def load_rules(path: str | Path | None) -> RuleSet:
     """Default rules, with a per-patient TOML file's overrides when given."""
+    from analysis.errors import InputError
+    from stridewatch.inputs import InputFileError
+
     rules = default_rules()
     if path is None:
         return rules
@@ -59,13 +67,18 @@ def add_store_options(parser: argparse.ArgumentParser, *, save_by_default: bool)
     """``--patient`` and ``--db``, plus ``--save`` or ``--no-save`` for the session store."""
     parser.add_argument("--patient", help="patient id: the patient's stored rules apply "
                                           "(unless --rules) and the session is filed under it")
-    parser.add_argument("--db", help="session store (default: in the user's data folder)")
+    parser.add_argument("--db", help=store_help())
     if save_by_default:
         parser.add_argument("--no-save", dest="save", action="store_false",
                             help="do not keep the session in the store")
     else:
         parser.add_argument("--save", action="store_true",
                             help="keep the session in the store (see `stridewatch history`)")
+
+
+def store_help() -> str:
+    """Help text of every ``--db`` option."""
+    return "session store (default: in the user's data folder)"
 
 
 def add_analysis_options(

@@ -16,12 +16,14 @@ import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from analysis.errors import InputError
-from analysis.simulate import Phase, Simulation, simulate_walk
-from firmware_bridge.profiles import StreamConfig, get_profile
 from stridewatch.cli.options import add_analysis_options, add_store_options
-from stridewatch.inputs import InputFileError
+
+# numpy, the profiles and the simulator are imported by the functions that use them, so
+# registering these commands (every CLI start) stays cheap.
+if TYPE_CHECKING:
+    from analysis.simulate import Simulation
 
 EMULATED_RATE_HZ = 200.0
 
@@ -35,6 +37,8 @@ def emulated_walk() -> Simulation:
     The strap's clock runs from power-on, so the time spent scanning and
     connecting (times ``--emulate-speed``) is cut from the first 30 s of standing.
     """
+    from analysis.simulate import Phase, simulate_walk
+
     sim = simulate_walk(
         [Phase("stand", 30, sagittal_deg=0.0), Phase("walk", 90, cadence_spm=110),
          Phase("walk", 50, cadence_spm=110, sagittal_deg=18.0)],
@@ -46,6 +50,8 @@ def emulated_walk() -> Simulation:
 @contextlib.asynccontextmanager
 async def _radio(emulate: bool, speed: float) -> AsyncIterator[tuple[object, object, object]]:
     """(scanner backend, client backend, emulated sensor) — all None for the real radio."""
+    from stridewatch.inputs import InputFileError
+
     if not emulate:
         yield None, None, None
         return
@@ -78,9 +84,12 @@ async def _scan(args: argparse.Namespace) -> int:
 
 
 async def _record(args: argparse.Namespace) -> int:
+    from analysis.errors import InputError
+    from firmware_bridge.profiles import StreamConfig, get_profile
     from firmware_bridge.recorder import RecordingError, record
     from firmware_bridge.scanner import find_sensor, scan
     from stridewatch.cli.options import parse_calibrate
+    from stridewatch.inputs import InputFileError
     from stridewatch.live.view import LiveView
     from stridewatch.report.summary import wearer_summary
     from stridewatch.store.filing import db_path, resolve_rules, save_recording_session

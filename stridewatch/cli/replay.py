@@ -7,12 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from analysis.errors import InputError
-from firmware_bridge.trace import TraceFormatError
 from stridewatch.cli.options import add_analysis_options
-from stridewatch.inputs import InputFileError
+
+# numpy and the trace code are imported by the commands, so registering them stays cheap.
 
 
 def _speed(text: str) -> float | None:
@@ -28,7 +25,10 @@ def _speed(text: str) -> float | None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from analysis.errors import InputError
+    from firmware_bridge.trace import TraceFormatError
     from stridewatch.cli.options import load_rules, parse_calibrate
+    from stridewatch.inputs import InputFileError
     from stridewatch.live.replay import replay_trace
     from stridewatch.report.summary import wearer_summary
 
@@ -56,6 +56,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from stridewatch.inputs.swtrace import read_trace_recording
 
     recording = read_trace_recording(Path(args.trace))

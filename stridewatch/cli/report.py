@@ -16,24 +16,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from stridewatch.cli.options import add_analysis_options, parse_calibrate, store_help
 
-from analysis.errors import InputError
-from analysis.rules import RuleSet
-from analysis.units import to_g
-from stridewatch.cli.options import add_analysis_options, default_rules, parse_calibrate
-from stridewatch.inputs import InputFileError, Recording, read_input
-from stridewatch.store import database as store
-from stridewatch.store.filing import (
-    analyze_recording,
-    db_path,
-    resolve_rules,
-    save_recording_session,
-)
-
-if TYPE_CHECKING:  # matplotlib is imported only when a report is actually drawn
+# numpy, the store, the analysis and matplotlib are imported by the functions that use
+# them, so that registering these commands (every CLI start) stays cheap.
+if TYPE_CHECKING:
+    from analysis.rules import RuleSet
+    from stridewatch.inputs import Recording
     from stridewatch.report.figures import Thresholds
     from stridewatch.report.html import ReportSignal
+    from stridewatch.store import database as store
 
 
 @dataclass(frozen=True)
@@ -75,6 +67,9 @@ def guidelines_from_rules(rules: RuleSet) -> dict[str, str]:
 def report_signal(recording: Recording, session: dict) -> ReportSignal:
     """Vertical acceleration (g) along the body's up axis that the analysis found
     (the magnitude when it found none), on the recording's clock."""
+    import numpy as np
+
+    from analysis.units import to_g
     from stridewatch.report.html import ReportSignal
 
     units = session.get("acc_units_in") or recording.acc_units or "g"
@@ -145,7 +140,9 @@ def build_report(
     walk was recorded; default: the recording's start time if it has one, else the file's
     modification time. Raises ``InputFileError`` naming the file for unreadable input.
     """
+    from stridewatch.inputs import read_input
     from stridewatch.report.html import render_pdf, render_report
+    from stridewatch.store.filing import analyze_recording, resolve_rules, save_recording_session
 
     path = Path(input_path)
     ruleset = resolve_rules(rules, patient_id, db)
@@ -189,6 +186,8 @@ def build_history(
     without a patient or stored rules); ``plan`` overrides the plan.
     """
     from stridewatch.report.html import render_history
+    from stridewatch.store import database as store
+    from stridewatch.store.filing import resolve_rules
 
     rules = resolve_rules(None, patient_id, db)
     weeks = store.weekly_totals(db, patient_id=patient_id, since=since, until=until,
@@ -203,6 +202,11 @@ def build_history(
 
 def set_rules_from_file(db: store.DbLike, patient_id: str, rules_path: str | Path) -> int:
     """Check a per-patient rules file against the rule set and store it; the new version."""
+    from analysis.errors import InputError
+    from stridewatch.cli.options import default_rules
+    from stridewatch.inputs import InputFileError
+    from stridewatch.store import database as store
+
     path = Path(rules_path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -219,6 +223,9 @@ def set_rules_from_file(db: store.DbLike, patient_id: str, rules_path: str | Pat
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from stridewatch.inputs import InputFileError
+    from stridewatch.store.filing import db_path
+
     if args.history:
         args.output = args.output or "history.html"
         return cmd_history(args)
@@ -237,6 +244,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from stridewatch.store import database as store
+    from stridewatch.store.filing import db_path
+
     output = args.output or "history.html"
     since, until = getattr(args, "since", None), getattr(args, "until", None)
     sessions = store.list_sessions(db_path(args), patient_id=args.patient, since=since, until=until)
@@ -264,12 +274,17 @@ def _fmt(value: float | None, unit: str) -> str:
 
 
 def cmd_set_rules(args: argparse.Namespace) -> int:
+    from stridewatch.store.filing import db_path
+
     version = set_rules_from_file(db_path(args), args.patient_id, args.rules_file)
     print(f"patient {args.patient_id}: rules version {version}")
     return 0
 
 
 def cmd_show_rules(args: argparse.Namespace) -> int:
+    from stridewatch.store import database as store
+    from stridewatch.store.filing import db_path
+
     rules = store.get_patient_rules(db_path(args), args.patient_id)
     if rules is None:
         print(f"patient {args.patient_id}: no rules stored (defaults apply)", file=sys.stderr)
@@ -282,7 +297,7 @@ def cmd_show_rules(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``report``, ``history`` and ``patient`` to the CLI's subparsers."""
-    db_help = f"session store (default: {store.default_db_path()})"
+    db_help = store_help()
 
     p = sub.add_parser("report", help="analyse a recording and write its HTML (and PDF) report")
     p.add_argument("input", nargs="?", help="recording (.csv or .swtrace)")

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from analysis.simulate import DEFAULT_MOUNT, Phase, Simulation, rotation_matrix, simulate_walk
+# numpy and the simulator are imported when a phase is parsed or a walk written, so
+# registering the command (every CLI start) stays cheap.
+if TYPE_CHECKING:
+    from analysis.simulate import Phase, Simulation
 
 
 def _phase(text: str) -> Phase:
     """``walk:DUR[:CADENCE[:SI[:SAGITTAL[:FRONTAL]]]]`` or ``stand:DUR``."""
+    from analysis.simulate import Phase
+
     parts = text.split(":")
     kind = parts[0]
     if kind not in ("walk", "stand") or len(parts) < 2:
@@ -56,6 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from analysis.simulate import DEFAULT_MOUNT, Phase, rotation_matrix, simulate_walk
+
     phases = args.phases or [Phase("stand", 15, sagittal_deg=0.0), Phase("walk", 300)]
     yaw, pitch, roll = (float(x) for x in args.mount.split(","))
     sim = simulate_walk(
@@ -74,6 +80,8 @@ def truth_path(csv_path: Path) -> Path:
 
 def write_simulation(sim: Simulation, csv_path: Path) -> None:
     """Write the samples as CSV (t,ax,ay,az) and the truth JSON beside it."""
+    import numpy as np
+
     data = np.column_stack([sim.t_s, sim.acc])
     header = "t,ax,ay,az"
     np.savetxt(csv_path, data, delimiter=",", header=header, comments="", fmt="%.5f")

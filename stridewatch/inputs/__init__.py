@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from analysis.errors import InputError
 
@@ -67,6 +66,8 @@ def read_input(path: str | Path, units: str | None = None) -> Recording:
 
 def read_csv(path: Path, units: str | None = None) -> Recording:
     """Read the analysis CSV layout; see data/csv-format.md."""
+    import pandas as pd  # here, not at module level: commands that read no CSV start faster
+
     try:
         frame = pd.read_csv(path, skip_blank_lines=False, low_memory=False)
     except FileNotFoundError as exc:

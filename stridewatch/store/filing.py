@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.errors import InputError
-from analysis.pipeline import SessionResult, analyze
 from analysis.rules import RuleSet
 from stridewatch.cli.options import default_rules, load_rules
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located
 from stridewatch.store import database as store
+
+if TYPE_CHECKING:  # the analysis (scipy) is imported only when a recording is analysed
+    from analysis.pipeline import SessionResult
 
 
 def analyze_recording(
@@ -22,6 +25,8 @@ def analyze_recording(
     axes: str | None = None,
 ) -> SessionResult:
     """Run the analysis on a read recording; InputError becomes a located InputFileError."""
+    from analysis.pipeline import analyze
+
     try:
         return analyze(
             recording.t_s,
