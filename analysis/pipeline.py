@@ -35,8 +35,7 @@ from analysis.lean import (
 from analysis.orientation import BodyAxes, estimate_axes, parse_axes
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import label_sides
-from analysis.timebase import UniformResampler, estimate_sample_rate_hz, validate_samples
-from analysis.units import detect_acc_units, median_magnitude, to_g
+from analysis.timebase import UniformResampler
 
 SCHEMA = "stridewatch.session/1"
 @dataclass
@@ -226,28 +225,20 @@ def analyze(
     to detect from the resting magnitude); ``gyro_dps`` (N,3) deg/s or None
     (checked like the rest, not used: see ``analysis.sides``);
     ``fs_hz`` the nominal rate (estimated from the stamps when None).
+    The same as ``analysis.streaming.analyze_stream`` on one chunk.
     Raises ``InputError`` (with the data row where there is one) for input that
     cannot be analysed.
     """
-    t_s = np.asarray(t_s, dtype=np.float64)
-    acc = np.asarray(acc, dtype=np.float64)
-    gyro = None if gyro_dps is None else np.asarray(gyro_dps, dtype=np.float64)
-    units = acc_units or detect_acc_units(acc)
-    acc_g = to_g(acc, units)
-    validate_samples(t_s, acc_g, gyro)
-    if acc_units is not None:
-        detect_check = median_magnitude(acc_g)
-        if not 0.5 <= detect_check <= 2.0:
-            raise InputError(
-                f"with --units {acc_units} the median acceleration is {detect_check:.3g} g, "
-                "not ~1 g: the units are probably wrong"
-            )
-    rate = fs_hz or estimate_sample_rate_hz(t_s)
-    analyzer = SessionAnalyzer(
-        rate, rules=rules, calibrate_s=calibrate_s, axes=axes, acc_units=units
+    from analysis.streaming import SampleChunk, analyze_stream  # the same path as a file stream
+
+    chunk = SampleChunk(
+        t_s=np.asarray(t_s, dtype=np.float64),
+        acc=np.asarray(acc, dtype=np.float64),
+        gyro_dps=None if gyro_dps is None else np.asarray(gyro_dps, dtype=np.float64),
+        first_row=0,
     )
-    analyzer.feed(t_s, acc_g)
-    return analyzer.finish()
+    return analyze_stream([chunk], acc_units=acc_units, rules=rules, calibrate_s=calibrate_s,
+                          axes=axes, fs_hz=fs_hz)
 
 
 def derive_session(

@@ -42,12 +42,16 @@ class UniformBlock:
         return self.t0_s + np.arange(self.n) / self.fs_hz
 
 
-def validate_samples(t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None) -> None:
+def validate_samples(
+    t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None, *, whole: bool = True
+) -> None:
     """Raise InputError (with the offending row) for samples that cannot be analysed.
 
     Checks, in order: shapes, NaN or infinite values, time going backwards,
     duplicate time stamps, less than ``MIN_DURATION_S`` of data, and
-    acceleration magnitudes no body-worn sensor produces.
+    acceleration magnitudes no body-worn sensor produces. ``whole`` False: the
+    samples are one chunk of a longer stream, so the length and duration
+    checks are left to ``check_duration`` on the whole stream.
     """
     if t_s.ndim != 1 or acc_g.shape != (len(t_s), 3):
         raise InputError(
@@ -55,8 +59,8 @@ def validate_samples(t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | 
         )
     if gyro_dps is not None and gyro_dps.shape != acc_g.shape:
         raise InputError(f"gyro shape {gyro_dps.shape} does not match acceleration {acc_g.shape}")
-    if len(t_s) < 2:
-        raise InputError(f"only {len(t_s)} sample(s); need at least {MIN_DURATION_S:g} s of data")
+    if whole and len(t_s) < 2:
+        check_duration(len(t_s), 0.0)
     columns = [("t", t_s[:, None]), ("acceleration", acc_g)]
     if gyro_dps is not None:
         columns.append(("angular rate", gyro_dps))
@@ -74,11 +78,8 @@ def validate_samples(t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | 
     if (dt == 0).any():
         row = int(np.argmax(dt == 0)) + 1
         raise InputError(f"duplicate time stamp t={t_s[row]:.6g} s", row=row)
-    duration = float(t_s[-1] - t_s[0])
-    if duration < MIN_DURATION_S:
-        raise InputError(
-            f"only {duration:.2f} s of data; need at least {MIN_DURATION_S:g} s to analyse"
-        )
+    if whole:
+        check_duration(len(t_s), float(t_s[-1] - t_s[0]))
     magnitude = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g))
     if (magnitude > MAX_PLAUSIBLE_ACC_G).any():
         row = int(np.argmax(magnitude > MAX_PLAUSIBLE_ACC_G))
@@ -86,6 +87,16 @@ def validate_samples(t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | 
             f"implausible acceleration magnitude {magnitude[row]:.3g} g "
             f"(over {MAX_PLAUSIBLE_ACC_G:g} g); wrong units?",
             row=row,
+        )
+
+
+def check_duration(n_samples: int, duration_s: float) -> None:
+    """Raise InputError for a recording too short to analyse (``MIN_DURATION_S``)."""
+    if n_samples < 2:
+        raise InputError(f"only {n_samples} sample(s); need at least {MIN_DURATION_S:g} s of data")
+    if duration_s < MIN_DURATION_S:
+        raise InputError(
+            f"only {duration_s:.2f} s of data; need at least {MIN_DURATION_S:g} s to analyse"
         )
 
 

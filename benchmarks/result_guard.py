@@ -101,7 +101,9 @@ def main() -> int:
     found = differences(recorded, results)
     for name in results:
         steps = results[name].get("steps")
-        print(f"{name}: {steps} steps, {len(results[name].get('flags', []))} flags")
+        changed = sum(line.startswith(f".{name}.") for line in found)
+        print(f"{name}: {steps} steps, {len(results[name].get('flags', []))} flags"
+              + (f" — {changed} fields CHANGED" if changed else " — unchanged"))
     if found:
         print(f"RESULTS CHANGED ({len(found)} differences):")
         for line in found[:50]:

@@ -18,11 +18,12 @@ from stridewatch.cli.options import (
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from stridewatch.inputs import InputFileError, expand_inputs, read_input
+    from stridewatch.inputs import InputFileError, expand_inputs
     from stridewatch.report.summary import wearer_summary
     from stridewatch.store.filing import (
-        analyze_recording,
+        analyze_file,
         db_path,
+        recorded_at,
         resolve_rules,
         save_recording_session,
     )
@@ -33,17 +34,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     status = 0
     for path in expand_inputs(args.inputs):
         try:
-            recording = read_input(path, args.units)
-            result = analyze_recording(recording, rules=rules, calibrate_s=calibrate,
-                                       axes=args.axes)
+            result, recording = analyze_file(path, args.units, rules=rules,
+                                             calibrate_s=calibrate, axes=args.axes)
         except InputFileError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 2
             continue
         session = result.to_dict(str(path))
         if args.save:
-            saved = save_recording_session(db, session, path, recording=recording,
-                                           patient_id=args.patient, rules=rules)
+            saved = save_recording_session(db, session, path, patient_id=args.patient,
+                                           rules=rules,
+                                           session_date=recorded_at(recording, path))
             print(f"saved session {saved} in {db}", file=sys.stderr)
         if args.json:
             print(json.dumps(session, separators=(",", ":")), flush=True)

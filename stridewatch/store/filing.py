@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from analysis.errors import InputError
 from analysis.rules import RuleSet
 from stridewatch.cli.options import default_rules, load_rules
-from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located
+from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located, read_input
 from stridewatch.store import database as store
 
 if TYPE_CHECKING:  # the analysis (scipy) is imported only when a recording is analysed
@@ -42,9 +42,35 @@ def analyze_recording(
         raise located(exc, recording) from exc
 
 
-def recorded_at(recording: Recording, path: Path) -> datetime:
+def analyze_file(
+    path: Path,
+    units: str | None = None,
+    *,
+    rules: RuleSet,
+    calibrate_s: tuple[float, float] | None = None,
+    axes: str | None = None,
+) -> tuple[SessionResult, Recording | None]:
+    """Analyse a recording file: a CSV as a stream of chunks (memory independent of its
+    length, no samples kept), anything else read whole. Returns the result and the
+    recording when one was read (None for a streamed CSV)."""
+    if path.suffix == TRACE_SUFFIX:
+        recording = read_input(path, units)
+        return analyze_recording(recording, rules=rules, calibrate_s=calibrate_s,
+                                 axes=axes), recording
+    from analysis.streaming import analyze_stream
+    from stridewatch.inputs.chunks import csv_chunks
+
+    try:
+        result = analyze_stream(csv_chunks(path), acc_units=units, rules=rules,
+                                calibrate_s=calibrate_s, axes=axes)
+    except InputError as exc:
+        raise InputFileError(exc.located(str(path))) from exc
+    return result, None
+
+
+def recorded_at(recording: Recording | None, path: Path) -> datetime:
     """When the walk was recorded: the trace's start time, else the file's modification time."""
-    start = (recording.meta or {}).get("start_unix_s")
+    start = (recording.meta or {}).get("start_unix_s") if recording is not None else None
     if isinstance(start, int | float):
         return datetime.fromtimestamp(start)
     return datetime.fromtimestamp(path.stat().st_mtime)
