@@ -18,7 +18,7 @@ import numpy as np
 from analysis.streaming import SampleChunk
 from stridewatch.inputs import ACC_COLUMNS, GYRO_COLUMNS, InputFileError
 
-CHUNK_ROWS = 1 << 17  # ~22 min at 100 Hz: parsing cost per row is flat from here on
+CHUNK_ROWS = 1 << 15  # ~5.5 min at 100 Hz: parsing cost per row is flat from here on, memory is not
 
 
 def csv_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[SampleChunk]:
