@@ -134,38 +134,63 @@ class UniformResampler:
         if len(t_s) == 0:
             return
         acc_g = np.asarray(acc_g, dtype=np.float64)
-        if self._last_t is not None:
+        prepended = self._last_t is not None
+        if prepended:
             t_s = np.concatenate([[self._last_t], t_s])
-            acc_g = np.concatenate([self._last_acc[None], acc_g])
         steps = np.diff(t_s)
         if (steps <= 0).any():
             i = int(np.argmax(steps <= 0)) + 1
             raise InputError(f"time does not increase: t={t_s[i]:.6g} s after t={t_s[i - 1]:.6g} s")
+        if (steps > MAX_GAP_S).any():
+            yield from self._feed_with_gaps(t_s, acc_g, prepended, steps)
+            return
+        # no gap (every live block): one stretch, the last sample kept only for interpolation
+        if not prepended:
+            self._start_segment(float(t_s[0]))
+        block = self._interpolate(t_s, acc_g, prepended)
+        if block is not None:
+            yield block
+        self._last_t = float(t_s[-1])
+        self._last_acc = acc_g[-1].copy()
+
+    def _feed_with_gaps(
+        self, t_s: np.ndarray, acc_g: np.ndarray, prepended: bool, steps: np.ndarray
+    ) -> Iterator[UniformBlock]:
+        if prepended:
+            acc_g = np.concatenate([self._last_acc[None], acc_g])
         breaks = np.flatnonzero(steps > MAX_GAP_S) + 1
         starts = np.concatenate([[0], breaks])
         ends = np.concatenate([breaks, [len(t_s)]])
         for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
-            if i > 0 or self._last_t is None:
-                self._segment += 1
-                self._t0 = float(t_s[a])
-                self._next_k = 0
-            block = self._interpolate(t_s[a:b], acc_g[a:b])
+            if i > 0 or not prepended:
+                self._start_segment(float(t_s[a]))
+            block = self._interpolate(t_s[a:b], acc_g[a:b], False)
             if block is not None:
                 yield block
         self._last_t = float(t_s[-1])
         self._last_acc = acc_g[-1].copy()
 
-    def _interpolate(self, t: np.ndarray, acc: np.ndarray) -> UniformBlock | None:
+    def _start_segment(self, t0_s: float) -> None:
+        self._segment += 1
+        self._t0 = t0_s
+        self._next_k = 0
+
+    def _interpolate(self, t: np.ndarray, acc: np.ndarray, prepended: bool) -> UniformBlock | None:
+        """Grid points up to ``t[-1]``; ``prepended``: ``t[0]`` is the previous feed's last
+        sample, whose acceleration is not in ``acc`` (it is added only to interpolate)."""
         last_k = int(np.floor((t[-1] - self._t0) * self.fs_hz + 1e-9))
         if last_k < self._next_k:
             return None
         k = np.arange(self._next_k, last_k + 1)
         grid = self._t0 + k / self.fs_hz
         aligned = _aligned(t, grid, self.fs_hz)
-        if aligned is not None:  # stamps already on the grid: no interpolation needed
-            acc_u = acc[aligned]
+        if aligned is not None and (not prepended or aligned.start > 0):
+            # stamps already on the grid: no interpolation needed
+            acc_u = acc[aligned.start - prepended : aligned.stop - prepended]
         else:
-            acc_u = _interp3(grid, t, acc)
+            if prepended:
+                acc = np.concatenate([self._last_acc[None], acc])
+            acc_u = acc[aligned] if aligned is not None else _interp3(grid, t, acc)
         self._next_k = last_k + 1
         return UniformBlock(self._segment, float(grid[0]), self.fs_hz, acc_u)
 
