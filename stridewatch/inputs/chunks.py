@@ -33,6 +33,7 @@ def csv_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[SampleChunk
         raise InputFileError(f"{path}: not a readable CSV file ({exc})") from exc
     first_row = 0
     columns: list[str] | None = None
+    positions: list[int] = []
     has_gyro = False
     with reader:
         while True:
@@ -44,10 +45,11 @@ def csv_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[SampleChunk
                 raise InputFileError(f"{path}: not a readable CSV file ({exc})") from exc
             if columns is None:
                 columns, has_gyro = _columns(path, frame)
-            frame.columns = [str(c).strip() for c in frame.columns]
+                names = [str(c).strip() for c in frame.columns]
+                positions = [names.index(c) for c in columns]
             data = np.empty((len(frame), len(columns)))
-            for j, column in enumerate(columns):
-                data[:, j] = _numbers(path, frame[column], column, first_row)
+            for j, (column, at) in enumerate(zip(columns, positions, strict=True)):
+                data[:, j] = _numbers(path, frame.iloc[:, at], column, first_row)
             yield SampleChunk(
                 t_s=data[:, 0],
                 acc=data[:, 1:4],
