@@ -124,3 +124,63 @@ def parse_axes(spec: str) -> BodyAxes:
             "flip its sign"
         )
     return BodyAxes(up, forward, right, "override", 1.0)
+
+
+# Below this confidence the walking dynamics do not settle the forward sign; a device
+# prior (how the sensor sits when worn as intended) does instead.
+PRIOR_DECIDES_BELOW_CONFIDENCE = 0.2
+# How far (cosine) the estimate and the prior must disagree to call it worn the wrong way.
+WRONG_WAY_COSINE = -0.5
+
+
+@dataclass(frozen=True)
+class WearPrior:
+    """Sensor-frame unit vectors the maker documents for the worn sensor: ``forward``
+    (out of the chest) and/or ``up``; either may be None. ``spec`` as given."""
+
+    forward: np.ndarray | None
+    up: np.ndarray | None
+    spec: str
+
+
+def parse_wear_prior(spec: str) -> WearPrior:
+    """A device prior in the ``--axes`` grammar, any subset of V / AP (e.g. ``"AP=+z"``)."""
+    given: dict[str, np.ndarray] = {}
+    for part in spec.split(","):
+        m = _TOKEN.match(part)
+        if not m or m.group(1).upper() == "ML":
+            raise InputError(f"device prior {spec!r}: cannot read {part.strip()!r} "
+                             "(expected V=±axis and/or AP=±axis)")
+        sign = -1.0 if m.group(2) == "-" else 1.0
+        given[m.group(1).upper()] = sign * _AXIS_VECTORS[m.group(3).lower()]
+    return WearPrior(given.get("AP"), given.get("V"), spec)
+
+
+def apply_wear_prior(axes: BodyAxes, prior: WearPrior | None) -> tuple[BodyAxes, list[str]]:
+    """Settle a weak forward sign with the device prior; warn when it is worn the wrong way.
+
+    When the dynamics decided the forward sign clearly and it points against the
+    prior, the dynamics are kept (the wearer may have the sensor on the back or
+    turned round) and a warning says so. Returns the axes and the warnings.
+    """
+    if prior is None or axes.source == "override":
+        return axes, []
+    warnings: list[str] = []
+    if prior.up is not None and float(axes.up @ prior.up) < WRONG_WAY_COSINE:
+        warnings.append("the sensor seems to be worn upside down (its top points down); "
+                        "lean and steps are still measured, but check how it is worn")
+    if prior.forward is not None:
+        agree = float(axes.forward @ prior.forward)
+        if axes.forward_confidence < PRIOR_DECIDES_BELOW_CONFIDENCE:
+            if abs(agree) >= 0.5:  # the prior axis is near the body's forward-back line
+                if agree < 0:
+                    axes = BodyAxes(axes.up, -axes.forward, -axes.right, "auto+prior",
+                                    axes.forward_confidence)
+                else:
+                    axes = BodyAxes(axes.up, axes.forward, axes.right, "auto+prior",
+                                    axes.forward_confidence)
+        elif agree < WRONG_WAY_COSINE:
+            warnings.append("the sensor seems to be worn on the back or turned round (its "
+                            "front faces backward); lean and left/right follow the walking "
+                            "pattern, but check how it is worn")
+    return axes, warnings

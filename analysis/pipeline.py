@@ -26,14 +26,15 @@ from analysis.bouts import Bout, find_bouts
 from analysis.cadence import cadence_spm, rolling_cadence_spm, walking_intervals
 from analysis.errors import InputError
 from analysis.extraction import FeatureExtractor, GaitFeatures
-from analysis.lean import (
-    MIN_AUTO_WALKING_S,
-    auto_reference,
-    calibrated_reference,
-    lean_angles,
-    stride_average,
+from analysis.lean import LeanReference, choose_reference, lean_angles, stride_average
+from analysis.orientation import (
+    PRIOR_DECIDES_BELOW_CONFIDENCE,
+    BodyAxes,
+    WearPrior,
+    apply_wear_prior,
+    estimate_axes,
+    parse_axes,
 )
-from analysis.orientation import BodyAxes, estimate_axes, parse_axes
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import label_sides
 from analysis.timebase import UniformResampler
@@ -58,7 +59,7 @@ class SessionResult:
     step_regularity: float
     stride_regularity: float
     axes: BodyAxes
-    lean_reference: str
+    lean_reference: LeanReference
     second_t_s: np.ndarray
     walking: np.ndarray
     series_cadence_spm: np.ndarray
@@ -108,7 +109,11 @@ class SessionResult:
                 "stride_regularity": _num(self.stride_regularity, 3),
             },
             "lean": {
-                "reference": self.lean_reference,
+                "reference": self.lean_reference.kind,
+                "reference_segment_s": (
+                    None if self.lean_reference.segment_s is None
+                    else [round(v, 2) for v in self.lean_reference.segment_s]),
+                "posture_judged": self.lean_reference.judged,
                 "sagittal_deg_median": _stat(np.nanmedian, sag),
                 "frontal_deg_median": _stat(np.nanmedian, fro),
                 "sagittal_deg_p95": _stat(lambda v: np.nanpercentile(v, 95), sag),
@@ -165,10 +170,14 @@ class SessionAnalyzer:
         calibrate_s: tuple[float, float] | None = None,
         axes: str | BodyAxes | None = None,
         acc_units: str = "g",
+        stored_reference: LeanReference | None = None,
+        wear_prior: WearPrior | None = None,
     ) -> None:
         self.fs_hz = float(fs_hz)
         self.rules = rules if rules is not None else builtin_rules()
         self.calibrate_s = calibrate_s
+        self.stored_reference = stored_reference
+        self.wear_prior = wear_prior
         self.axes_override = parse_axes(axes) if isinstance(axes, str) else axes
         self.acc_units = acc_units
         self._resampler = UniformResampler(self.fs_hz)
@@ -194,8 +203,8 @@ class SessionAnalyzer:
     def result(self) -> SessionResult:
         """A snapshot of what has been processed so far (for a live view).
 
-        Until the standing calibration segment has been seen, lean is relative
-        to the automatic reference (with a warning saying so).
+        Until a standing segment has been seen, lean is relative to the walking
+        (posture not judged).
         """
         return self._derive(final=False)
 
@@ -207,6 +216,8 @@ class SessionAnalyzer:
             features,
             rules=self.rules,
             calibrate_s=self.calibrate_s,
+            stored_reference=self.stored_reference,
+            wear_prior=self.wear_prior,
             axes_override=self.axes_override,
             acc_units=self.acc_units,
             start_s=self._first_t,
@@ -225,13 +236,18 @@ def analyze(
     calibrate_s: tuple[float, float] | None = None,
     axes: str | None = None,
     fs_hz: float | None = None,
+    stored_reference: LeanReference | None = None,
+    wear_prior: WearPrior | None = None,
 ) -> SessionResult:
     """Analyse a whole recording.
 
     ``t_s`` (N,) seconds; ``acc`` (N,3) in ``acc_units`` ("g", "m/s2", or None
     to detect from the resting magnitude); ``gyro_dps`` (N,3) deg/s or None
     (checked like the rest, not used: see ``analysis.sides``);
-    ``fs_hz`` the nominal rate (estimated from the stamps when None).
+    ``fs_hz`` the nominal rate (estimated from the stamps when None);
+    ``stored_reference`` the wearer's stored standing reference for this sensor
+    (used when the recording has no standing segment, see ``analysis.lean``);
+    ``wear_prior`` how the device sits when worn as intended (``analysis.orientation``).
     The same as ``analysis.streaming.analyze_stream`` on one chunk.
     Raises ``InputError`` (with the data row where there is one) for input that
     cannot be analysed.
@@ -245,7 +261,8 @@ def analyze(
         first_row=0,
     )
     return analyze_stream([chunk], acc_units=acc_units, rules=rules, calibrate_s=calibrate_s,
-                          axes=axes, fs_hz=fs_hz)
+                          axes=axes, fs_hz=fs_hz, stored_reference=stored_reference,
+                          wear_prior=wear_prior)
 
 
 def derive_session(
@@ -258,11 +275,13 @@ def derive_session(
     start_s: float,
     end_s: float,
     final: bool = True,
+    stored_reference: LeanReference | None = None,
+    wear_prior: WearPrior | None = None,
 ) -> SessionResult:
     """Everything after the per-sample stage: bouts, sides, cadence, asymmetry, lean, rules.
 
     ``final`` False (a live snapshot): a calibration segment not processed yet
-    is not an error; the automatic reference stands in until it is.
+    is not an error; lean is relative to the walking until it is.
     """
     warnings: list[str] = []
     contacts = features.contacts()
@@ -292,9 +311,13 @@ def derive_session(
         else:  # a live view asking before the first chunk was processed
             gravity = np.array([0.0, 0.0, 1.0])
         axes = estimate_axes(gravity, features.lag_cov, features.vertical_jerk)
+        if bouts:
+            axes, prior_warnings = apply_wear_prior(axes, wear_prior)
+            warnings.extend(prior_warnings)
         if not bouts:
             warnings.append("no walking found: body axes could not be determined")
-        elif axes.forward_confidence < 0.2:
+        elif axes.forward_confidence < PRIOR_DECIDES_BELOW_CONFIDENCE and (
+                axes.source != "auto+prior"):
             warnings.append(
                 "forward direction uncertain from the walking pattern; lean sign and "
                 "left/right may be swapped (pass --axes to state the mounting)"
@@ -323,30 +346,14 @@ def derive_session(
     session_si = float(si_from_sums(*sums))
     step_reg, stride_reg = regularity(features.regularity_sums)
 
-    reference = None
-    if calibrate_s is not None:
-        try:
-            reference = calibrated_reference(sec_t, sec_mean, sec_std, *calibrate_s)
-            reference_kind = "calibrated"
-        except InputError:
-            if final or (len(sec_t) and sec_t[-1] + 1.0 >= calibrate_s[1]):
-                raise
-            warnings.append("calibration segment not reached yet: lean is relative to the "
-                            "automatic reference for now")
-    if reference is not None:
-        pass
-    elif walking.any():
-        reference = auto_reference(sec_mean[walking], axes)
-        reference_kind = "auto"
-        if walking.sum() < MIN_AUTO_WALKING_S:
-            warnings.append(
-                f"only {int(walking.sum())} s of walking: the automatic lean reference needs "
-                f"about {MIN_AUTO_WALKING_S:g} s and may be off by several degrees"
-            )
-    else:
-        reference = axes.up
-        reference_kind = "auto"
-    sagittal, frontal = lean_angles(sec_mean, reference, axes) if len(sec_t) else (
+    reference, lean_warnings = choose_reference(
+        sec_t, sec_mean, sec_std, walking=walking, contact_t_s=ic_all,
+        bout_start_s=np.array([b.start_s for b in bouts]),
+        bout_end_s=np.array([b.end_s for b in bouts]),
+        calibrate_s=calibrate_s, stored=stored_reference, final=final,
+    )
+    warnings.extend(lean_warnings)
+    sagittal, frontal = lean_angles(sec_mean, reference.up, axes) if len(sec_t) else (
         np.zeros(0), np.zeros(0))
     sagittal = stride_average(np.where(walking, sagittal, np.nan))
     frontal = stride_average(np.where(walking, frontal, np.nan))
@@ -379,6 +386,7 @@ def derive_session(
             ic_bout=ic_bout,
             session_start_s=start_s,
             session_end_s=end_s,
+            posture_judged=reference.judged,
         ),
     )
     return SessionResult(
@@ -397,7 +405,7 @@ def derive_session(
         step_regularity=step_reg,
         stride_regularity=stride_reg,
         axes=axes,
-        lean_reference=reference_kind,
+        lean_reference=reference,
         second_t_s=sec_t,
         walking=walking,
         series_cadence_spm=series_cadence,

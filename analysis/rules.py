@@ -35,6 +35,9 @@ PARAMETERS: dict[str, dict[str, tuple[float, str]]] = {
     "short-walk": {"min_total_min": (5.0, "min")},
 }
 
+# Rules judging lean against upright: they need an upright reference (analysis.lean).
+POSTURE_RULES = ("forward-lean", "back-arch", "side-lean")
+
 # The graded walking plan is not a flag on one session: the session history compares
 # each week against it. It lives in the rules file so a clinician sets it per patient.
 PLAN_TABLE = "walking-plan"
@@ -219,7 +222,9 @@ class RuleInputs:
     Per second (bin start ``second_t_s``): ``walking`` mask, stride-averaged
     ``sagittal_deg`` / ``frontal_deg`` (NaN when not walking). Per bout:
     ``bout_start_s``, ``bout_end_s``, ``bout_cadence_spm``. Per contact in a
-    bout: ``ic_t_s``, ``sides``, ``ic_bout`` (bout index).
+    bout: ``ic_t_s``, ``sides``, ``ic_bout`` (bout index). ``posture_judged`` False
+    (no upright reference, lean is relative to the walking): the absolute lean
+    rules (forward-lean, back-arch, side-lean) do not fire.
     """
 
     second_t_s: np.ndarray
@@ -234,6 +239,7 @@ class RuleInputs:
     ic_bout: np.ndarray
     session_start_s: float
     session_end_s: float
+    posture_judged: bool = True
 
 
 def evaluate(rules: RuleSet, x: RuleInputs) -> list[Flag]:
@@ -250,6 +256,8 @@ def evaluate(rules: RuleSet, x: RuleInputs) -> list[Flag]:
     }
     for rule_id, check in checks.items():
         rule = rules.rules[rule_id]
+        if rule_id in POSTURE_RULES and not x.posture_judged:
+            continue
         if rule.enabled:
             flags.extend(check(rule, x))
     return sorted(flags, key=lambda f: (f.start_s, f.rule))

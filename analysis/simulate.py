@@ -24,7 +24,8 @@ from analysis.units import STANDARD_GRAVITY_MPS2
 class Phase:
     """``kind`` "stand" or "walk"; duration in s; cadence in steps/min; planted
     signed step-time SI in % (positive: left steps longer); trunk sagittal
-    lean (forward +) and frontal lean (right +) in degrees relative to upright standing."""
+    lean (forward +) and frontal lean (right +) in degrees relative to upright standing
+    (a "stand" phase holds that posture still: 0 is upright, 80 lying almost prone)."""
 
     kind: str
     duration_s: float
@@ -93,9 +94,9 @@ def simulate_walk(
     for phase in phases:
         end = start + phase.duration_s
         sel = (t >= start) & (t < end)
+        pitch[sel] = phase.sagittal_deg
+        roll[sel] = phase.frontal_deg
         if phase.kind == "walk":
-            pitch[sel] = phase.sagittal_deg
-            roll[sel] = phase.frontal_deg
             step = 60.0 / phase.cadence_spm
             left_step = step * (1 + phase.si_pct / 200.0)
             right_step = step * (1 - phase.si_pct / 200.0)

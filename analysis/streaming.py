@@ -22,6 +22,8 @@ from analysis.timebase import check_duration, estimate_sample_rate_hz, validate_
 from analysis.units import detect_acc_units, median_magnitude, to_g
 
 if TYPE_CHECKING:
+    from analysis.lean import LeanReference
+    from analysis.orientation import WearPrior
     from analysis.pipeline import SessionResult
     from analysis.rules import RuleSet
 
@@ -51,6 +53,8 @@ def analyze_stream(
     calibrate_s: tuple[float, float] | None = None,
     axes: str | None = None,
     fs_hz: float | None = None,
+    stored_reference: LeanReference | None = None,
+    wear_prior: WearPrior | None = None,
 ) -> SessionResult:
     """Analyse a recording given as chunks in time order (see ``analysis.pipeline.analyze``).
 
@@ -92,7 +96,8 @@ def analyze_stream(
     rate = fs_hz or estimate_sample_rate_hz(t_window)
     del t_window, acc_window
     analyzer = SessionAnalyzer(
-        rate, rules=rules, calibrate_s=calibrate_s, axes=axes, acc_units=units
+        rate, rules=rules, calibrate_s=calibrate_s, axes=axes, acc_units=units,
+        stored_reference=stored_reference, wear_prior=wear_prior,
     )
     n_total = 0
     first_t = last_t = None

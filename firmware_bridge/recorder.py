@@ -143,6 +143,7 @@ async def record(
     stop: asyncio.Event | None = None,
     backend: type[BaseBleakClient] | None = None,
     reconnect: ReconnectPolicy | None = None,
+    on_trace: Callable[[TraceWriter], None] | None = None,
 ) -> RecordSummary:
     """Stream ``device`` with ``profile`` into a trace at ``trace_path``.
 
@@ -153,6 +154,7 @@ async def record(
     ``BleakClient``. Raises :class:`StreamRefusedError` (:class:`MtuTooSmallError`)
     when the device refuses to start, :class:`LinkLostError` when reconnecting fails,
     and :class:`RecordingError` when the first connection cannot be made.
+    ``on_trace`` gets the trace writer once it is open (e.g. to add ``mark`` events).
     """
     session = _Recording(
         device=device,
@@ -164,6 +166,7 @@ async def record(
         stop=stop,
         backend=backend,
         policy=reconnect or ReconnectPolicy(),
+        on_trace=on_trace,
     )
     return await session.run()
 
@@ -181,6 +184,7 @@ class _Recording:
         stop: asyncio.Event | None,
         backend: type[BaseBleakClient] | None,
         policy: ReconnectPolicy,
+        on_trace: Callable[[TraceWriter], None] | None = None,
     ) -> None:
         self.device = device
         self.profile = profile
@@ -192,6 +196,7 @@ class _Recording:
         self.external_stop = stop
         self.backend = backend
         self.policy = policy
+        self.on_trace = on_trace
 
         self.summary = RecordSummary(trace_path=trace_path, device_address=device.address)
         self.decoder = profile.new_decoder(self.config)
@@ -222,6 +227,8 @@ class _Recording:
             device_address=self.device.address,
             config=self.config.to_dict(),
         )
+        if self.on_trace is not None:
+            self.on_trace(self.trace)
         watcher = loop.create_task(self._watch_external_stop()) if self.external_stop else None
         try:
             await self._main_loop()

@@ -66,12 +66,17 @@ def test_lean_flags_in_the_planted_intervals_and_no_others(lean_walk):
     assert "right" in flags["side-lean"]["message"]
 
 
-def test_auto_reference_without_calibration():
-    sim = walk(mount="rotated-and-tilted", noise_g=0.02, seed=6)
+@pytest.mark.parametrize("planted", [0.0, 14.0])
+def test_lean_without_calibration_is_measured_from_standing_not_assumed(planted):
+    # The old automatic reference assumed walking 6° forward of standing, so every walk
+    # read ~6°; an upright walk and a 14° slouch must now read what was planted.
+    phases = [Phase("stand", 10, sagittal_deg=0.0),
+              Phase("walk", 240, cadence_spm=108, sagittal_deg=planted)]
+    sim = simulate_walk(phases, mount=rotation_matrix(35, -25, 40) @ DEFAULT_MOUNT,
+                        noise_g=0.02, seed=6)
     session = analyze(sim.t_s, sim.acc).to_dict("auto.csv")
-    assert session["lean"]["reference"] == "auto"
-    # Walking is assumed 6° forward of standing and the simulation walks at 6°.
-    assert session["lean"]["sagittal_deg_median"] == pytest.approx(6.0, abs=1.0)
+    assert session["lean"]["reference"] == "standing"
+    assert session["lean"]["sagittal_deg_median"] == pytest.approx(planted, abs=1.0)
 
 
 @pytest.mark.parametrize("planted", [0.0, 8.0, -15.0])

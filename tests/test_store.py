@@ -246,9 +246,9 @@ def test_migrates_a_version_1_database(db: Path) -> None:
     raw.close()
 
     conn = store.connect(db)
-    assert store.schema_version(conn) == store.LATEST_VERSION == 2
+    assert store.schema_version(conn) == store.LATEST_VERSION == 3
     assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
-        (1,), (2,)]
+        (1,), (2,), (3,)]
     bouts = conn.execute("SELECT idx, start_s, end_s, steps, cadence_spm FROM bouts "
                          "ORDER BY idx").fetchall()
     assert bouts == [(i, b["start_s"], b["end_s"], b["steps"], b["cadence_spm"])
@@ -333,5 +333,5 @@ def test_two_processes_write_at_once(db: Path, tmp_path: Path) -> None:
         assert sorted(sources) == sorted(f"{tag}-{i}.csv" for i in range(n))
     assert conn.execute("SELECT COUNT(*) FROM bouts").fetchone()[0] == 2 * n * 3
     assert conn.execute("SELECT COUNT(*) FROM flags").fetchone()[0] == 2 * n
-    assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 2
+    assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 3
     conn.close()

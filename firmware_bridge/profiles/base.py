@@ -205,6 +205,17 @@ class ProfileSpec(ABC):
     def new_decoder(self, config: StreamConfig) -> Decoder:
         """A fresh decoder; ``config`` supplies rate/range where the bytes do not."""
 
+    def worn_axes(self, device_name: str | None) -> str | None:
+        """How the sensor sits on the trunk when worn as its maker intends, or None.
+
+        Signed sensor axes in the ``--axes`` grammar (``V`` up, ``AP`` forward, ``ML``
+        right), only those the maker documents, e.g. ``"AP=+z"``: the analysis uses it
+        to settle the forward sign when the walking dynamics are weak and to warn
+        when the sensor is worn upside down or on the back. None (the default):
+        clips and boards that can be worn any way round.
+        """
+        return None
+
     def rates_for(self, device_name: str | None) -> tuple[float, ...]:
         """Supported rates in Hz for this device (profiles may narrow by model name)."""
         return self.supported_rates_hz

@@ -668,6 +668,11 @@ class PolarPmdProfile(ProfileSpec):
     def matches_advertisement(self, name: str | None, service_uuids: list[str]) -> bool:
         return PMD_SERVICE_UUID in normalized_uuids(service_uuids) or polar_model(name) is not None
 
+    def worn_axes(self, device_name: str | None) -> str | None:
+        # Polar's published axis map for the H10 in its strap (polar-ble-sdk issues
+        # #167, #223): z points out of the chest. Verity Sense and OH1 are arm-worn.
+        return "AP=+z" if polar_model(device_name) == "H10" else None
+
     def rates_for(self, device_name: str | None) -> tuple[float, ...]:
         model = polar_model(device_name)
         return _MODEL_RATES_HZ[model] if model else self.supported_rates_hz

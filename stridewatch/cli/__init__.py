@@ -35,7 +35,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for path in expand_inputs(args.inputs):
         try:
             result, recording = analyze_file(path, args.units, rules=rules,
-                                             calibrate_s=calibrate, axes=args.axes)
+                                             calibrate_s=calibrate, axes=args.axes,
+                                             db=db, patient_id=args.patient)
         except InputFileError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 2
@@ -108,6 +109,7 @@ def _extra_commands() -> list:
         "stridewatch.cli.record",
         "stridewatch.cli.replay",
         "stridewatch.cli.report",
+        "stridewatch.cli.calibrate",
     ):
         try:
             module = __import__(module_name, fromlist=["register"])

@@ -31,19 +31,29 @@ EMULATED_RATE_HZ = 200.0
 EMULATED_SCAN_S = 1.0
 
 
-def emulated_walk() -> Simulation:
+def emulated_walk(fidget_s: float = 0.0) -> Simulation:
     """The walk an emulated strap streams: stand, walk, then lean forward (200 Hz, in g).
 
     The strap's clock runs from power-on, so the time spent scanning and
-    connecting (times ``--emulate-speed``) is cut from the first 30 s of standing.
+    connecting (times ``--emulate-speed``) is cut from the first 40 s of standing
+    (the guided calibration needs the last 5 s of it). ``fidget_s`` > 0: the
+    wearer sways and shifts from foot to foot (no steps) for that long first,
+    then stands still for 15 s.
     """
+    import numpy as np
+
     from analysis.simulate import Phase, simulate_walk
 
+    stand_s = 40.0 if fidget_s <= 0 else fidget_s + 15.0
     sim = simulate_walk(
-        [Phase("stand", 30, sagittal_deg=0.0), Phase("walk", 90, cadence_spm=110),
+        [Phase("stand", stand_s, sagittal_deg=0.0), Phase("walk", 90, cadence_spm=110),
          Phase("walk", 50, cadence_spm=110, sagittal_deg=18.0)],
         fs_hz=EMULATED_RATE_HZ, noise_g=0.01, seed=3,
     )
+    if fidget_s > 0:
+        t = sim.t_s
+        sway = np.where(t < fidget_s, 0.12 * np.sin(2 * np.pi * 0.8 * t), 0.0)
+        sim.acc[:, 1] += sway  # sideways sway in the sensor's frame (default mount: y right)
     return sim
 
 
@@ -90,8 +100,11 @@ async def _record(args: argparse.Namespace) -> int:
     from firmware_bridge.scanner import find_sensor, scan
     from stridewatch.cli.options import parse_calibrate
     from stridewatch.inputs import InputFileError
+    from stridewatch.inputs.wear_prior import device_wear_prior
+    from stridewatch.live.calibration import GuidedCalibration
     from stridewatch.live.view import LiveView
     from stridewatch.report.summary import wearer_summary
+    from stridewatch.store import lean_references
     from stridewatch.store.filing import db_path, resolve_rules, save_recording_session
 
     output = Path(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"))
@@ -125,8 +138,16 @@ async def _record(args: argparse.Namespace) -> int:
         rate = config.sample_rate_hz or EMULATED_RATE_HZ
         db = db_path(args) if (args.save or args.patient) else None
         rules = resolve_rules(args.rules, args.patient, db)
+        stored = lean_references.get_lean_reference(db, args.patient, device.address) if (
+            db is not None and args.patient) else None
+        trace_marks: list = []  # the trace writer, once the recorder has opened it
+        guide = None if args.no_calibration else GuidedCalibration(
+            sys.stdout, mark=lambda label: trace_marks and trace_marks[0].record_mark(label))
         live = LiveView(float(rate), rules=rules,
-                        calibrate_s=parse_calibrate(args.calibrate), axes=args.axes, out=sys.stdout)
+                        calibrate_s=parse_calibrate(args.calibrate), axes=args.axes, out=sys.stdout,
+                        guide=guide,
+                        stored_reference=None if stored is None else stored.as_reference(),
+                        wear_prior=device_wear_prior(profile.name, device.name))
         stop = asyncio.Event()
         if sensor is not None and args.duration is None:
             # the emulated walk has an end: stop when the strap has sent all of it
@@ -142,7 +163,8 @@ async def _record(args: argparse.Namespace) -> int:
               f"to {output} — Ctrl-C stops")
         try:
             summary = await record(device, profile, config, output, duration_s=args.duration,
-                                   on_block=live.on_block, stop=stop, backend=client_backend)
+                                   on_block=live.on_block, stop=stop, backend=client_backend,
+                                   on_trace=trace_marks.append)
         except RecordingError as exc:
             print(f"error: {exc} (what was recorded is in {output})", file=sys.stderr)
             return 1
@@ -156,7 +178,8 @@ async def _record(args: argparse.Namespace) -> int:
           f"trace: {output}")
     if live.samples:
         try:
-            session = live.finish().to_dict(str(output))
+            result = live.finish()
+            session = result.to_dict(str(output))
             print(wearer_summary(session, rules))
         except InputError as exc:
             print(f"error: {output}: {exc} (the trace is complete; analyse it again with "
@@ -167,6 +190,15 @@ async def _record(args: argparse.Namespace) -> int:
             saved = save_recording_session(db, session, output, patient_id=args.patient,
                                            rules=rules, session_date=walk_start)
             print(f"saved session {saved} in {db} (see `stridewatch history`)")
+        reference = result.lean_reference
+        if (args.patient and db is not None and reference is not None
+                and reference.kind in ("calibrated", "standing")
+                and reference.gravity_g is not None):
+            lean_references.save_lean_reference(
+                db, args.patient, device.address, reference.gravity_g, reference.segment_s,
+                source=f"record {output}")
+            print(f"stored the upright reference of patient {args.patient} for "
+                  f"{device.address} (used when a later walk has no standing)")
     return 0
 
 
@@ -195,6 +227,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to look for the sensor")
     add_analysis_options(p, units=False)
     add_store_options(p, save_by_default=True)
+    p.add_argument("--no-calibration", action="store_true",
+                   help="skip the guided calibration (standing still for 5 s at the start)")
     p.add_argument("--emulate", action="store_true",
                    help="record an emulated Polar H10 walking (no sensor needed)")
     p.add_argument("--emulate-speed", type=float, default=1.0,

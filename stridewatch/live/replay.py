@@ -24,6 +24,7 @@ from firmware_bridge.trace import (
     TraceStream,
     WriteEvent,
 )
+from stridewatch.inputs.wear_prior import device_wear_prior
 from stridewatch.live.view import LiveView
 
 
@@ -52,7 +53,8 @@ def replay_trace(
     decoder = spec.new_decoder(config)
     rate = config.sample_rate_hz or decoder.sample_rate_hz
     view = LiveView(float(rate), rules=rules, calibrate_s=calibrate_s, axes=axes, out=out,
-                    clock=clock)
+                    clock=clock, wear_prior=device_wear_prior(trace.header.profile,
+                                                              trace.header.device_name))
     started = clock()
     packet = 0
     for event in trace:

@@ -14,9 +14,12 @@ from typing import TextIO
 
 import numpy as np
 
+from analysis.lean import LeanReference
+from analysis.orientation import WearPrior
 from analysis.pipeline import SessionAnalyzer, SessionResult
 from analysis.rules import RuleSet
 from firmware_bridge.profiles.base import DecodedBlock
+from stridewatch.live.calibration import GuidedCalibration
 
 PAUSE_S = 1.0
 RATE_LEARN_S = 5.0
@@ -42,10 +45,16 @@ class LiveView:
         out: TextIO | None = None,
         refresh_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        guide: GuidedCalibration | None = None,
+        stored_reference: LeanReference | None = None,
+        wear_prior: WearPrior | None = None,
     ) -> None:
         self.fs_hz = float(fs_hz)
         self.analyzer = SessionAnalyzer(self.fs_hz, rules=rules, calibrate_s=calibrate_s,
-                                        axes=axes)
+                                        axes=axes, stored_reference=stored_reference,
+                                        wear_prior=wear_prior)
+        # guided calibration first (``record``); the status line waits until it is over
+        self.guide = guide
         self.out = out
         self.refresh_s = refresh_s
         self.clock = clock
@@ -126,6 +135,9 @@ class LiveView:
         """Add samples (t in s on the recording's clock, acceleration (n,3) in g)."""
         self.analyzer.feed(t_s, acc_g)
         self.samples += len(t_s)
+        if self.guide is not None and self.guide.active:
+            self.guide.feed(t_s, acc_g)
+            return
         now = self.clock()
         if now - self._last_refresh >= self.refresh_s:
             self._last_refresh = now
@@ -165,6 +177,8 @@ def status_line(result: SessionResult) -> str:
     frontal = _last_finite(result.series_frontal_deg)
     if sagittal is not None and frontal is not None:
         parts.append(f"lean {sagittal:+4.0f}° fwd {frontal:+4.0f}° right")
+        if not result.lean_reference.judged:  # change from the walking, not from upright
+            parts.append("(vs your walking: no upright reference)")
     else:
         parts.append("lean    - (not walking)")
     return "  ".join(parts)

@@ -25,6 +25,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from stridewatch.report import figures
+from stridewatch.report import lean_reference as lean_words
 from stridewatch.report.durations import format_clock, format_duration
 from stridewatch.report.figures import Thresholds, finite_or_none
 
@@ -250,6 +251,11 @@ def wearer_summary(
         if lean.get("reference") == "auto":
             posture += (" Upright was estimated from your walking because there was no "
                         "standing calibration, so differences under about 5° mean little.")
+        # lean reference (issue 9): say what lean was compared with; no verdict without one
+        if not lean_words.judged(lean):
+            posture = f"{lean_words.NOT_JUDGED} {lean_words.HOW_TO_FIX}"
+        elif lean.get("reference") != "auto":
+            posture += f" Upright: {lean_words.compared_with(lean)}."
 
     advice: list[Advice] = []
     seen: set[str] = set()
@@ -287,9 +293,8 @@ def _metrics(session: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Sagittal lean median (°, + forward)", _num(lean.get("sagittal_deg_median"))),
         ("Sagittal lean 95th percentile (°)", _num(lean.get("sagittal_deg_p95"))),
         ("Frontal lean median (°)", _num(lean.get("frontal_deg_median"))),
-        ("Lean reference", {"calibrated": "standing calibration",
-                            "auto": "estimated from walking"}.get(str(reference),
-                                                                  str(reference))),
+        ("Lean reference", lean_words.reference_label(lean) if reference != "auto"
+         else "estimated from walking"),
     ]
 
 
@@ -304,10 +309,9 @@ def _provenance_rows(
         values.setdefault("rules_file", ", ".join(str(x) for x in session["rules_sources"]))
     if "calibration" not in values:
         reference = (session.get("lean") or {}).get("reference")
-        values["calibration"] = {
-            "calibrated": "standing segment",
-            "auto": "automatic (upright estimated from walking)",
-        }.get(str(reference), reference)
+        values["calibration"] = (
+            "automatic (upright estimated from walking)" if reference == "auto"
+            else lean_words.reference_label(session.get("lean") or {}))
     rows = []
     known = set()
     for key, label in _PROVENANCE_LABELS:

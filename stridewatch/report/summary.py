@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from analysis.rules import RuleSet
 from stridewatch.report.durations import format_clock, format_duration
+from stridewatch.report.lean_reference import HOW_TO_FIX, NOT_JUDGED, compared_with, judged
 
 
 def wearer_summary(session: dict, rules: RuleSet) -> str:
@@ -35,15 +36,16 @@ def wearer_summary(session: dict, rules: RuleSet) -> str:
             f"  Pace: {cadence:.0f} steps/min, {pace} (brisk walking is {brisk_spm:.0f} or more)."
         )
         lean = session["lean"]
-        if lean["sagittal_deg_median"] is not None:
-            ref = ("your standing calibration" if lean["reference"] == "calibrated"
-                   else "an automatic upright reference")
+        if lean["sagittal_deg_median"] is not None and judged(lean):
             sag = lean["sagittal_deg_median"]
             direction = "forward" if sag >= 0 else "back"
             lines.append(
                 f"  Posture: trunk typically {abs(sag):.0f}° {direction} of upright "
-                f"(compared with {ref}); side tilt {abs(lean['frontal_deg_median']):.0f}°."
+                f"(compared with {compared_with(lean)}); side tilt "
+                f"{abs(lean['frontal_deg_median']):.0f}°."
             )
+        elif lean["sagittal_deg_median"] is not None:
+            lines.append(f"  {NOT_JUDGED} {HOW_TO_FIX}")
         si = session["asymmetry"]["step_time_si_pct"]
         if si is not None:
             even = "even" if si <= uneven_pct else "uneven"
@@ -59,8 +61,11 @@ def wearer_summary(session: dict, rules: RuleSet) -> str:
                 f"   - [{f['rule']}, {format_clock(f['start_s'] - start)}–"
                 f"{format_clock(f['end_s'] - start)}] {f['message']}"
             )
-    elif cadence is not None:
+    elif cadence is not None and judged(session["lean"]):
         lines.append("  Well done: no guideline was broken on this walk.")
+    elif cadence is not None:
+        lines.append("  No pace, step or walking-time guideline was broken; posture was "
+                     "not judged.")
     for warning in session.get("warnings", []):
         lines.append(f"  Note: {warning}")
     return "\n".join(lines)

@@ -129,6 +129,26 @@ MIGRATIONS: tuple[Migration, ...] = (
                FROM sessions AS s, json_each(s.session_json, '$.flags') AS f""",
         ),
     ),
+    # lean references per patient and sensor (issue 9; read and written by
+    # stridewatch.store.lean_references)
+    Migration(
+        3,
+        "lean_references: standing gravity per patient and device",
+        (
+            """CREATE TABLE lean_references (
+                patient_id      TEXT NOT NULL,
+                device          TEXT NOT NULL,
+                gravity_x_g     REAL NOT NULL,
+                gravity_y_g     REAL NOT NULL,
+                gravity_z_g     REAL NOT NULL,
+                segment_start_s REAL,
+                segment_end_s   REAL,
+                source          TEXT,
+                created_at      TEXT NOT NULL
+            )""",
+            "CREATE INDEX lean_references_by_wearer ON lean_references(patient_id, device)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

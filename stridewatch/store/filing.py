@@ -11,9 +11,11 @@ from analysis.errors import InputError
 from analysis.rules import RuleSet
 from stridewatch.cli.options import default_rules, load_rules
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located, read_input
+from stridewatch.inputs.wear_prior import recording_wear_prior
 from stridewatch.store import database as store
 
-if TYPE_CHECKING:  # the analysis (scipy) is imported only when a recording is analysed
+if TYPE_CHECKING:  # the analysis is imported only when a recording is analysed
+    from analysis.lean import LeanReference
     from analysis.pipeline import SessionResult
 
 
@@ -23,6 +25,7 @@ def analyze_recording(
     rules: RuleSet,
     calibrate_s: tuple[float, float] | None = None,
     axes: str | None = None,
+    stored_reference: LeanReference | None = None,
 ) -> SessionResult:
     """Run the analysis on a read recording; InputError becomes a located InputFileError."""
     from analysis.pipeline import analyze
@@ -37,6 +40,8 @@ def analyze_recording(
             calibrate_s=calibrate_s,
             axes=axes,
             fs_hz=recording.nominal_rate_hz,
+            stored_reference=stored_reference,
+            wear_prior=recording_wear_prior(recording.meta),
         )
     except InputError as exc:
         raise located(exc, recording) from exc
@@ -49,23 +54,44 @@ def analyze_file(
     rules: RuleSet,
     calibrate_s: tuple[float, float] | None = None,
     axes: str | None = None,
+    db: store.DbLike = None,
+    patient_id: str | None = None,
 ) -> tuple[SessionResult, Recording | None]:
     """Analyse a recording file: a CSV as a stream of chunks (memory independent of its
-    length, no samples kept), anything else read whole. Returns the result and the
-    recording when one was read (None for a streamed CSV)."""
+    length, no samples kept), anything else read whole. The patient's stored lean
+    reference (``db``, ``patient_id``) applies as in ``analyze_recording``. Returns the
+    result and the recording when one was read (None for a streamed CSV)."""
     if path.suffix == TRACE_SUFFIX:
         recording = read_input(path, units)
-        return analyze_recording(recording, rules=rules, calibrate_s=calibrate_s,
-                                 axes=axes), recording
+        return analyze_recording(
+            recording, rules=rules, calibrate_s=calibrate_s, axes=axes,
+            stored_reference=stored_lean_reference(db, patient_id, recording),
+        ), recording
     from analysis.streaming import analyze_stream
     from stridewatch.inputs.chunks import csv_chunks
 
     try:
-        result = analyze_stream(csv_chunks(path), acc_units=units, rules=rules,
-                                calibrate_s=calibrate_s, axes=axes)
+        result = analyze_stream(
+            csv_chunks(path), acc_units=units, rules=rules, calibrate_s=calibrate_s, axes=axes,
+            stored_reference=stored_lean_reference(db, patient_id, None),
+            wear_prior=recording_wear_prior(None),
+        )
     except InputError as exc:
         raise InputFileError(exc.located(str(path))) from exc
     return result, None
+
+
+def stored_lean_reference(
+    db: store.DbLike, patient_id: str | None, recording: Recording | None
+) -> LeanReference | None:
+    """The patient's stored lean reference for the recording's sensor, if any."""
+    if db is None or patient_id is None:
+        return None
+    from stridewatch.store.lean_references import device_key, get_lean_reference
+
+    meta = recording.meta if recording is not None else None
+    stored = get_lean_reference(db, patient_id, device_key(meta))
+    return None if stored is None else stored.as_reference()
 
 
 def recorded_at(recording: Recording | None, path: Path) -> datetime:
