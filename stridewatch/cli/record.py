@@ -8,7 +8,6 @@ sensor or a Bluetooth adapter (needs the ``emulate`` extra: bumble).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import signal
 import sys
@@ -94,6 +93,8 @@ async def _scan(args: argparse.Namespace) -> int:
 
 
 async def _record(args: argparse.Namespace) -> int:
+    import asyncio
+
     from analysis.errors import InputError
     from firmware_bridge.profiles import StreamConfig, get_profile
     from firmware_bridge.recorder import RecordingError, record
@@ -203,10 +204,14 @@ async def _record(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    import asyncio  # here: importing asyncio costs more than the rest of a CLI start
+
     return asyncio.run(_scan(args))
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    import asyncio
+
     return asyncio.run(_record(args))
 
 

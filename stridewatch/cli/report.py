@@ -12,7 +12,6 @@ import argparse
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +83,8 @@ def report_signal(recording: Recording, session: dict) -> ReportSignal:
 
 
 def _software_version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("stridewatch")
     except metadata.PackageNotFoundError:
