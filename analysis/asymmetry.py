@@ -1,110 +1,312 @@
-"""Left/right asymmetry: step-time symmetry index and step/stride regularity.
+"""Left/right asymmetry: step-time symmetry index with its uncertainty, and regularity.
 
 SI = 100·(X_L − X_R) / (0.5·(X_L + X_R)) over step times X (Patterson et al.
-2010), where a left step ends with a left initial contact. Consecutive steps
-alternate feet, so the two groups are taken by alternation inside each run of
-regular steps (a run ends at a pause or a missed step) and named by the
-majority of the side labels of the whole run: one wrong side label cannot
-corrupt the index. Regularity is the autocorrelation of vertical acceleration
-at a lag of one step and one stride (Moe-Nilssen & Helbostad 2004).
+2010), where a left step ends with a left initial contact.
+
+Timing. The contact detector (``analysis.steps``) times a contact by its jerk
+peak, and on uneven walkers that peak can sit tens of ms later after one foot's
+contact than after the other's (up to ~80 ms on the shared stroke walks),
+which moves the SI by ~3.6 percentage points per 10 ms. Each contact therefore
+also carries the time of the vertical acceleration peak that follows it
+(within ``PEAK_WINDOW_S``; the trunk's deceleration at weight acceptance),
+whose delay after the true contact hardly differs between sides (median 0 ms
+on those walks). Step times are taken between these markers; the difference
+between the two sides' mean detector-minus-marker delay is reported as the
+corrected timing bias (``timing_bias_s``).
+
+Strides. A step counts only inside a bout, between two contacts whose labels
+alternate, and when it is neither far longer (a missed contact) nor far
+shorter (an extra detection) than the bout's median step. Consecutive counted
+steps are paired into strides (one left and one right step each), and the SI
+is computed over strides. Its confidence interval is a seeded moving-block
+bootstrap over strides (blocks of ``BOOTSTRAP_BLOCK_STRIDES``, so slow drifts
+within a walk are not mistaken for independent evidence): the same input
+always gives the same interval.
+
+Regularity is the autocorrelation of vertical acceleration at a lag of one step
+and one stride (Moe-Nilssen & Helbostad 2004).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from analysis.bouts import MAX_WALKING_STEP_S
 
 ROLLING_STEPS = 20
-MISSED_STEP_RATIO = 1.6
-MIN_STEPS_PER_SIDE = 2
+MISSED_STEP_RATIO = 1.7
+EXTRA_STEP_RATIO = 0.6
+MIN_STRIDES = 2
+PEAK_WINDOW_S = (0.0, 0.2)
+CI_LEVEL = 0.95
+BOOTSTRAP_SAMPLES = 500
+BOOTSTRAP_BLOCK_STRIDES = 5
+BOOTSTRAP_SEED = 17
 
 
-def step_groups(ic_t_s: np.ndarray, sides: np.ndarray) -> np.ndarray:
-    """Per step (interval between consecutive contacts): +1 left step, -1 right step, 0 unused.
-
-    Unused steps are pauses (> MAX_WALKING_STEP_S) and likely missed contacts
-    (> MISSED_STEP_RATIO × the median step); they also end a run.
-    """
-    intervals = np.diff(ic_t_s)
-    groups = np.zeros(len(intervals), dtype=np.int8)
-    if len(intervals) == 0:
-        return groups
-    ending = np.asarray(sides)[1:]
-    usable = intervals <= MAX_WALKING_STEP_S
-    if usable.any():
-        usable &= intervals <= MISSED_STEP_RATIO * np.median(intervals[usable])
-    edges = np.diff(np.r_[0, usable.astype(np.int8), 0])
-    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-        parity = np.where(np.arange(b - a) % 2 == 0, 1, -1)
-        labelled = np.where(ending[a:b] == "L", 1, np.where(ending[a:b] == "R", -1, 0))
-        sign = 1 if np.sum(labelled * parity) >= 0 else -1
-        groups[a:b] = sign * parity
-    return groups
+def vertical_peak_offsets_s(vertical: np.ndarray, contacts: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Per contact (sample index): delay (s) of the largest vertical acceleration in
+    ``PEAK_WINDOW_S`` after it; NaN when the window lies outside ``vertical``."""
+    lo_n = int(round(PEAK_WINDOW_S[0] * fs_hz))
+    width = int(round((PEAK_WINDOW_S[1] - PEAK_WINDOW_S[0]) * fs_hz)) + 1
+    out = np.full(len(contacts), np.nan)
+    start = contacts + lo_n
+    ok = (start >= 0) & (start + width <= len(vertical))
+    if ok.any():
+        windows = vertical[start[ok, None] + np.arange(width)[None, :]]
+        out[ok] = (lo_n + np.argmax(windows, axis=1)) / fs_hz
+    return out
 
 
-def si_from_sums(
-    sum_l: np.ndarray, n_l: np.ndarray, sum_r: np.ndarray, n_r: np.ndarray
-) -> np.ndarray:
-    """SI in % from summed left/right step times (s) and counts; NaN with too few steps."""
-    ok = (n_l >= MIN_STEPS_PER_SIDE) & (n_r >= MIN_STEPS_PER_SIDE)
+@dataclass(frozen=True)
+class Strides:
+    """One entry per stride: start time (s), left and right step time (s) between the
+    vertical-peak markers, the same between the detector's contact times (``raw_``), bout
+    index; ``bias_s``: mean detector-minus-marker delay of left contacts minus that of
+    right ones (s; NaN when unknown)."""
+
+    t_s: np.ndarray
+    left_s: np.ndarray
+    right_s: np.ndarray
+    raw_left_s: np.ndarray
+    raw_right_s: np.ndarray
+    bout: np.ndarray
+    bias_s: float = float("nan")
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    def select(self, mask: np.ndarray | slice) -> Strides:
+        return Strides(*(getattr(self, f)[mask] for f in _STRIDE_FIELDS), self.bias_s)
+
+
+_STRIDE_FIELDS = ("t_s", "left_s", "right_s", "raw_left_s", "raw_right_s", "bout")
+
+
+def find_strides(
+    ic_t_s: np.ndarray, sides: np.ndarray, peak_offset_s: np.ndarray | None, bout: int = 0
+) -> Strides:
+    """Strides of one bout's contacts (see the module doc), with marker-corrected step times."""
+    t = np.asarray(ic_t_s, dtype=float)
+    sides = np.asarray(sides)
+    offset = np.zeros(len(t)) if peak_offset_s is None else np.asarray(peak_offset_s, float)
+    known = np.isfinite(offset)
+    marker = t + np.where(known, offset, 0.0)
+    if len(t) < 3:
+        return _no_strides()
+    raw = np.diff(t)
+    step = np.diff(marker)
+    usable = _usable_steps(raw, sides) & (step > 0)
+    starts, lefts, rights, raw_lefts, raw_rights = [], [], [], [], []
+    k = 0
+    while k < len(step) - 1:
+        if usable[k] and usable[k + 1]:
+            a, b = (k, k + 1) if sides[k + 1] == "L" else (k + 1, k)
+            lefts.append(step[a])
+            rights.append(step[b])
+            raw_lefts.append(raw[a])
+            raw_rights.append(raw[b])
+            starts.append(t[k])
+            k += 2
+        else:
+            k += 1
+    used = np.zeros(len(t), dtype=bool)
+    used[1:] |= usable
+    delay = -offset
+    bias = float("nan")
+    sel_l, sel_r = used & known & (sides == "L"), used & known & (sides == "R")
+    if sel_l.any() and sel_r.any():
+        bias = float(np.mean(delay[sel_l]) - np.mean(delay[sel_r]))
+    n = len(starts)
+    return Strides(np.array(starts), np.array(lefts), np.array(rights), np.array(raw_lefts),
+                   np.array(raw_rights), np.full(n, bout, dtype=int), bias)
+
+
+def _usable_steps(raw: np.ndarray, sides: np.ndarray) -> np.ndarray:
+    """Steps (intervals) between alternating known labels, neither a pause nor far longer
+    (a missed contact) or far shorter (an extra detection) than the typical step of their
+    own side (uneven walkers' two sides differ by up to ~1.7×, so one typical step for
+    both would drop the short side's steps)."""
+    end, start = sides[1:], sides[:-1]
+    usable = (end != start) & np.isin(end, ("L", "R")) & np.isin(start, ("L", "R"))
+    usable &= raw <= MAX_WALKING_STEP_S
+    for side in ("L", "R"):
+        mine = usable & (end == side)
+        if mine.any():
+            typical = float(np.median(raw[mine]))
+            usable[mine] &= (raw[mine] <= MISSED_STEP_RATIO * typical) & (
+                raw[mine] >= EXTRA_STEP_RATIO * typical)
+    return usable
+
+
+def _no_strides() -> Strides:
+    empty = np.zeros(0)
+    return Strides(empty, empty, empty, empty, empty, np.zeros(0, dtype=int))
+
+
+def join_strides(parts: list[Strides]) -> Strides:
+    """All strides of several bouts; the bias is the stride-weighted mean of theirs."""
+    if not parts:
+        return _no_strides()
+    weights = np.array([len(p) for p in parts], dtype=float)
+    biases = np.array([p.bias_s for p in parts])
+    ok = np.isfinite(biases) & (weights > 0)
+    bias = float(np.sum(biases[ok] * weights[ok]) / weights[ok].sum()) if ok.any() else np.nan
+    return Strides(*(np.concatenate([getattr(p, f) for p in parts]) for f in _STRIDE_FIELDS),
+                   bias)
+
+
+@dataclass(frozen=True)
+class StepAsymmetry:
+    """Signed SI (%, positive: left steps longer), its ``CI_LEVEL`` interval, strides
+    behind it and the corrected left-minus-right timing bias (s)."""
+
+    si_pct: float
+    ci_low_pct: float
+    ci_high_pct: float
+    strides: int
+    timing_bias_s: float
+
+    @property
+    def abs_ci_pct(self) -> tuple[float, float]:
+        """The interval for |SI|: from 0 when the signed interval spans 0."""
+        lo, hi = self.ci_low_pct, self.ci_high_pct
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return float("nan"), float("nan")
+        if lo <= 0 <= hi:
+            return 0.0, max(-lo, hi)
+        return min(abs(lo), abs(hi)), max(abs(lo), abs(hi))
+
+    @property
+    def abs_lower_pct(self) -> float:
+        """Lower bound of |SI| (0 when the interval spans 0; NaN when unknown)."""
+        return self.abs_ci_pct[0]
+
+
+def _si(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        x_l = sum_l / n_l
-        x_r = sum_r / n_r
-        return np.where(ok, 100.0 * (x_l - x_r) / (0.5 * (x_l + x_r)), np.nan)
+        return 100.0 * (left - right) / (0.5 * (left + right))
 
 
-def step_time_si_pct(
-    ic_t_s: np.ndarray, sides: np.ndarray, groups: np.ndarray | None = None
-) -> float:
-    """Signed step-time symmetry index in % (positive: left steps longer); NaN if too few steps.
+def _block_starts(n: int, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Random block starts (samples, blocks) for a moving-block bootstrap of ``n`` strides."""
+    block = max(1, min(BOOTSTRAP_BLOCK_STRIDES, n))
+    return rng.integers(0, n - block + 1, size=(samples, -(-n // block))), block
 
-    ``groups``: ``step_groups(ic_t_s, sides)`` when the caller already has it.
+
+def _boot_means(cs: np.ndarray, starts: np.ndarray, block: int, n: int) -> np.ndarray:
+    """Means of resampled series of ``n`` values from their cumulative sums ``cs`` (with a
+    leading 0): whole blocks from ``starts`` (..., blocks), the last one cut to n values."""
+    last = n - (starts.shape[-1] - 1) * block
+    whole = cs[starts[..., :-1] + block] - cs[starts[..., :-1]]
+    cut = cs[starts[..., -1] + last] - cs[starts[..., -1]]
+    return (whole.sum(axis=-1) + cut) / n
+
+
+def _interval(strides: Strides, starts: np.ndarray, block: int, n: int,
+              firsts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap interval of the SI over resampled strides, widened to cover both timings
+    (markers and the detector's own): how far the contact timing can be trusted is part
+    of the uncertainty. With ``firsts``: one interval per window of ``n`` strides."""
+    tail = 100.0 * (1.0 - CI_LEVEL) / 2.0
+    at = starts if firsts is None else firsts[:, None, None] + starts[None]
+    bounds = []
+    for left, right in ((strides.left_s, strides.right_s),
+                        (strides.raw_left_s, strides.raw_right_s)):
+        cl, cr = np.r_[0.0, np.cumsum(left)], np.r_[0.0, np.cumsum(right)]
+        boot = _si(_boot_means(cl, at, block, n), _boot_means(cr, at, block, n))
+        bounds.append(np.percentile(boot, [tail, 100.0 - tail], axis=-1))
+    return np.minimum(bounds[0][0], bounds[1][0]), np.maximum(bounds[0][1], bounds[1][1])
+
+
+def step_asymmetry(strides: Strides) -> StepAsymmetry:
+    """SI with its interval over ``strides`` (NaN with fewer than ``MIN_STRIDES``).
+
+    The SI uses the marker timing; the interval is the seeded block bootstrap over
+    strides, widened to cover the SI from the detector's own contact times too."""
+    n = len(strides)
+    if n < MIN_STRIDES:
+        return StepAsymmetry(np.nan, np.nan, np.nan, n, strides.bias_s)
+    si = float(_si(strides.left_s.mean(), strides.right_s.mean()))
+    starts, block = _block_starts(n, BOOTSTRAP_SAMPLES, np.random.default_rng(BOOTSTRAP_SEED))
+    lo, hi = _interval(strides, starts, block, n)
+    return StepAsymmetry(si, float(lo), float(hi), n, strides.bias_s)
+
+
+def windowed_lower_bounds_pct(
+    strides: Strides, window: int, hop: int, screen_pct: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower bound of |SI| over windows of ``window`` consecutive strides (one bout).
+
+    Returns (first stride index of each window, lower bound %). Every window uses
+    the same seeded resampling pattern, so the bounds are comparable and reproducible.
+    Windows whose |SI| (either timing) is at most ``screen_pct`` get 0 without a
+    bootstrap: their lower bound cannot be above it.
     """
-    intervals = np.diff(ic_t_s)
-    groups = step_groups(ic_t_s, sides) if groups is None else groups
-    left, right = groups == 1, groups == -1
-    return float(
-        si_from_sums(intervals[left].sum(), left.sum(), intervals[right].sum(), right.sum())
-    )
+    n = len(strides)
+    if n < window or window < MIN_STRIDES:
+        return np.zeros(0, dtype=int), np.zeros(0)
+    firsts = np.arange(0, n - window + 1, max(1, hop))
+    if firsts[-1] != n - window:
+        firsts = np.r_[firsts, n - window]
+    # The lower bound cannot exceed the smaller |SI| of the two timings: only windows
+    # where that is above ``screen_pct`` need the bootstrap (an even walker's need none).
+    point = np.full(len(firsts), np.inf)
+    for left, right in ((strides.left_s, strides.right_s),
+                        (strides.raw_left_s, strides.raw_right_s)):
+        cl, cr = np.r_[0.0, np.cumsum(left)], np.r_[0.0, np.cumsum(right)]
+        si = np.abs(_si(cl[firsts + window] - cl[firsts], cr[firsts + window] - cr[firsts]))
+        point = np.minimum(point, si)
+    lower = np.zeros(len(firsts))
+    todo = np.flatnonzero(point > screen_pct)
+    starts, block = _block_starts(window, BOOTSTRAP_SAMPLES,
+                                  np.random.default_rng(BOOTSTRAP_SEED))
+    for a in range(0, len(todo), 64):  # bounded memory: 64 windows at a time
+        chosen = todo[a : a + 64]
+        lo, hi = _interval(strides, starts, block, window, firsts[chosen])
+        lower[chosen] = np.where(lo > 0, lo, np.where(hi < 0, -hi, 0.0))
+    return firsts, lower
 
 
 def windowed_si_pct(
-    ic_t_s: np.ndarray, sides: np.ndarray, steps: int, groups: np.ndarray | None = None
+    ic_t_s: np.ndarray, sides: np.ndarray, steps: int, peak_offset_s: np.ndarray | None = None
 ) -> np.ndarray:
-    """Signed SI over each window of ``steps`` consecutive steps; entry k ends at contact k.
-
-    NaN for k < ``steps`` or windows with too few steps per side.
-    """
+    """Signed SI over the counted steps among the last ``steps`` contacts ending at each
+    contact (one bout); NaN for early contacts or windows with too few steps per side."""
     out = np.full(len(ic_t_s), np.nan)
     if len(ic_t_s) <= steps:
         return out
-    intervals = np.diff(ic_t_s)
-    groups = step_groups(ic_t_s, sides) if groups is None else groups
-    cum = {
-        name: np.r_[0.0, np.cumsum(values)]
-        for name, values in (
-            ("sl", np.where(groups == 1, intervals, 0.0)),
-            ("nl", (groups == 1).astype(float)),
-            ("sr", np.where(groups == -1, intervals, 0.0)),
-            ("nr", (groups == -1).astype(float)),
-        )
-    }
-    end = np.arange(steps, len(ic_t_s))
+    t = np.asarray(ic_t_s, dtype=float)
+    sides = np.asarray(sides)
+    offset = np.zeros(len(t)) if peak_offset_s is None else np.nan_to_num(peak_offset_s)
+    marker = t + offset
+    raw = np.diff(t)
+    usable = _usable_steps(raw, sides)
+    step = np.diff(marker)
+    left, right = usable & (sides[1:] == "L"), usable & (sides[1:] == "R")
+    cum = {name: np.r_[0.0, np.cumsum(values)] for name, values in (
+        ("sl", np.where(left, step, 0.0)), ("nl", left.astype(float)),
+        ("sr", np.where(right, step, 0.0)), ("nr", right.astype(float)))}
+    end = np.arange(steps, len(t))
     start = end - steps
 
     def window(name: str) -> np.ndarray:
         return cum[name][end] - cum[name][start]
 
-    out[steps:] = si_from_sums(window("sl"), window("nl"), window("sr"), window("nr"))
+    n_l, n_r = window("nl"), window("nr")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        si = _si(window("sl") / n_l, window("sr") / n_r)
+    out[steps:] = np.where((n_l >= MIN_STRIDES) & (n_r >= MIN_STRIDES), si, np.nan)
     return out
 
 
 def rolling_step_time_si_pct(
-    ic_t_s: np.ndarray, sides: np.ndarray, groups: np.ndarray | None = None
+    ic_t_s: np.ndarray, sides: np.ndarray, peak_offset_s: np.ndarray | None = None
 ) -> np.ndarray:
     """Signed SI over the last ``ROLLING_STEPS`` steps ending at each contact (NaN early on)."""
-    return windowed_si_pct(ic_t_s, sides, ROLLING_STEPS, groups)
+    return windowed_si_pct(ic_t_s, sides, ROLLING_STEPS, peak_offset_s)
 
 
 def regularity(sums: np.ndarray) -> tuple[float, float]:

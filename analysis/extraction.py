@@ -19,8 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from analysis.asymmetry import vertical_peak_offsets_s
 from analysis.filters import bandpass, block_mean
-from analysis.steps import MIN_STEP_INTERVAL_S, detect_initial_contacts, vertical_dynamic
+from analysis.sides import yaw_before_contacts
+from analysis.steps import (
+    MIN_STEP_INTERVAL_S,
+    detect_initial_contacts,
+    up_direction,
+    vertical_dynamic,
+)
 from analysis.timebase import UniformBlock
 
 CHUNK_S = 300.0
@@ -32,15 +39,21 @@ STATS_RATE_HZ = 20.0
 
 @dataclass(frozen=True)
 class Contacts:
-    """Initial contacts: time (s), segment, and ``side_vec`` (stride-band
-    acceleration just after contact, sensor frame, g)."""
+    """Initial contacts: time (s), segment, ``side_vec`` (stride-band
+    acceleration just after contact, sensor frame, g), ``peak_offset_s`` (delay
+    of the vertical acceleration peak after it, s; see ``analysis.asymmetry``)
+    and ``yaw_before_dps`` (yaw rate before it, deg/s; NaN without a gyroscope;
+    see ``analysis.sides``)."""
 
     t_s: np.ndarray
     segment: np.ndarray
     side_vec: np.ndarray
+    peak_offset_s: np.ndarray
+    yaw_before_dps: np.ndarray
 
     def subset(self, mask: np.ndarray) -> Contacts:
-        return Contacts(self.t_s[mask], self.segment[mask], self.side_vec[mask])
+        return Contacts(self.t_s[mask], self.segment[mask], self.side_vec[mask],
+                        self.peak_offset_s[mask], self.yaw_before_dps[mask])
 
 
 @dataclass
@@ -61,6 +74,8 @@ class GaitFeatures:
     ic_t_s: list[np.ndarray] = field(default_factory=list)
     ic_segment: list[np.ndarray] = field(default_factory=list)
     side_vec: list[np.ndarray] = field(default_factory=list)
+    peak_offset_s: list[np.ndarray] = field(default_factory=list)
+    yaw_before_dps: list[np.ndarray] = field(default_factory=list)
     second_t_s: list[np.ndarray] = field(default_factory=list)
     second_segment: list[np.ndarray] = field(default_factory=list)
     second_sum_g: list[np.ndarray] = field(default_factory=list)
@@ -84,11 +99,14 @@ class GaitFeatures:
     def contacts(self) -> Contacts:
         """All initial contacts found so far, closer-than-possible duplicates removed."""
         if not self.ic_t_s:
-            return Contacts(np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, 3)))
+            return Contacts(np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, 3)), np.zeros(0),
+                            np.zeros(0))
         found = Contacts(
             np.concatenate(self.ic_t_s),
             np.concatenate(self.ic_segment),
             np.concatenate(self.side_vec),
+            np.concatenate(self.peak_offset_s),
+            np.concatenate(self.yaw_before_dps),
         )
         return found.subset(_enforce_min_interval(found.t_s, found.segment))
 
@@ -117,7 +135,7 @@ class GaitFeatures:
 
 
 _LIST_FIELDS = (
-    "ic_t_s", "ic_segment", "side_vec", "second_t_s",
+    "ic_t_s", "ic_segment", "side_vec", "peak_offset_s", "yaw_before_dps", "second_t_s",
     "second_segment", "second_sum_g", "second_count", "second_sumsq_g2", "segments",
 )
 
@@ -146,19 +164,29 @@ class FeatureExtractor:
         self._segment = -1
         self._seg_t0 = 0.0
         self._buf = _SampleBuffer(self._chunk + 2 * self._margin)
+        self._buf_gyro: _SampleBuffer | None = None  # angular rate (deg/s) beside _buf, if any
         self._buf_start = 0  # segment sample index of the first buffered sample
         self._next_core = 0  # segment sample index where the next core chunk starts
         self._seg_len = 0
 
-    def feed(self, block: UniformBlock) -> None:
+    def feed(self, block: UniformBlock, gyro_dps: np.ndarray | None = None) -> None:
+        """Add a block; ``gyro_dps`` (block.n, 3): angular rate on the same grid, if any."""
         if block.segment != self._segment:
             self._end_segment()
             self._segment = block.segment
             self._seg_t0 = block.t0_s
             self._buf.clear()
+            self._buf_gyro = None
             self._buf_start = 0
             self._next_core = 0
             self._seg_len = 0
+        if gyro_dps is not None and len(gyro_dps) == block.n:
+            if self._buf_gyro is None:  # gyro from here on: earlier buffered samples have none
+                self._buf_gyro = _SampleBuffer(self._chunk + 2 * self._margin)
+                self._buf_gyro.append(np.full((len(self._buf), 3), np.nan))
+            self._buf_gyro.append(np.asarray(gyro_dps, dtype=np.float64))
+        elif self._buf_gyro is not None:
+            self._buf_gyro.append(np.full((block.n, 3), np.nan))
         self._buf.append(block.acc_g)
         self._seg_len += block.n
         while self._next_core + self._chunk + self._margin <= self._seg_len:
@@ -190,8 +218,10 @@ class FeatureExtractor:
         win_start = max(0, core_start - self._margin)
         win_end = min(self._seg_len, core_end + self._margin)
         a = win_start - self._buf_start
-        _extract_window(into, self._buf.view(a, a + (win_end - win_start)), self.fs_hz,
-                        self._segment, self._seg_t0, win_start, core_start, core_end)
+        b = a + (win_end - win_start)
+        gyro = None if self._buf_gyro is None else self._buf_gyro.view(a, b)
+        _extract_window(into, self._buf.view(a, b), self.fs_hz,
+                        self._segment, self._seg_t0, win_start, core_start, core_end, gyro)
 
     def _end_segment(self) -> None:
         if self._segment < 0:
@@ -207,6 +237,8 @@ class FeatureExtractor:
         drop = max(0, core_end - self._margin - self._buf_start)
         if drop:
             self._buf.drop(drop)
+            if self._buf_gyro is not None:
+                self._buf_gyro.drop(drop)
             self._buf_start += drop
 
 
@@ -219,6 +251,7 @@ def _extract_window(
     win_start: int,
     core_start: int,
     core_end: int,
+    gyro_dps: np.ndarray | None = None,
 ) -> None:
     n = len(acc)
     c0, c1 = core_start - win_start, core_end - win_start
@@ -247,6 +280,12 @@ def _extract_window(
         f.ic_t_s.append(seg_t0 + (in_core + win_start) / fs)
         f.ic_segment.append(np.full(len(in_core), segment))
         f.side_vec.append(_window_means(stride_band, in_core // k, fs_k, SIDE_WINDOW_S))
+        f.peak_offset_s.append(vertical_peak_offsets_s(vertical, in_core, fs))
+        if gyro_dps is None or not np.isfinite(gyro_dps).all():
+            f.yaw_before_dps.append(np.full(len(in_core), np.nan))
+        else:
+            f.yaw_before_dps.append(
+                yaw_before_contacts(gyro_dps, up_direction(acc, fs), in_core, fs))
     # Walking samples: between two contacts no more than MAX_WALKING_STEP_S apart.
     if len(ics) < 3:
         return
@@ -317,6 +356,9 @@ class _SampleBuffer:
             self._lo, self._hi = 0, live
         self._data[self._hi : self._hi + n] = block
         self._hi += n
+
+    def __len__(self) -> int:
+        return self._hi - self._lo
 
     def drop(self, n: int) -> None:
         self._lo += n

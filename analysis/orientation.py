@@ -96,8 +96,14 @@ def estimate_axes(
 _TOKEN = re.compile(r"^\s*(V|AP|ML)\s*=\s*([+-]?)\s*([xyz])\s*$", re.IGNORECASE)
 
 
+def _axis_name(vector: np.ndarray) -> str:
+    """A signed unit sensor axis as text: ``x``, ``-z``."""
+    index = int(np.argmax(np.abs(vector)))
+    return ("-" if vector[index] < 0 else "") + "xyz"[index]
+
+
 def parse_axes(spec: str) -> BodyAxes:
-    """Parse a mounting like ``"V=x,AP=-z,ML=y"``.
+    """Parse a mounting like ``"V=x,AP=-z,ML=-y"``.
 
     V = up, AP = forward, ML = wearer's right, each a signed sensor axis. V and
     AP are required; ML, when given, must agree with right = forward × up.
@@ -107,8 +113,9 @@ def parse_axes(spec: str) -> BodyAxes:
         m = _TOKEN.match(part)
         if not m:
             raise InputError(
-                f"--axes {spec!r}: cannot read {part.strip()!r}; expected e.g. 'V=x,AP=-z,ML=y' "
-                "(V up, AP forward, ML right; each a signed sensor axis x, y or z)"
+                f"--axes {spec!r}: cannot read {part.strip()!r}; "
+                "expected e.g. 'V=x,AP=-z,ML=-y' (V up, AP forward, ML right; "
+                "each a signed sensor axis x, y or z)"
             )
         name, sign, axis = m.group(1).upper(), m.group(2), m.group(3).lower()
         given[name] = (-1.0 if sign == "-" else 1.0) * _AXIS_VECTORS[axis]
@@ -120,8 +127,9 @@ def parse_axes(spec: str) -> BodyAxes:
     right = np.cross(forward, up)
     if "ML" in given and given["ML"] @ right < 0.5:
         raise InputError(
-            f"--axes {spec!r}: ML does not point to the right of V and AP (right = AP × V); "
-            "flip its sign"
+            f"--axes {spec!r}: ML points to the wearer's left for this V and AP "
+            f"(right = AP × V = {_axis_name(right)}); write ML={_axis_name(right)} "
+            "or leave ML out"
         )
     return BodyAxes(up, forward, right, "override", 1.0)
 

@@ -16,11 +16,13 @@ from math import isfinite
 import numpy as np
 
 from analysis.asymmetry import (
+    ROLLING_STEPS,
+    StepAsymmetry,
+    find_strides,
+    join_strides,
     regularity,
     rolling_step_time_si_pct,
-    si_from_sums,
-    step_groups,
-    step_time_si_pct,
+    step_asymmetry,
 )
 from analysis.bouts import Bout, find_bouts
 from analysis.cadence import cadence_spm, rolling_cadence_spm, walking_intervals
@@ -36,8 +38,14 @@ from analysis.orientation import (
     parse_axes,
 )
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
-from analysis.sides import label_sides
-from analysis.timebase import UniformResampler
+from analysis.sides import MIN_NAMING_CONFIDENCE, label_sides
+from analysis.timebase import (
+    UniformResampler,
+    estimate_sample_rate_hz,
+    repair_sample_times,
+    validate_samples,
+)
+from analysis.units import detect_acc_units, median_magnitude, to_g
 
 SCHEMA = "stridewatch.session/1"
 @dataclass
@@ -70,6 +78,13 @@ class SessionResult:
     rules_version: str
     rules_sources: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    # Step-time asymmetry with its uncertainty (analysis.asymmetry) and how sure the
+    # side labels are (analysis.sides), per bout and for the session.
+    bout_asymmetry: list[StepAsymmetry] = field(default_factory=list)
+    asymmetry: StepAsymmetry | None = None
+    bout_side_confidence: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    side_confidence: float = float("nan")
+    side_cues: str = "mediolateral"
 
     @property
     def walking_s(self) -> float:
@@ -97,14 +112,19 @@ class SessionResult:
                     "steps": b.steps,
                     "cadence_spm": _num(c),
                     "step_time_si_pct": _num(abs(si)),
+                    **_asymmetry_details(a, conf),
                 }
-                for b, c, si in zip(self.bouts, self.bout_cadence_spm, self.bout_si_pct,
-                                    strict=True)
+                for b, c, si, a, conf in zip(self.bouts, self.bout_cadence_spm, self.bout_si_pct,
+                                             self._bout_asymmetry(), self._bout_confidence(),
+                                             strict=True)
             ],
             "cadence_spm": _num(self.cadence_spm),
             "asymmetry": {
                 "step_time_si_pct": _num(abs(self.step_time_si_pct)),
-                "longer_steps": _longer(self.step_time_si_pct),
+                "longer_steps": (_longer(self.step_time_si_pct)
+                                 if self.side_confidence >= MIN_NAMING_CONFIDENCE else None),
+                **_asymmetry_details(self.asymmetry, self.side_confidence),
+                "side_cues": self.side_cues,
                 "step_regularity": _num(self.step_regularity, 3),
                 "stride_regularity": _num(self.stride_regularity, 3),
             },
@@ -125,13 +145,43 @@ class SessionResult:
                 "frontal_deg": _nums(self.series_frontal_deg),
                 "step_time_si_pct": _nums(np.abs(self.series_si_pct)),
             },
-            "flags": [f.as_dict() for f in self.flags],
+            "flags": [_clip_flag(f.as_dict(), self.start_s, self.end_s) for f in self.flags],
             "axes": self.axes.as_dict(),
             "segments": [[round(a, 3), round(b, 3)] for a, b in self.segments],
             "rules_version": self.rules_version,
             "rules_sources": list(self.rules_sources),
             "warnings": list(self.warnings),
         }
+
+
+    def _bout_asymmetry(self) -> list[StepAsymmetry | None]:
+        return list(self.bout_asymmetry) or [None] * len(self.bouts)
+
+    def _bout_confidence(self) -> list[float]:
+        conf = list(self.bout_side_confidence)
+        return conf if len(conf) == len(self.bouts) else [float("nan")] * len(self.bouts)
+
+
+def _asymmetry_details(a: StepAsymmetry | None, side_confidence: float) -> dict:
+    """The interval, strides and timing correction behind a step-time |SI| (JSON)."""
+    if a is None:
+        return {"step_time_si_ci_pct": None, "strides": 0, "side_timing_bias_s": None,
+                "side_confidence": _num(side_confidence)}
+    lo, hi = a.abs_ci_pct
+    return {
+        "step_time_si_ci_pct": [_num(lo), _num(hi)] if np.isfinite(lo) else None,
+        "strides": int(a.strides),
+        "side_timing_bias_s": _num(a.timing_bias_s, 3),
+        "side_confidence": _num(side_confidence),
+    }
+
+
+def _clip_flag(flag: dict, start_s: float, end_s: float) -> dict:
+    """A flag's interval inside the recording (hold-time windows run on whole seconds and
+    may end past the last sample)."""
+    flag["start_s"] = round(max(flag["start_s"], start_s), 2)
+    flag["end_s"] = round(min(flag["end_s"], end_s), 2)
+    return flag
 
 
 def _num(value: float, digits: int = 2) -> float | None:
@@ -181,19 +231,26 @@ class SessionAnalyzer:
         self.axes_override = parse_axes(axes) if isinstance(axes, str) else axes
         self.acc_units = acc_units
         self._resampler = UniformResampler(self.fs_hz)
+        self._gyro_resampler = UniformResampler(self.fs_hz)
         self._extractor = FeatureExtractor(self.fs_hz)
         self._first_t: float | None = None
         self._last_t: float | None = None
 
-    def feed(self, t_s: np.ndarray, acc_g: np.ndarray) -> None:
-        """Add samples (t in s, acceleration (n,3) in g) in time order."""
+    def feed(self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None) -> None:
+        """Add samples (t in s, acceleration (n,3) in g, optional angular rate (n,3) in
+        deg/s, used for the sides) in time order."""
         if len(t_s) == 0:
             return
         if self._first_t is None:
             self._first_t = float(t_s[0])
         self._last_t = float(t_s[-1])
+        # The same stamps give the same grid, so the gyro blocks line up with the acc blocks.
+        gyro_blocks = iter(()) if gyro_dps is None else self._gyro_resampler.feed(t_s, gyro_dps)
         for block in self._resampler.feed(t_s, acc_g):
-            self._extractor.feed(block)
+            gyro = next(gyro_blocks, None) if gyro_dps is not None else None
+            self._extractor.feed(block, None if gyro is None else gyro.acc_g)
+        for _ in gyro_blocks:  # let the gyro resampler finish this call (its state update)
+            pass
 
     def finish(self) -> SessionResult:
         """Process what is still buffered and return the final result."""
@@ -243,7 +300,7 @@ def analyze(
 
     ``t_s`` (N,) seconds; ``acc`` (N,3) in ``acc_units`` ("g", "m/s2", or None
     to detect from the resting magnitude); ``gyro_dps`` (N,3) deg/s or None
-    (checked like the rest, not used: see ``analysis.sides``);
+    (the yaw rate helps tell left from right: see ``analysis.sides``);
     ``fs_hz`` the nominal rate (estimated from the stamps when None);
     ``stored_reference`` the wearer's stored standing reference for this sensor
     (used when the recording has no standing segment, see ``analysis.lean``);
@@ -252,17 +309,30 @@ def analyze(
     Raises ``InputError`` (with the data row where there is one) for input that
     cannot be analysed.
     """
-    from analysis.streaming import SampleChunk, analyze_stream  # the same path as a file stream
-
-    chunk = SampleChunk(
-        t_s=np.asarray(t_s, dtype=np.float64),
-        acc=np.asarray(acc, dtype=np.float64),
-        gyro_dps=None if gyro_dps is None else np.asarray(gyro_dps, dtype=np.float64),
-        first_row=0,
+    t_s = np.asarray(t_s, dtype=np.float64)
+    acc = np.asarray(acc, dtype=np.float64)
+    gyro = None if gyro_dps is None else np.asarray(gyro_dps, dtype=np.float64)
+    units = acc_units or detect_acc_units(acc)
+    acc_g = to_g(acc, units)
+    validate_samples(t_s, acc_g, gyro)
+    if acc_units is not None:
+        detect_check = median_magnitude(acc_g)
+        if not 0.5 <= detect_check <= 2.0:
+            raise InputError(
+                f"with --units {acc_units} the median acceleration is {detect_check:.3g} g, "
+                "not ~1 g: the units are probably wrong"
+            )
+    repaired = repair_sample_times(t_s, acc_g, gyro)  # clock jitter, repeated rows
+    t_s, acc_g, gyro = repaired.t_s, repaired.acc_g, repaired.gyro_dps
+    rate = fs_hz or estimate_sample_rate_hz(t_s)
+    analyzer = SessionAnalyzer(
+        rate, rules=rules, calibrate_s=calibrate_s, axes=axes, acc_units=units,
+        stored_reference=stored_reference, wear_prior=wear_prior,
     )
-    return analyze_stream([chunk], acc_units=acc_units, rules=rules, calibrate_s=calibrate_s,
-                          axes=axes, fs_hz=fs_hz, stored_reference=stored_reference,
-                          wear_prior=wear_prior)
+    analyzer.feed(t_s, acc_g, gyro)
+    result = analyzer.finish()
+    result.warnings[:0] = repaired.warnings()
+    return result
 
 
 def derive_session(
@@ -286,6 +356,7 @@ def derive_session(
     warnings: list[str] = []
     contacts = features.contacts()
     ic_all, ic_seg, side_vec = contacts.t_s, contacts.segment, contacts.side_vec
+    peak_offset, yaw_before = contacts.peak_offset_s, contacts.yaw_before_dps
     bouts_all = find_bouts(ic_all, ic_seg)
     keep = np.zeros(len(ic_all), dtype=bool)
     ic_bout = np.full(len(ic_all), -1)
@@ -293,6 +364,7 @@ def derive_session(
         keep[b.first : b.last + 1] = True
         ic_bout[b.first : b.last + 1] = k
     ic_t, side_vec, ic_bout = ic_all[keep], side_vec[keep], ic_bout[keep]
+    peak_offset, yaw_before = peak_offset[keep], yaw_before[keep]
     bouts, offset = [], 0
     for b in bouts_all:
         bouts.append(Bout(offset, offset + b.steps - 1, b.start_s, b.end_s))
@@ -323,27 +395,24 @@ def derive_session(
                 "left/right may be swapped (pass --axes to state the mounting)"
             )
 
-    sides = label_sides(ic_t, side_vec, axes)
+    side_labels = label_sides(ic_t, side_vec, axes, bouts, yaw_before)
+    sides = side_labels.labels
 
     bout_cadence = np.array([cadence_spm(ic_t[b.first : b.last + 1]) for b in bouts])
-    bout_groups = [step_groups(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1])
-                   for b in bouts]
-    bout_si = np.array([
-        step_time_si_pct(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1], groups)
-        for b, groups in zip(bouts, bout_groups, strict=True)
-    ])
+    bout_strides = [find_strides(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1],
+                                 peak_offset[b.first : b.last + 1], k)
+                    for k, b in enumerate(bouts)]
+    bout_asym = [step_asymmetry(s) for s in bout_strides]
+    bout_si = np.array([a.si_pct for a in bout_asym])
+    strides = join_strides(bout_strides)
+    session_asym = step_asymmetry(strides)
     all_intervals = np.concatenate(
         [walking_intervals(ic_t[b.first : b.last + 1]) for b in bouts] or [np.zeros(0)]
     )
     # Session cadence: the median over all walking steps (per the output schema); each
     # bout's cadence uses the stride definition of clinical reference systems.
     cadence = float(60.0 / np.median(all_intervals)) if len(all_intervals) >= 2 else np.nan
-    sums = np.zeros(4)  # left step time, left steps, right step time, right steps
-    for b, groups in zip(bouts, bout_groups, strict=True):
-        steps = np.diff(ic_t[b.first : b.last + 1])
-        sums += [steps[groups == 1].sum(), np.sum(groups == 1),
-                 steps[groups == -1].sum(), np.sum(groups == -1)]
-    session_si = float(si_from_sums(*sums))
+    session_si = session_asym.si_pct
     step_reg, stride_reg = regularity(features.regularity_sums)
 
     reference, lean_warnings = choose_reference(
@@ -358,11 +427,18 @@ def derive_session(
     sagittal = stride_average(np.where(walking, sagittal, np.nan))
     frontal = stride_average(np.where(walking, frontal, np.nan))
 
+    longest_bout = max((b.steps for b in bouts), default=0)
+    if 0 < longest_bout <= ROLLING_STEPS:
+        warnings.append(
+            f"only {longest_bout} steps in the longest walk: the rolling step-time asymmetry "
+            f"needs more than {ROLLING_STEPS} and is not given (the session figure is)"
+        )
     series_cadence = np.where(walking, rolling_cadence_spm(ic_t, sec_t + 1.0), np.nan)
     series_si = np.full(len(sec_t), np.nan)
-    for b, groups in zip(bouts, bout_groups, strict=True):
+    for b in bouts:
         rolling = rolling_step_time_si_pct(ic_t[b.first : b.last + 1],
-                                           sides[b.first : b.last + 1], groups)
+                                           sides[b.first : b.last + 1],
+                                           peak_offset[b.first : b.last + 1])
         times = ic_t[b.first : b.last + 1]
         # seconds overlapping the bout (sec_t is sorted)
         in_bout = np.arange(np.searchsorted(sec_t, b.start_s - 1.0, side="right"),
@@ -386,6 +462,8 @@ def derive_session(
             ic_bout=ic_bout,
             session_start_s=start_s,
             session_end_s=end_s,
+            strides=strides,
+            bout_side_confidence=side_labels.bout_confidence,
             posture_judged=reference.judged,
         ),
     )
@@ -416,6 +494,11 @@ def derive_session(
         rules_version=rules.version,
         rules_sources=rules.sources,
         warnings=warnings,
+        bout_asymmetry=bout_asym,
+        asymmetry=session_asym,
+        bout_side_confidence=side_labels.bout_confidence,
+        side_confidence=side_labels.confidence(bouts),
+        side_cues=side_labels.cues,
     )
 
 

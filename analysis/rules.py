@@ -9,14 +9,22 @@ threshold and a plain-language message tied to the guideline.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from analysis.asymmetry import step_time_si_pct, windowed_si_pct
+from analysis.asymmetry import (
+    CI_LEVEL,
+    StepAsymmetry,
+    Strides,
+    step_asymmetry,
+    windowed_lower_bounds_pct,
+)
 from analysis.errors import InputError
+from analysis.sides import MIN_NAMING_CONFIDENCE
 
 FORMAT = "stridewatch-rules/1"
 
@@ -30,7 +38,8 @@ PARAMETERS: dict[str, dict[str, tuple[float, str]]] = {
     "forward-lean": {"threshold_deg": (10.0, "deg"), "hold_s": (30.0, "s")},
     "back-arch": {"threshold_deg": (5.0, "deg"), "hold_s": (30.0, "s")},
     "side-lean": {"threshold_deg": (5.0, "deg"), "hold_s": (30.0, "s")},
-    "uneven-steps": {"threshold_pct": (10.0, "%"), "min_strides": (20.0, "strides")},
+    "uneven-steps": {"threshold_pct": (10.0, "%"), "min_strides": (20.0, "strides"),
+                     "hold_s": (60.0, "s")},
     "no-break": {"max_continuous_min": (30.0, "min"), "min_pause_min": (2.0, "min")},
     "short-walk": {"min_total_min": (5.0, "min")},
 }
@@ -202,9 +211,12 @@ class Flag:
     threshold: float
     unit: str
     message: str
+    # How sure the flag is, for rules that know (uneven-steps: interval of |SI|, strides,
+    # side confidence); kept in the session JSON as "evidence".
+    evidence: dict | None = None
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "rule": self.rule,
             "start_s": round(self.start_s, 2),
             "end_s": round(self.end_s, 2),
@@ -213,6 +225,9 @@ class Flag:
             "unit": self.unit,
             "message": self.message,
         }
+        if self.evidence is not None:
+            out["evidence"] = self.evidence
+        return out
 
 
 @dataclass(frozen=True)
@@ -222,7 +237,9 @@ class RuleInputs:
     Per second (bin start ``second_t_s``): ``walking`` mask, stride-averaged
     ``sagittal_deg`` / ``frontal_deg`` (NaN when not walking). Per bout:
     ``bout_start_s``, ``bout_end_s``, ``bout_cadence_spm``. Per contact in a
-    bout: ``ic_t_s``, ``sides``, ``ic_bout`` (bout index). ``posture_judged`` False
+    bout: ``ic_t_s``, ``sides``, ``ic_bout`` (bout index). Per stride
+    (``analysis.asymmetry``): ``strides``; per bout ``bout_side_confidence``.
+    ``posture_judged`` False
     (no upright reference, lean is relative to the walking): the absolute lean
     rules (forward-lean, back-arch, side-lean) do not fire.
     """
@@ -240,6 +257,8 @@ class RuleInputs:
     session_start_s: float
     session_end_s: float
     posture_judged: bool = True
+    strides: Strides | None = None
+    bout_side_confidence: np.ndarray | None = None
 
 
 def evaluate(rules: RuleSet, x: RuleInputs) -> list[Flag]:
@@ -335,27 +354,60 @@ def _slow_pace(rule: Rule, x: RuleInputs) -> list[Flag]:
 
 
 def _uneven_steps(rule: Rule, x: RuleInputs) -> list[Flag]:
-    window = int(2 * rule["min_strides"])
+    """Flag a stretch only when step times are clearly uneven: over every window of
+    ``min_strides`` strides in it the lower bound of the |SI| interval is above the
+    threshold, the stretch lasts ``hold_s`` and its own interval's lower bound is above the
+    threshold too. Chance swings of a rolling SI of an even walker do not pass."""
+    if x.strides is None or len(x.strides) == 0:
+        return []
+    window = max(2, int(rule["min_strides"]))
+    threshold = rule["threshold_pct"]
     flags = []
-    # contacts are in time order, so each bout is one run of ic_bout
-    edges = np.flatnonzero(np.diff(np.r_[-2, x.ic_bout, -2]) != 0)
-    for first, stop in zip(edges[:-1], edges[1:], strict=True):
-        if stop - first < window + 1:
-            continue
-        t, sides = x.ic_t_s[first:stop], x.sides[first:stop]
-        si_windows = windowed_si_pct(t, sides, window)
-        over = np.zeros(len(t), dtype=bool)
-        for k in np.flatnonzero(np.abs(np.nan_to_num(si_windows)) > rule["threshold_pct"]):
-            over[k - window : k + 1] = True
+    for bout in np.unique(x.strides.bout):
+        strides = x.strides.select(x.strides.bout == bout)
+        firsts, lower = windowed_lower_bounds_pct(strides, window, max(1, window // 4),
+                                                  screen_pct=threshold)
+        over = np.zeros(len(strides), dtype=bool)
+        for first in firsts[lower > threshold]:
+            over[first : first + window] = True
         for a, b in _index_runs(over):
-            si = step_time_si_pct(t[a : b + 1], sides[a : b + 1])
-            longer = "left" if si > 0 else "right"
-            flags.append(Flag(
-                "uneven-steps", float(t[a]), float(t[b]), abs(si), rule["threshold_pct"], "%",
-                f"Your steps were uneven: {longer} steps took {abs(si):.0f}% longer than the "
-                f"other side over {b - a} steps (limit {rule['threshold_pct']:g}%). "
-                + rule.guideline))
+            run = strides.select(slice(a, b + 1))
+            start = float(run.t_s[0])
+            end = float(run.t_s[-1] + run.left_s[-1] + run.right_s[-1])
+            asym = step_asymmetry(run)
+            if end - start < rule["hold_s"] or not asym.abs_lower_pct > threshold:
+                continue
+            confidence = (float(x.bout_side_confidence[bout])
+                          if x.bout_side_confidence is not None else float("nan"))
+            flags.append(_uneven_flag(rule, start, end, asym, confidence))
     return flags
+
+
+def _uneven_flag(rule: Rule, start: float, end: float, asym: StepAsymmetry,
+                 side_confidence: float) -> Flag:
+    lo, hi = asym.abs_ci_pct
+    si = abs(asym.si_pct)
+    named = side_confidence >= MIN_NAMING_CONFIDENCE
+    if named:
+        longer = "left" if asym.si_pct > 0 else "right"
+        what = f"{longer} steps took {si:.0f}% longer than right steps" if longer == "left" \
+            else f"{longer} steps took {si:.0f}% longer than left steps"
+    else:
+        what = (f"steps on one side took {si:.0f}% longer than on the other "
+                "(which side could not be told reliably)")
+    message = (f"Your steps were uneven: {what} over {asym.strides} strides "
+               f"({CI_LEVEL:.0%} interval {lo:.0f}–{hi:.0f}%, limit "
+               f"{rule['threshold_pct']:g}%). " + rule.guideline)
+    evidence = {
+        "ci_level": CI_LEVEL,
+        "ci_pct": [round(lo, 2), round(hi, 2)],
+        "strides": int(asym.strides),
+        "longer_steps": ("left" if asym.si_pct > 0 else "right") if named else None,
+        "side_confidence": round(side_confidence, 2) if np.isfinite(side_confidence) else None,
+        "side_timing_bias_s": (round(asym.timing_bias_s, 3)
+                               if np.isfinite(asym.timing_bias_s) else None),
+    }
+    return Flag("uneven-steps", start, end, si, rule["threshold_pct"], "%", message, evidence)
 
 
 def _index_runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -391,7 +443,8 @@ def _short_walk(rule: Rule, x: RuleInputs) -> list[Flag]:
     return [Flag(
         "short-walk", x.session_start_s, x.session_end_s, walking_min, rule["min_total_min"],
         "min",
-        f"You walked {walking_min:.1f} minutes in this session "
+        # rounded down: 4.99 minutes must not read as the 5 it falls short of
+        f"You walked {math.floor(walking_min * 10) / 10:.1f} minutes in this session "
         f"(aim for at least {rule['min_total_min']:g}). " + rule.guideline)]
 
 

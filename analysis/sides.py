@@ -1,66 +1,185 @@
-"""Left/right label of each initial contact.
+"""Left/right label of each initial contact, with a confidence per bout.
 
-The trunk sways over the stance leg like a pendulum: while it is displaced
-toward the new stance foot, in the half step after contact, its acceleration
-points back the other way. So the mean mediolateral acceleration 0.15–0.45 s
-after contact points away from the contact's side (agreement with the
-reference: see benchmarks/mobgap_accuracy.py). Consecutive steps alternate, so labels are decided
-per run of regular steps by a vote over the whole run and then alternated;
-a run whose vote is weak is labelled "?".
+Two cues give, per contact, evidence for "left" (positive) or "right":
 
-A gyroscope's yaw rate at contact (McCamley 2012) was tried as a second vote
-and did not help on those recordings (agreement 0.919 without, 0.910 with an
-equal-weight vote), so angular rate, when a file has it, is read and checked
-but not used here.
+- mediolateral acceleration: the trunk sways over the stance leg like a
+  pendulum, so in the half step after contact (``analysis.extraction``
+  averages 0.15–0.45 s) its stride-band acceleration points away from the new
+  stance side;
+- with a gyroscope, the yaw rate (angular rate about the wearer's up axis,
+  band 0.3–1.5 Hz) just before the contact (mean over ``YAW_WINDOW_S``): the
+  pelvis turns away from the leg that swings forward (McCamley 2012, used by
+  mobgap's laterality stage), so the rate is negative before a left contact.
+  It needs only the up axis (gravity), not the forward sign; on the shared
+  stroke walks its sign is right on 0.9–1.0 of the contacts, where the value
+  exactly at contact is not (its phase moves with the gait).
+
+Neither cue decides a contact alone. A bout's labels are one alternating
+sequence: the labels are the most likely L/R sequence (Viterbi) given every
+contact's evidence, where alternating costs nothing and not alternating
+costs ``BREAK_COST`` (several contacts' worth of contrary evidence) after an
+ordinary step, and nothing after a step far longer (a missed contact) or far
+shorter (an extra detection) than the bout's median step. So the phase of a
+bout is chosen from all its steps together and does not flip on one odd
+contact. The confidence of a bout is how much of the evidence agrees with its
+labels beyond what the same evidence in a shuffled order (no alternation left
+in it, seeded) reaches: 0 = no better than chance, 1 = all evidence agrees;
+times a penalty for breaks of alternation after ordinary steps (the stride-band
+sway filter turns plain noise into a drifting pseudo-alternation, which the
+sequence can only follow by breaking often: at ``MAX_BREAK_RATE`` breaks per
+step the confidence is 0). Below ``MIN_NAMING_CONFIDENCE`` the side is not named to the wearer.
+
+Tuned on the shared stroke walks with leave-one-participant-out
+(benchmarks/asymmetry.py): ``ML_WEIGHT`` and ``BREAK_COST``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from analysis.asymmetry import MISSED_STEP_RATIO
-from analysis.bouts import MAX_WALKING_STEP_S
+from analysis.bouts import Bout
+from analysis.filters import bandpass
 from analysis.orientation import BodyAxes
 
-MIN_VOTE_MARGIN = 0.2
+YAW_BAND_HZ = (0.3, 1.5)
+YAW_WINDOW_S = 0.2
+ML_WEIGHT = 0.5  # relative to the yaw cue (weight 1) when a gyroscope is present
+BREAK_COST = 2.0
+EVIDENCE_CLIP = 3.0  # one contact's evidence counts at most this many typical contacts
+LONG_STEP_RATIO = 1.7  # a step this much longer than the bout's median: a missed contact
+SHORT_STEP_RATIO = 0.6  # this much shorter: an extra detection
+MIN_NAMING_CONFIDENCE = 0.3
+MAX_BREAK_RATE = 0.05
+NULL_SHUFFLES = 3
+NULL_MAX_CONTACTS = 1000
+NULL_SEED = 17
 
 
-def label_sides(ic_t_s: np.ndarray, side_vec_g: np.ndarray, axes: BodyAxes) -> np.ndarray:
-    """Array of "L" / "R" / "?" per contact.
+@dataclass(frozen=True)
+class SideLabels:
+    """``labels`` "L"/"R"/"?" per contact; ``bout_confidence`` in [0, 1] per bout;
+    ``cues`` names the evidence used ("mediolateral", "mediolateral+yaw")."""
+
+    labels: np.ndarray
+    bout_confidence: np.ndarray
+    cues: str
+
+    def confidence(self, bouts: list[Bout]) -> float:
+        """Step-weighted confidence over ``bouts`` (NaN without bouts)."""
+        steps = np.array([b.steps for b in bouts], dtype=float)
+        if not len(steps) or steps.sum() == 0:
+            return float("nan")
+        return float(np.sum(self.bout_confidence * steps) / steps.sum())
+
+
+def yaw_before_contacts(
+    gyro_dps: np.ndarray, up: np.ndarray, contacts: np.ndarray, fs_hz: float
+) -> np.ndarray:
+    """Mean yaw rate (deg/s, about ``up``) over ``YAW_WINDOW_S`` before each contact.
+
+    ``gyro_dps`` (n,3) uniform samples in the sensor frame; ``up`` (n,3) or (3,)
+    unit up vectors in the same frame; ``contacts`` sample indices. NaN for a
+    contact without a full window.
+    """
+    up = np.broadcast_to(up, gyro_dps.shape)
+    yaw = bandpass(np.einsum("ij,ij->i", gyro_dps, up), fs_hz, *YAW_BAND_HZ)
+    width = max(1, int(round(YAW_WINDOW_S * fs_hz)))
+    cs = np.r_[0.0, np.cumsum(yaw)]
+    lo = contacts - width
+    out = np.full(len(contacts), np.nan)
+    ok = (lo >= 0) & (contacts <= len(yaw))
+    out[ok] = (cs[contacts[ok]] - cs[lo[ok]]) / width
+    return out
+
+
+def label_sides(
+    ic_t_s: np.ndarray,
+    side_vec_g: np.ndarray,
+    axes: BodyAxes,
+    bouts: list[Bout],
+    yaw_before_dps: np.ndarray | None = None,
+) -> SideLabels:
+    """Labels and per-bout confidence for contacts ``ic_t_s`` grouped in ``bouts``.
 
     ``side_vec_g`` (n,3): stride-band acceleration just after each contact in
     the sensor frame (g); projected on the wearer's right axis it is positive
-    after a left contact.
+    after a left contact. ``yaw_before_dps`` (n,) from ``yaw_before_contacts``
+    or None / NaN without a gyroscope.
     """
     n = len(ic_t_s)
     labels = np.full(n, "?", dtype="<U1")
+    confidence = np.zeros(len(bouts))
+    ml = side_vec_g @ axes.right if n else np.zeros(0)
+    yaw = np.full(n, np.nan) if yaw_before_dps is None else -np.asarray(yaw_before_dps)
+    has_yaw = bool(n) and bool(np.isfinite(yaw).any())
+    for k, b in enumerate(bouts):
+        sl = slice(b.first, b.last + 1)
+        evidence = ML_WEIGHT * _normalized(ml[sl]) if has_yaw else _normalized(ml[sl])
+        if has_yaw:
+            evidence = evidence + _normalized(yaw[sl])
+        labels[sl], agreement, breaks = _most_likely_sequence(ic_t_s[sl], evidence)
+        steady = max(0.0, 1.0 - breaks / max(1, b.steps - 1) / MAX_BREAK_RATE)
+        confidence[k] = _beyond_chance(ic_t_s[sl], evidence, agreement) * steady
+    return SideLabels(labels, confidence, "mediolateral+yaw" if has_yaw else "mediolateral")
+
+
+def _beyond_chance(t_s: np.ndarray, evidence: np.ndarray, agreement: float) -> float:
+    """Agreement rescaled so that shuffled evidence (no real alternation) scores ~0."""
+    rng = np.random.default_rng(NULL_SEED)
+    m = min(len(evidence), NULL_MAX_CONTACTS)  # a sample of the shuffled evidence suffices
+    chance = np.mean([_most_likely_sequence(t_s[:m], rng.permutation(evidence)[:m])[1]
+                      for _ in range(NULL_SHUFFLES)]) if m > 1 else 1.0
+    if chance >= 1.0:
+        return 0.0
+    return float(np.clip((agreement - chance) / (1.0 - chance), 0.0, 1.0))
+
+
+def _normalized(values: np.ndarray) -> np.ndarray:
+    """Evidence in units of a typical contact's (median |value|), clipped; NaN counts 0."""
+    values = np.nan_to_num(values, nan=0.0)
+    scale = float(np.median(np.abs(values))) if len(values) else 0.0
+    if scale <= 0:
+        return np.zeros(len(values))
+    return np.clip(values / scale, -EVIDENCE_CLIP, EVIDENCE_CLIP)
+
+
+def _most_likely_sequence(
+    t_s: np.ndarray, evidence: np.ndarray
+) -> tuple[np.ndarray, float, int]:
+    """Viterbi over states L (0) / R (1); returns labels, the share of the evidence that
+    agrees with them (-1..1) and the number of breaks of alternation after ordinary steps."""
+    n = len(t_s)
     if n == 0:
-        return labels
-    toward_right = side_vec_g @ axes.right
-    intervals = np.diff(ic_t_s)
-    usable = intervals <= MAX_WALKING_STEP_S
-    if usable.any():
-        usable &= intervals <= MISSED_STEP_RATIO * np.median(intervals[usable])
-    start = 0
-    for i in range(n):
-        if i == n - 1 or not usable[i]:
-            _label_run(labels, toward_right, start, i)
-            start = i + 1
-    return labels
-
-
-def _label_run(labels: np.ndarray, toward_right: np.ndarray, first: int, last: int) -> None:
-    run = toward_right[first : last + 1]
-    if len(run) < 2:
-        if len(run) == 1 and run[0] != 0:
-            labels[first] = "L" if run[0] > 0 else "R"
-        return
-    parity = np.where(np.arange(len(run)) % 2 == 0, 1.0, -1.0)
-    scale = np.sum(np.abs(run))
-    if scale == 0:
-        return
-    vote = float(np.sum(run * parity) / scale)
-    if abs(vote) < MIN_VOTE_MARGIN:
-        return
-    even_side, odd_side = ("L", "R") if vote > 0 else ("R", "L")
-    labels[first : last + 1] = np.where(parity > 0, even_side, odd_side)
+        return np.zeros(0, dtype="<U1"), 0.0, 0
+    intervals = np.diff(t_s)
+    typical = float(np.median(intervals)) if len(intervals) else 1.0
+    ratio = intervals / typical if typical > 0 else np.ones(len(intervals))
+    free = (ratio > LONG_STEP_RATIO) | (ratio < SHORT_STEP_RATIO)
+    # Two states only: plain floats in the loop are far faster than tiny arrays.
+    half = (np.asarray(evidence, dtype=float) / 2).tolist()
+    switch = np.where(free, 0.0, BREAK_COST).tolist()
+    cost_l, cost_r = -half[0], half[0]
+    stay_l = bytearray(n)  # 1: the best way into L at i came from L at i-1
+    stay_r = bytearray(n)
+    for i in range(1, n):
+        extra = switch[i - 1]
+        from_l, from_r = cost_l + extra, cost_r + extra  # not alternating
+        new_l = min(from_l, cost_r)
+        new_r = min(from_r, cost_l)
+        stay_l[i] = from_l <= cost_r
+        stay_r[i] = from_r <= cost_l
+        cost_l, cost_r = new_l - half[i], new_r + half[i]
+    path = np.zeros(n, dtype=np.int8)
+    state = 0 if cost_l <= cost_r else 1
+    path[-1] = state
+    for i in range(n - 1, 0, -1):
+        stayed = stay_l[i] if state == 0 else stay_r[i]
+        state = state if stayed else 1 - state
+        path[i - 1] = state
+    signs = np.where(path == 0, 1.0, -1.0)
+    total = float(np.sum(np.abs(evidence)))
+    agreement = float(np.sum(evidence * signs) / total) if total > 0 else 0.0
+    breaks = int(np.sum((path[1:] == path[:-1]) & ~free))
+    return np.where(path == 0, "L", "R"), max(0.0, agreement), breaks

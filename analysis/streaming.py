@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 WINDOW_SAMPLES = 200_000
 
 
+class NotStreamable(InputError):
+    """Samples the stream cannot take as they come (time stamps needing repair, a time column
+    not in seconds): read the recording whole instead (``repair_sample_times``)."""
+
+
 @dataclass(frozen=True)
 class SampleChunk:
     """Consecutive samples of a recording: t (n,) s, acceleration (n,3) in the input's units,
@@ -76,16 +81,20 @@ def analyze_stream(
     t_window = np.concatenate([c.t_s for c in head] or [np.zeros(0)])[:WINDOW_SAMPLES]
     acc_window = np.concatenate([c.acc for c in head] or [np.zeros((0, 3))])[:WINDOW_SAMPLES]
     units = acc_units or detect_acc_units(acc_window)
-    if ended:  # the whole recording is in the window: check it whole
+    if ended:  # the whole recording is in the window: analyse it whole, clock repairs included
+        from analysis.pipeline import analyze
+
         gyro = [c.gyro_dps for c in head]
-        validate_samples(
-            t_window, to_g(acc_window, units),
-            None if any(g is None for g in gyro) else np.concatenate(gyro),
+        return analyze(
+            np.concatenate([c.t_s for c in head] or [np.zeros(0)]),
+            np.concatenate([c.acc for c in head] or [np.zeros((0, 3))]),
+            None if not gyro or any(g is None for g in gyro) else np.concatenate(gyro),
+            acc_units=acc_units, rules=rules, calibrate_s=calibrate_s, axes=axes, fs_hz=fs_hz,
+            stored_reference=stored_reference, wear_prior=wear_prior,
         )
-    else:
-        checker = _ChunkChecker()
-        for chunk in head:
-            checker.check(chunk, to_g(chunk.acc, units))
+    checker = _ChunkChecker()  # a long recording: checked chunk by chunk
+    for chunk in head:
+        checker.check(chunk, to_g(chunk.acc, units))
     if acc_units is not None:
         detect_check = median_magnitude(to_g(acc_window, units))
         if not 0.5 <= detect_check <= 2.0:
@@ -112,9 +121,8 @@ def analyze_stream(
             first_t = float(chunk.t_s[0]) if first_t is None else first_t
             last_t = float(chunk.t_s[-1])
         n_total += len(chunk)
-        analyzer.feed(chunk.t_s, acc_g)
-    if not ended:
-        check_duration(n_total, last_t - first_t)
+        analyzer.feed(chunk.t_s, acc_g, chunk.gyro_dps)
+    check_duration(n_total, last_t - first_t)
     return analyzer.finish()
 
 
@@ -143,6 +151,17 @@ class _ChunkChecker:
             offset -= 1
         try:
             validate_samples(t, acc, gyro, whole=False)
+            _check_order(t)
         except InputError as exc:
-            raise InputError(exc.problem, None if exc.row is None else exc.row + offset) from exc
+            raise type(exc)(exc.problem, None if exc.row is None else exc.row + offset) from exc
         self._last = (float(chunk.t_s[-1]), acc_g[-1].copy())
+
+
+def _check_order(t: np.ndarray) -> None:
+    """Time strictly increasing within a chunk of a long stream; else ``NotStreamable``
+    (clock repairs, ``repair_sample_times``, need the whole recording)."""
+    dt = np.diff(t)
+    if (dt <= 0).any():
+        row = int(np.argmax(dt <= 0)) + 1
+        raise NotStreamable(f"time stamp t={t[row]:.6g} s not after t={t[row - 1]:.6g} s",
+                            row=row)

@@ -1,23 +1,45 @@
-"""Validate sample times and put the samples on a uniform time grid.
+"""Validate sample times, repair clock jitter, and put the samples on a uniform time grid.
 
-Sensors and hosts deliver jittery, irregular time stamps. The analysis works on
-a uniform grid at the estimated sample rate, built by linear interpolation
-between neighbouring samples. A gap longer than ``MAX_GAP_S`` splits the
-recording into separate segments: nothing is interpolated across a gap.
+Real recordings arrive with messy clocks: a repeated packet, a repeated or
+slightly early stamp, phone loggers that pause. ``repair_sample_times`` drops
+exact duplicate rows and re-times the few stamps that are out of order (each
+repair counted in a warning); only pervasive disorder (more than
+``MAX_DISORDER_FRACTION`` of the rows) or a step back of more than
+``MAX_BACKSTEP_S`` is refused. The analysis then works on a uniform grid at the
+sample rate (``estimate_sample_rate_hz``, snapped to the nominal rate), built
+by linear interpolation between neighbouring samples. A gap longer than
+``MAX_GAP_S`` splits the recording into separate segments: nothing is
+interpolated across a gap.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from analysis.errors import InputError
+from analysis.time_units import TIME_UNITS_S
 
 MAX_GAP_S = 0.5
-MIN_DURATION_S = 10.0
+#: Shortest recording analysed (a clinical 4 m walk test takes a few seconds).
+MIN_DURATION_S = 3.0
 MAX_PLAUSIBLE_ACC_G = 50.0
+#: A stamp this far (or less) behind the one before it is clock jitter and is re-timed;
+#: a larger step back is a clock reset or joined files and is refused.
+MAX_BACKSTEP_S = MAX_GAP_S
+#: More rows out of order than this fraction is not jitter: the time column is wrong.
+MAX_DISORDER_FRACTION = 0.01
+#: An estimated rate within this relative distance of a nominal rate is that rate.
+RATE_SNAP_TOLERANCE = 0.001
+#: Nominal rates are whole numbers of Hz (100, 52 ...), or multiples of
+#: ``RATE_SNAP_STEP_HZ`` below ``RATE_SNAP_FINE_BELOW_HZ`` (12.5, 6.25 ...).
+RATE_SNAP_STEP_HZ = 0.125
+RATE_SNAP_FINE_BELOW_HZ = 20.0
+#: A first stamp later than this (in seconds, 1973-03-03) is taken as Unix time.
+EPOCH_AFTER_S = 1e8
 
 
 @dataclass(frozen=True)
@@ -47,11 +69,11 @@ def validate_samples(
 ) -> None:
     """Raise InputError (with the offending row) for samples that cannot be analysed.
 
-    Checks, in order: shapes, NaN or infinite values, time going backwards,
-    duplicate time stamps, less than ``MIN_DURATION_S`` of data, and
-    acceleration magnitudes no body-worn sensor produces. ``whole`` False: the
-    samples are one chunk of a longer stream, so the length and duration
-    checks are left to ``check_duration`` on the whole stream.
+    Checks, in order: shapes, NaN or infinite values, and acceleration
+    magnitudes no body-worn sensor produces. The order of the time stamps and
+    the duration are checked (and jitter repaired) by ``repair_sample_times``.
+    ``whole`` False: the samples are one chunk of a longer stream
+    (``analysis.streaming`` checks order and duration over the stream).
     """
     if t_s.ndim != 1 or acc_g.shape != (len(t_s), 3):
         raise InputError(
@@ -69,17 +91,6 @@ def validate_samples(
         if bad.any():
             row = int(np.argmax(bad))
             raise InputError(f"{name} is NaN or infinite (missing value)", row=row)
-    dt = np.diff(t_s)
-    if (dt < 0).any():
-        row = int(np.argmax(dt < 0)) + 1
-        raise InputError(
-            f"time goes backwards: t={t_s[row]:.6g} s after t={t_s[row - 1]:.6g} s", row=row
-        )
-    if (dt == 0).any():
-        row = int(np.argmax(dt == 0)) + 1
-        raise InputError(f"duplicate time stamp t={t_s[row]:.6g} s", row=row)
-    if whole:
-        check_duration(len(t_s), float(t_s[-1] - t_s[0]))
     magnitude = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g))
     if (magnitude > MAX_PLAUSIBLE_ACC_G).any():
         row = int(np.argmax(magnitude > MAX_PLAUSIBLE_ACC_G))
@@ -100,13 +111,258 @@ def check_duration(n_samples: int, duration_s: float) -> None:
         )
 
 
+@dataclass(frozen=True)
+class RepairedSamples:
+    """Samples in strictly increasing time, and what was repaired to get there."""
+
+    t_s: np.ndarray
+    acc_g: np.ndarray
+    gyro_dps: np.ndarray | None
+    duplicates_dropped: int = 0
+    retimed: int = 0
+
+    def warnings(self) -> list[str]:
+        """One warning per kind of repair, with its count (empty when nothing was repaired)."""
+        out = []
+        if self.duplicates_dropped:
+            out.append(f"{_rows(self.duplicates_dropped)} repeating an earlier row exactly "
+                       "(same time and values) dropped")
+        if self.retimed:
+            out.append(f"{_rows(self.retimed)} with a time stamp equal to or slightly behind "
+                       "the one before (clock jitter) re-timed between their neighbours")
+        return out
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def repair_sample_times(
+    t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None = None
+) -> RepairedSamples:
+    """Strictly increasing samples from validated ones (see the module docstring).
+
+    Rows identical to an earlier row (time and every value) are dropped. Of the
+    remaining rows, those outside the longest increasing run of stamps (equal
+    stamps, small back-steps, a single stamp too far ahead) are re-timed evenly
+    between their in-order neighbours, or on the estimated grid after the last.
+    Raises InputError naming the first rows for a step back of more than
+    ``MAX_BACKSTEP_S``, for more than ``MAX_DISORDER_FRACTION`` of rows out of
+    order, and for less than ``MIN_DURATION_S`` of data.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    dt = np.diff(t)
+    if (dt > 0).all():
+        _check_duration(t)
+        return RepairedSamples(t, acc_g, gyro_dps)
+    rows = np.arange(len(t))  # original row of every kept sample
+    values = acc_g if gyro_dps is None else np.hstack([acc_g, gyro_dps])
+    duplicate = _exact_duplicates(t, values)
+    if duplicate.any():
+        keep = ~duplicate
+        t, acc_g, rows = t[keep], acc_g[keep], rows[keep]
+        gyro_dps = None if gyro_dps is None else gyro_dps[keep]
+    dt = np.diff(t)
+    retimed = 0
+    if not (dt > 0).all():
+        running_max = np.maximum.accumulate(t)
+        back = running_max[:-1] - t[1:]
+        if (back > MAX_BACKSTEP_S).any():
+            i = int(np.argmax(back > MAX_BACKSTEP_S)) + 1
+            raise InputError(
+                f"time goes backwards: t={t[i]:.6g} s after t={running_max[i - 1]:.6g} s "
+                f"(more than {MAX_BACKSTEP_S:g} s back is not clock jitter)",
+                row=int(rows[i]),
+            )
+        positive = dt[dt > 0]
+        dt_est = float(np.median(positive)) if len(positive) else 0.0
+        if not dt_est > 0:
+            raise InputError("all time stamps are equal; cannot find a sample rate")
+        violations = np.flatnonzero(np.diff(t) <= 0) + 1
+        # each violation puts at least one of its two rows out of order
+        if len(violations) > 2 * MAX_DISORDER_FRACTION * len(t):
+            _disorder_error(len(violations), len(t), rows[violations])
+        bad = _out_of_order(t, violations, dt_est)
+        retimed = int(bad.sum())
+        if retimed > MAX_DISORDER_FRACTION * len(t):
+            _disorder_error(retimed, len(t), rows[bad])
+        t = _retime(t, bad, dt_est)
+    _check_duration(t)
+    return RepairedSamples(t, acc_g, gyro_dps, int(duplicate.sum()), retimed)
+
+
+def _disorder_error(count: int, n: int, rows: np.ndarray) -> None:
+    first = ", ".join(str(int(r) + 2) for r in rows[:5])
+    raise InputError(
+        f"time stamps out of order on {count} of {n} "
+        f"rows ({100 * count / n:.1f} %, more than {100 * MAX_DISORDER_FRACTION:g} %), first "
+        f"at lines {first}: this is not clock jitter; check the time column",
+        row=int(rows[0]),
+    )
+
+
+def _check_duration(t: np.ndarray) -> None:
+    duration = float(t[-1] - t[0]) * len(t) / (len(t) - 1)  # each sample covers one interval
+    if duration < MIN_DURATION_S - 1e-9:
+        raise InputError(
+            f"only {duration:.2f} s of data; need at least {MIN_DURATION_S:g} s to analyse"
+        )
+
+
+def _exact_duplicates(t: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Rows whose time and values all equal an earlier row's with the same stamp."""
+    order = np.lexsort((np.arange(len(t)), *values.T[::-1], t))
+    keyed = np.column_stack([t, values])[order]
+    same = np.r_[False, (keyed[1:] == keyed[:-1]).all(axis=1)]
+    duplicate = np.zeros(len(t), dtype=bool)
+    duplicate[order[same]] = True
+    return duplicate
+
+
+def _out_of_order(t: np.ndarray, violations: np.ndarray, dt_est: float) -> np.ndarray:
+    """Rows outside the longest strictly increasing subsequence, found in local windows.
+
+    Each window spans the disorder plus enough in-order rows on both sides to
+    cover a back-step of ``MAX_BACKSTEP_S``; its rows must also fit between
+    the rows just outside it.
+    """
+    pad = int(min(2 * MAX_BACKSTEP_S / dt_est, 5000)) + 8
+    bad = np.zeros(len(t), dtype=bool)
+    lo, hi = violations[0] - pad, violations[0] + pad
+    windows = []
+    for v in violations[1:]:
+        if v - pad <= hi:
+            hi = v + pad
+        else:
+            windows.append((lo, hi))
+            lo, hi = v - pad, v + pad
+    windows.append((lo, hi))
+    for lo, hi in windows:
+        lo, hi = max(0, lo), min(len(t), hi + 1)
+        below = t[lo - 1] if lo > 0 else -np.inf
+        above = t[hi] if hi < len(t) else np.inf
+        bad[lo:hi] = ~_increasing_members(t[lo:hi], below, above)
+    return bad
+
+
+def _increasing_members(t: np.ndarray, below: float, above: float) -> np.ndarray:
+    """Mask of one longest strictly increasing subsequence of ``t`` within (below, above)."""
+    tails: list[float] = []
+    tail_index: list[int] = []
+    parent = np.full(len(t), -1)
+    for i, value in enumerate(t.tolist()):
+        if not below < value < above:
+            continue
+        k = bisect_left(tails, value)
+        if k < len(tails) and tails[k] == value:
+            continue  # an equal stamp: the first one keeps its place, the repeat is re-timed
+        if k == len(tails):
+            tails.append(value)
+            tail_index.append(i)
+        else:
+            tails[k] = value
+            tail_index[k] = i
+        parent[i] = tail_index[k - 1] if k > 0 else -1
+    member = np.zeros(len(t), dtype=bool)
+    i = tail_index[-1] if tail_index else -1
+    while i >= 0:
+        member[i] = True
+        i = parent[i]
+    return member
+
+
+def _retime(t: np.ndarray, bad: np.ndarray, dt_est: float) -> np.ndarray:
+    """``t`` with the ``bad`` rows spread evenly between their in-order neighbours."""
+    t = t.copy()
+    good = np.flatnonzero(~bad)
+    if len(good) == 0:
+        raise InputError("no time stamps in order; cannot repair the time column")
+    idx = np.flatnonzero(bad)
+    inside = (idx > good[0]) & (idx < good[-1])
+    t[idx[inside]] = np.interp(idx[inside], good, t[good])
+    before = idx[idx < good[0]]
+    t[before] = t[good[0]] - (good[0] - before) * dt_est
+    after = idx[idx > good[-1]]
+    t[after] = t[good[-1]] + (after - good[-1]) * dt_est
+    return t
+
+
 def estimate_sample_rate_hz(t_s: np.ndarray) -> float:
-    """Sample rate from the median interval between stamps, ignoring gaps."""
+    """Sample rate from the median interval between stamps, ignoring gaps.
+
+    Snapped to the nominal rate (see ``snap_rate_hz``) when within
+    ``RATE_SNAP_TOLERANCE`` of it, so stamps rounded in a text file
+    (99.99999999781721 Hz) give the device's 100 Hz and the grid matches them.
+    """
     dt = np.diff(t_s)
-    dt = dt[dt <= MAX_GAP_S]
+    dt = dt[(dt > 0) & (dt <= MAX_GAP_S)]
     if len(dt) == 0:
         raise InputError("no two consecutive samples closer than the gap limit; cannot find a rate")
-    return float(1.0 / np.median(dt))
+    return snap_rate_hz(float(1.0 / np.median(dt)))
+
+
+def snap_rate_hz(rate_hz: float) -> float:
+    """``rate_hz`` snapped to the nearest nominal rate when within ``RATE_SNAP_TOLERANCE``."""
+    step = RATE_SNAP_STEP_HZ if rate_hz < RATE_SNAP_FINE_BELOW_HZ else 1.0
+    nominal = round(rate_hz / step) * step
+    if nominal > 0 and abs(rate_hz - nominal) <= RATE_SNAP_TOLERANCE * nominal:
+        return float(nominal)
+    return rate_hz
+
+
+@dataclass(frozen=True)
+class TimeUnit:
+    """How a time column is written: ``unit`` (s, ms, us, ns) and whether it is Unix time."""
+
+    unit: str
+    epoch: bool
+    detected: bool
+
+    def describe(self) -> str:
+        origin = "Unix time" if self.epoch else "relative"
+        how = "detected" if self.detected else "given"
+        return f"{self.unit} ({origin}, {how})"
+
+
+def detect_time_unit(t_raw: np.ndarray, unit: str | None = None) -> TimeUnit:
+    """The unit of a raw time column: the one giving a sample rate nearest 10–1000 Hz.
+
+    Wearable sample rates lie within 10–1000 Hz, so the median interval in
+    s, ms, µs and ns differs by a factor of 1000 between candidates and only
+    one of them lands in that range. ``unit`` (from the header or
+    ``--time-unit``) overrides the detection. A first stamp later than
+    ``EPOCH_AFTER_S`` seconds marks Unix time.
+    """
+    t_raw = np.asarray(t_raw, dtype=np.float64)
+    if unit is not None and unit not in TIME_UNITS_S:
+        raise ValueError(f"unknown time unit {unit!r}; expected one of {', '.join(TIME_UNITS_S)}")
+    detected = unit is None
+    if unit is None:
+        dt = np.diff(t_raw[: 200_001])
+        dt = dt[np.isfinite(dt) & (dt > 0)]
+        if len(dt) == 0:
+            unit = "s"
+        else:
+            median = float(np.median(dt))
+            unit = min(TIME_UNITS_S, key=lambda u: abs(np.log10(1.0 / (median * TIME_UNITS_S[u]))
+                                                     - 2.0))
+    first = float(t_raw[0]) * TIME_UNITS_S[unit] if len(t_raw) else 0.0
+    return TimeUnit(unit, bool(first > EPOCH_AFTER_S), detected)
+
+
+def to_seconds(t_raw: np.ndarray, time_unit: TimeUnit) -> tuple[np.ndarray, float | None]:
+    """Seconds from a raw time column; Unix time becomes seconds from the first stamp.
+
+    Returns the times and the Unix time of the first stamp (None when relative).
+    The first stamp is subtracted before scaling, so nanosecond Unix stamps
+    keep their resolution.
+    """
+    scale = TIME_UNITS_S[time_unit.unit]
+    if not time_unit.epoch:
+        t = np.asarray(t_raw, dtype=np.float64)
+        return (t if scale == 1.0 else t * scale), None
+    t0 = t_raw[0]
+    return (np.asarray(t_raw - t0, dtype=np.float64)) * scale, float(t0) * scale
 
 
 class UniformResampler:

@@ -53,6 +53,7 @@ def run(use_gyro: bool) -> int:
         print(f"no recordings at {DATA}: the shared data folder is not present", file=sys.stderr)
         return 2
     total = IcScore()
+    per_participant: dict[str, IcScore] = {}
     all_bouts = []
     all_inside = []
     print(f"{'recording':24s} {'ref':>4s} {'tp':>4s} {'fp':>4s} {'gapFP':>5s} {'fn':>4s} "
@@ -67,6 +68,8 @@ def run(use_gyro: bool) -> int:
         except InputError as exc:
             score = IcScore(fn=len(ref_t))
             total += score
+            participant = "-".join(csv.stem.split("-")[:2])
+            per_participant[participant] = per_participant.get(participant, IcScore()) + score
             print(f"{csv.stem:24s} {len(ref_t):4d} refused: {exc} (all reference steps missed)")
             continue
         det = Detections(
@@ -88,6 +91,8 @@ def run(use_gyro: bool) -> int:
         bouts_inside = score_bouts(ref_t, ref_bouts, inside)
         all_inside += bouts_inside
         total += score
+        participant = "-".join(csv.stem.split("-")[:2])
+        per_participant[participant] = per_participant.get(participant, IcScore()) + score
         cad = summarize_bouts(bouts_inside).cadence_abs_error_median
         print(f"{csv.stem:24s} {len(ref_t):4d} {score.tp:4d} {score.fp:4d} "
               f"{score.in_reference_gap:5d} {score.fn:4d} "
@@ -103,6 +108,12 @@ def run(use_gyro: bool) -> int:
           f"the reference omits the other foot's contact; leaving those unscored: precision "
           f"{total.precision_excluding_reference_gaps:.3f}  recall {total.recall:.3f}  "
           f"F1 {total.f1_excluding_reference_gaps:.3f}")
+    held_out = [per_participant[p].f1 for p in sorted(per_participant)]
+    print("leave-one-participant-out (no setting is fitted here, so each held-out "
+          "participant's F1 is its score with the fixed settings): " + ", ".join(
+              f"{p} {per_participant[p].f1:.3f}" for p in sorted(per_participant))
+          + f"; mean {np.mean(held_out):.3f}, worst {np.min(held_out):.3f}  "
+          f"(pooled {total.f1:.3f})")
     print(f"left/right agreement on matched steps: {total.side_agreement:.3f} "
           f"({total.side_agree}/{total.side_total})")
     print(f"mean |step-count error| per reference bout: {summary.step_abs_error_mean:.2f} steps "

@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 import numpy as np  # noqa: E402
 
-from stridewatch.report.html import ReportSignal, render_pdf, render_report  # noqa: E402
+from stridewatch.report.render import render_pdf, render_report  # noqa: E402
+from stridewatch.report.signal import ReportSignal  # noqa: E402
 
 TARGET_HTML_S = 3.0
 HOUR_S = 3600.0

@@ -143,6 +143,7 @@ async def record(
     stop: asyncio.Event | None = None,
     backend: type[BaseBleakClient] | None = None,
     reconnect: ReconnectPolicy | None = None,
+    control: RecorderControl | None = None,
     on_trace: Callable[[TraceWriter], None] | None = None,
 ) -> RecordSummary:
     """Stream ``device`` with ``profile`` into a trace at ``trace_path``.
@@ -168,7 +169,35 @@ async def record(
         policy=reconnect or ReconnectPolicy(),
         on_trace=on_trace,
     )
-    return await session.run()
+    if control is not None:
+        control._session = session
+    try:
+        return await session.run()
+    finally:
+        if control is not None:
+            control._session = None
+
+
+class RecorderControl:
+    """Lets the caller write to the device while ``record`` runs (e.g. a haptic alert).
+
+    Pass it as ``record(..., control=...)``; :meth:`send` writes one command through the
+    recording's link (traced like every other write) and returns False when the link is
+    down or the write fails, instead of disturbing the recording.
+    """
+
+    def __init__(self) -> None:
+        self._session: _Recording | None = None
+
+    async def send(self, command: Command) -> bool:
+        session = self._session
+        if session is None or session.client is None or not session._link_up:
+            return False
+        try:
+            await session._send(command)
+        except RecordingError:
+            return False
+        return True
 
 
 class _Recording:
@@ -226,6 +255,7 @@ class _Recording:
             device_name=self.device_name,
             device_address=self.device.address,
             config=self.config.to_dict(),
+            clock=loop.time,  # the loop's monotonic clock, the one the recorder times with
         )
         if self.on_trace is not None:
             self.on_trace(self.trace)

@@ -33,13 +33,42 @@ FAST_RECONNECT = ReconnectPolicy(first_delay_s=0.02, max_delay_s=0.2, give_up_af
 H10_200HZ_8G = StreamConfig(sample_rate_hz=200.0, range_g=8.0)
 
 
-def run(scenario: Coroutine[Any, Any, _T], timeout_s: float = 30.0) -> _T:
-    """Run an async scenario on a fresh event loop; fail instead of hanging."""
+def run(scenario: Coroutine[Any, Any, _T], timeout_s: float = 30.0, *,
+        virtual_time: bool = True) -> _T:
+    """Run an async scenario on a fresh event loop; fail instead of hanging.
+
+    ``virtual_time`` (the default): the loop's clock is virtual (see ``VirtualTimeLoop``), so
+    the emulated strap, the link, the reconnect backoff and the trace's host
+    stamps all see the same time whatever the machine's load; ``timeout_s`` is
+    then in virtual seconds.
+    """
 
     async def bounded() -> _T:
         return await asyncio.wait_for(scenario, timeout_s)
 
-    return asyncio.run(bounded())
+    if not virtual_time:
+        return asyncio.run(bounded())
+    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
+        return runner.run(bounded())
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock only moves when nothing is ready to run: it then jumps
+    to the next timer instead of sleeping. The emulated link is all in-process callbacks
+    and timers, so a scenario runs as fast as the CPU allows and its timing is exact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._virtual_now_s = 0.0
+
+    def time(self) -> float:
+        return self._virtual_now_s
+
+    def _run_once(self) -> None:
+        scheduled = self._scheduled  # the loop's timer heap (asyncio.BaseEventLoop)
+        if not self._ready and scheduled:
+            self._virtual_now_s = max(self._virtual_now_s, scheduled[0].when())
+        super()._run_once()
 
 
 @asynccontextmanager

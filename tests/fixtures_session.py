@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stridewatch.report.html import ReportSignal
+from stridewatch.report.signal import ReportSignal
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,13 +69,24 @@ def test_analyze_axes_override(simulated, capsys):
     assert session["axes"]["source"] == "override"
     assert session["lean"]["sagittal_deg_median"] > 0
     assert main(["analyze", "--axes", "V=-x,AP=-z,ML=-y", str(simulated)]) == 2
-    assert "ML does not point to the right" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert "ML points to the wearer's left" in err and "write ML=y" in err
+
+
+def test_readme_axes_example_is_accepted():
+    from analysis.orientation import parse_axes
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    [spec] = re.findall(r'--axes "([^"]+)"', readme)
+    axes = parse_axes(spec)  # right-handed: accepted as written
+    assert axes.right @ [0, -1, 0] == 1.0
 
 
 def test_plain_summary_for_the_wearer(simulated, capsys):
     assert main(["analyze", str(simulated)]) == 0
     out = capsys.readouterr().out
-    assert "steps/min" in out and "To work on" in out and "leaned forward" in out
+    assert "steps a minute" in out and "To work on" in out and "leaned forward" in out
 
 
 def test_demo_runs_as_installed_command():
@@ -93,11 +105,12 @@ def test_per_patient_pace_threshold_changes_flags_and_summary(tmp_path, capsys):
     capsys.readouterr()
     assert main(["analyze", str(walk)]) == 0
     default = capsys.readouterr().out
-    assert "slower than brisk (brisk walking is 100 or more)" in default
+    assert "slower than brisk for 6 min" in default
+    assert "(brisk walking is 100 steps a minute or more)" in default
     assert "slow-pace" in default
     assert main(["analyze", "--rules", str(rules), str(walk)]) == 0
     frail = capsys.readouterr().out
-    assert "94 steps/min, brisk (brisk walking is 90 or more)" in frail
+    assert "steps a minute: brisk (brisk walking is 90 steps a minute or more)" in frail
     assert "slow-pace" not in frail
 
 

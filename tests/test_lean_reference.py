@@ -19,8 +19,8 @@ from analysis.lean import REFERENCE_ADVICE
 from analysis.pipeline import analyze
 from analysis.simulate import DEFAULT_MOUNT, Phase, rotation_matrix, simulate_walk
 from stridewatch.cli.options import default_rules
+from stridewatch.report.facts import session_facts
 from stridewatch.report.figures import Thresholds
-from stridewatch.report.html import wearer_summary as report_wearer_summary
 from stridewatch.report.summary import wearer_summary
 
 POSTURE_RULES = {"forward-lean", "back-arch", "side-lean"}
@@ -75,7 +75,7 @@ def test_without_standing_lean_is_relative_and_posture_is_not_judged():
     text = wearer_summary(session, default_rules())
     assert "could not be judged" in text and REFERENCE_ADVICE in text
     assert "Well done" not in text
-    report = report_wearer_summary(session, Thresholds())
+    report = session_facts(session, Thresholds())  # what the report shows
     assert "could not be judged" in report.posture and REFERENCE_ADVICE in report.posture
     assert "within your limits" not in report.posture
 

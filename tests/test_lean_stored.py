@@ -90,6 +90,5 @@ def test_calibrate_without_standing_is_refused_and_stores_nothing(calibrated_sto
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "--segment" in err and "Traceback" not in err
     assert get_lean_reference(db, "p11", "AA:BB:CC:DD:EE:FF") is None
-    conn = store.connect(db)
-    assert conn.execute("SELECT COUNT(*) FROM lean_references").fetchone()[0] == 1
-    conn.close()
+    with store.connect(db).connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM lean_references").scalar() == 1

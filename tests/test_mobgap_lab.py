@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import InputError
 from analysis.pipeline import analyze
 from benchmarks.scoring import Bout, IcScore, score_initial_contacts
 
@@ -35,13 +34,10 @@ def test_pooled_initial_contact_f1_and_sides():
         ref_sides = np.array([c["side"] for c in truth["initial_contacts"]])
         bouts = [Bout(b["start_s"], b["end_s"]) for b in truth["walking_bouts"]]
         frame = pd.read_csv(csv)
-        try:
-            result = analyze(frame["t"].to_numpy(), frame[["ax", "ay", "az"]].to_numpy(),
-                             acc_units="m/s2")
-        except InputError:
-            total += IcScore(fn=len(ref_t))  # under 10 s: refused, every reference step missed
-            continue
+        # every recording is analysed, the 7.8 s walk test too (issue 10)
+        result = analyze(frame["t"].to_numpy(), frame[["ax", "ay", "az"]].to_numpy(),
+                         acc_units="m/s2")
         total += score_initial_contacts(ref_t, result.ic_t_s, bouts, ref_sides=list(ref_sides),
                                         det_sides=list(result.sides), tol_s=0.25)
-    assert total.f1 >= 0.88, f"pooled F1 {total.f1:.3f} ({total})"
+    assert total.f1 >= 0.90, f"pooled F1 {total.f1:.3f} ({total})"
     assert total.side_agreement >= 0.85

@@ -33,6 +33,14 @@ def test_replay_equals_analyze(h10_trace, capsys):
     path, sim, _ = h10_trace
     analyzed = _json(capsys, "analyze", "--json", "--calibrate", "1:9", str(path))
     replayed = _json(capsys, "replay", "--json", "--calibrate", "1:9", str(path))
+    assert analyzed.pop("input") == {"format": "swtrace", "time_unit": "s (device clock)",
+                                      "acc_units": "g", "start_unix_s": 1700000000.0}
+    # the header: the same sensor; its start time comes from the trace header on replay
+    # (no decode) and from the decoded clock on analyze, so only the fields below must agree
+    same = ("device", "profile", "duration_s", "lean_reference", "patient_id")
+    header_a, header_r = analyzed.pop("recording"), replayed.pop("recording")
+    assert {k: header_r[k] for k in same} == {k: header_a[k] for k in same}
+    assert header_a["device"] == "Polar H10 1A2B3C4D" and header_a["profile"] == "polar-pmd"
     assert replayed == analyzed
     truth = len(sim.truth["initial_contacts"])
     # ~4 s of walking (7-8 steps) were lost while the link was down.
@@ -47,7 +55,7 @@ def test_replay_live_view_prints_status_and_alert(h10_trace, capsys):
     out = capsys.readouterr().out
     assert "steps" in out and "cadence" in out
     assert "ALERT forward-lean" in out
-    assert "Recorded" in out  # the final summary
+    assert "steps in" in out and "of walking" in out  # the final summary
 
 
 def test_export_round_trips(h10_trace, tmp_path, capsys):

@@ -15,7 +15,9 @@ from firmware_bridge.profiles.base import (
     full_uuid,
 )
 from firmware_bridge.profiles.metawear import METAWEAR
+from firmware_bridge.profiles.metawear_log import METAWEAR_LOG
 from firmware_bridge.profiles.microbit import MICROBIT
+from firmware_bridge.profiles.polar_offline import POLAR_OFFLINE
 from firmware_bridge.profiles.polar_pmd import POLAR_PMD
 from firmware_bridge.profiles.rsc import RSC
 from firmware_bridge.profiles.thingy52 import THINGY52
@@ -25,13 +27,22 @@ PROFILES: dict[str, ProfileSpec] = {
     spec.name: spec for spec in (POLAR_PMD, METAWEAR, WITMOTION, THINGY52, MICROBIT, RSC)
 }
 
+#: Downloads of recordings made on the sensor (``stridewatch sync``): traces only, never
+#: streamed or matched in a scan.
+DOWNLOAD_PROFILES: dict[str, ProfileSpec] = {
+    spec.name: spec for spec in (POLAR_OFFLINE, METAWEAR_LOG)
+}
+
+#: Every profile a trace header may name.
+TRACE_PROFILES: dict[str, ProfileSpec] = {**PROFILES, **DOWNLOAD_PROFILES}
+
 
 def get_profile(name: str) -> ProfileSpec:
     """Profile by name; ValueError listing the known names otherwise."""
     try:
-        return PROFILES[name]
+        return TRACE_PROFILES[name]
     except KeyError:
-        known = ", ".join(sorted(PROFILES))
+        known = ", ".join(sorted(TRACE_PROFILES))
         raise ValueError(f"unknown sensor profile {name!r} (known: {known})") from None
 
 
@@ -41,7 +52,9 @@ def match_advertisement(name: str | None, service_uuids: list[str]) -> list[Prof
 
 
 __all__ = [
+    "DOWNLOAD_PROFILES",
     "PROFILES",
+    "TRACE_PROFILES",
     "Command",
     "DecodeError",
     "DecodedBlock",

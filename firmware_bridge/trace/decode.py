@@ -9,7 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware_bridge.profiles import PROFILES, DecodedBlock, DecodeError, StreamConfig
+from firmware_bridge.profiles import (
+    TRACE_PROFILES,
+    DecodedBlock,
+    DecodeError,
+    StreamConfig,
+)
 from firmware_bridge.sample_times import times_from_arrivals
 from firmware_bridge.trace.events import (
     ConnectEvent,
@@ -158,9 +163,9 @@ def decode_trace(trace: Trace) -> DecodedTrace:
     """
     name = trace.name
     header = trace.header
-    spec = PROFILES.get(header.profile)
+    spec = TRACE_PROFILES.get(header.profile)
     if spec is None:
-        known = ", ".join(sorted(PROFILES))
+        known = ", ".join(sorted(TRACE_PROFILES))
         raise TraceFormatError(name, 1, f"unknown profile {header.profile!r} (known: {known})")
     problems = list(trace.problems)
     try:
@@ -169,6 +174,13 @@ def decode_trace(trace: Trace) -> DecodedTrace:
         problems.append(f"{name} line 1: {error}; using the profile defaults")
         config = StreamConfig()
     decoder = spec.new_decoder(config)
+    # decoders that need more of the header (e.g. which log entries a download holds)
+    configure = getattr(decoder, "configure_from_header", None)
+    if configure is not None:
+        try:
+            configure(header.config)
+        except (KeyError, TypeError, ValueError) as error:
+            raise TraceFormatError(name, 1, f"header config: {error!r}") from None
 
     chunks: list[_Chunk] = []
     gap_at: dict[int, list[_PendingGap]] = {}

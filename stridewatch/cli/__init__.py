@@ -4,55 +4,107 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
+from stridewatch import software_version
 from stridewatch.cli.options import (
     add_analysis_options,
     add_store_options,
     parse_calibrate,
     shipped_file,
 )
+from stridewatch.inputs import InputFileError
+from stridewatch.store.errors import StoreError
 
 # Each command imports what it uses when it runs (numpy, pandas, scipy, the store), so
 # `--help` and the store-only commands start fast: keep heavy imports out of module level.
 
+ERROR_SCHEMA = "stridewatch.error/1"
+
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from stridewatch.inputs import InputFileError, expand_inputs
+    """One answer per recording, in input order: a session, or an error naming the input.
+
+    Exit status 0 when all were analysed; 2 when the only input failed (bad
+    input); 1 when some of several failed.
+    """
+    if getattr(args, "out", None) or getattr(args, "engine", None):
+        from stridewatch.cli.cohort import run_cohort_command
+
+        return run_cohort_command(args)
+    from stridewatch.inputs import expand_inputs, read_recordings
+    from stridewatch.inputs.chunks import streamable
+    from stridewatch.report.header import recording_header
     from stridewatch.report.summary import wearer_summary
+    from stridewatch.store.engine import describe
     from stridewatch.store.filing import (
-        analyze_file,
+        analyze_recording,
+        analyze_streamed_csv,
         db_path,
-        recorded_at,
         resolve_rules,
         save_recording_session,
+        stored_lean_reference,
     )
 
     db = db_path(args) if (args.save or args.patient) else None
     rules = resolve_rules(args.rules, args.patient, db)
     calibrate = parse_calibrate(args.calibrate)
-    status = 0
-    for path in expand_inputs(args.inputs):
+    time_unit = getattr(args, "time_unit", None)
+    answers = failed = 0
+    for ref in expand_inputs(args.inputs):
+        streamed = None
         try:
-            result, recording = analyze_file(path, args.units, rules=rules,
-                                             calibrate_s=calibrate, axes=args.axes,
-                                             db=db, patient_id=args.patient)
+            if ref.error is not None:
+                raise InputFileError(ref.error)
+            # A large plain CSV is analysed as a stream (memory independent of its length)
+            # unless it is saved (the store hashes the samples) or its clock needs repairs.
+            if not args.save and streamable(ref.path, time_unit):
+                streamed = analyze_streamed_csv(ref.path, args.units, time_unit, rules=rules,
+                                                calibrate_s=calibrate, axes=args.axes,
+                                                db=db, patient_id=args.patient)
+            recordings = ([streamed[1]] if streamed is not None
+                          else read_recordings(ref.path, args.units, time_unit))
         except InputFileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            status = 2
+            answers, failed = answers + 1, failed + 1
+            _print_error(args, ref.name, exc)
             continue
-        session = result.to_dict(str(path))
-        if args.save:
-            saved = save_recording_session(db, session, path, patient_id=args.patient,
-                                           rules=rules,
-                                           session_date=recorded_at(recording, path))
-            print(f"saved session {saved} in {db}", file=sys.stderr)
-        if args.json:
-            print(json.dumps(session, separators=(",", ":")), flush=True)
-        else:
-            print(wearer_summary(session, rules), flush=True)
-            print()
-    return status
+        for recording in recordings:
+            answers += 1
+            try:
+                result = streamed[0] if streamed is not None else analyze_recording(
+                    recording, rules=rules, calibrate_s=calibrate, axes=args.axes,
+                    stored_reference=stored_lean_reference(db, args.patient, recording))
+            except InputFileError as exc:
+                failed += 1
+                _print_error(args, recording.source, exc)
+                continue
+            session = result.to_dict(recording.source)
+            session["warnings"][:0] = recording.warnings
+            session["input"] = recording.describe()
+            session["recording"] = recording_header(recording, session,
+                                                    patient_id=args.patient)
+            if args.save:
+                saved = save_recording_session(db, session, ref.path, recording=recording,
+                                               patient_id=args.patient, rules=rules)
+                print(f"{saved.verb} session {saved.id} in {describe(db)}", file=sys.stderr)
+            if args.json:
+                print(json.dumps(session, separators=(",", ":")), flush=True)
+            else:
+                print(wearer_summary(session, rules), flush=True)
+                print()
+    if not failed:
+        return 0
+    return 2 if answers == 1 else 1
+
+
+def _print_error(args: argparse.Namespace, source: str, exc: InputFileError) -> None:
+    """The error line on stderr; with --json also the error object in the output's order."""
+    if args.json:
+        print(json.dumps({"schema": ERROR_SCHEMA, "source": source, "error": str(exc)},
+                         separators=(",", ":")), flush=True)
+    sys.stdout.flush()
+    print(f"error: {exc}", file=sys.stderr, flush=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -63,7 +115,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     print(f"stridewatch demo: analysing the bundled synthetic sample {sample.name}\n")
     ns = argparse.Namespace(inputs=[str(sample)], json=False, rules=None, calibrate="2:12",
-                            axes=None, units=None, save=False, patient=None, db=None)
+                            axes=None, units=None, time_unit=None, save=False, patient=None,
+                            db=None)
     return cmd_analyze(ns)
 
 
@@ -73,23 +126,51 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return run_simulate(args)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line ``error: …`` (exit 2) instead of usage + error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} -h`)\n")
+
+
+SHORT_USAGE = """\
+usage: stridewatch COMMAND [options]   (stridewatch COMMAND -h for a command's options)
+
+  demo                     analyse the bundled sample walk (no sensor needed): start here
+  analyze FILE...          plain-language summary of CSV recordings or .swtrace traces
+  report FILE -o F.html    clinician report (HTML, and PDF with --pdf)
+  history --patient ID     weekly walking-plan progress and trends
+  scan / record            find a Bluetooth sensor / record it with a live view
+  replay / export          feed a trace through the live pipeline / write it as CSV
+  simulate                 write a synthetic walk with known truth
+  patient                  per-patient rules in the session store
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stridewatch",
         description="Step-and-posture checks for walking with low back pain, from a trunk "
         "accelerometer.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("analyze", help="analyse CSV recordings or .swtrace traces")
-    p.add_argument("inputs", nargs="+", help="files or directories (.csv, .swtrace)")
-    p.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
-    add_analysis_options(p)
-    add_store_options(p, save_by_default=False)
-    p.set_defaults(func=cmd_analyze)
+    parser.add_argument("--version", action="version",
+                        version=f"stridewatch {software_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="analyse the bundled synthetic sample (no sensor needed)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("analyze", help="analyse recordings (CSV, .swtrace, Polar Sensor Logger, "
+                                        "Xsens, .cwa, .gt3x, Mobilise-D data.mat)")
+    p.add_argument("inputs", nargs="+", help="files or directories; the format is detected "
+                                             "from the content")
+    p.add_argument("--json", action="store_true", help="one JSON object per input (JSON Lines)")
+    add_analysis_options(p)
+    add_store_options(p, save_by_default=False)
+    from stridewatch.cli.cohort import add_cohort_options
+
+    add_cohort_options(p)
+    p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("simulate", help="write a synthetic walk CSV and its truth JSON")
     from stridewatch.cli.simulate import add_arguments
@@ -109,7 +190,11 @@ def _extra_commands() -> list:
         "stridewatch.cli.record",
         "stridewatch.cli.replay",
         "stridewatch.cli.report",
+        "stridewatch.cli.history",
+        "stridewatch.cli.patient",
+        "stridewatch.cli.sessions",
         "stridewatch.cli.calibrate",
+        "stridewatch.cli.sync",
     ):
         try:
             module = __import__(module_name, fromlist=["register"])
@@ -122,17 +207,38 @@ def _extra_commands() -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        print(SHORT_USAGE, end="")
+        return 0
     parser = build_parser()
-    args = parser.parse_args(argv)
-    from stridewatch.inputs import InputFileError
-
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return int(args.func(args) or 0)
     except InputFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`stridewatch analyze X | head`): stop quietly, like `cat`
+        _silence_stdout()
+        return 141
+    except StoreError as exc:
+        print(f"error: session store: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

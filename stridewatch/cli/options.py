@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # Imported where used (numpy comes with them): every CLI start imports this module.
 if TYPE_CHECKING:
@@ -23,6 +24,15 @@ def parse_calibrate(text: str | None) -> tuple[float, float] | None:
     except ValueError as exc:
         raise InputFileError(f"--calibrate {text!r}: expected START:END in seconds") from exc
     return start, end
+
+
+def iso_date(text: str) -> date:
+    """An argparse type for ``YYYY-MM-DD`` with a message a person can act on."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD, "
+                                         "e.g. 2025-03-14") from None
 
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -78,7 +88,8 @@ def add_store_options(parser: argparse.ArgumentParser, *, save_by_default: bool)
 
 def store_help() -> str:
     """Help text of every ``--db`` option."""
-    return "session store (default: in the user's data folder)"
+    return ("session store: a file or a postgresql:// URL "
+            "(default: $STRIDEWATCH_DB, else the user's data folder)")
 
 
 def add_analysis_options(
@@ -92,7 +103,26 @@ def add_analysis_options(
     parser.add_argument("--calibrate", metavar="START:END",
                         help="standing calibration segment in seconds (lean reference)")
     parser.add_argument("--axes",
-                        help="sensor mounting, e.g. 'V=x,AP=-z,ML=y' (up, forward, right)")
+                        help="sensor mounting as signed sensor axes for up, forward and the "
+                             "wearer's right, e.g. 'V=x,AP=-z,ML=-y' (ML may be left out)")
     if units:
         parser.add_argument("--units", choices=["g", "m/s2"],
                             help="acceleration units (default: detect)")
+        from analysis.time_units import TIME_UNITS_S
+
+        parser.add_argument("--time-unit", choices=list(TIME_UNITS_S),
+                            help="unit of a text file's time column (default: from the header, "
+                                 "else detected from the sample interval)")
+
+
+def require_accelerometer(profile: Any, where: str) -> None:
+    """Refuse, in one line, a sensor profile that sends no acceleration (RSC foot pods send
+    speed and cadence only): the analysis is built on a trunk accelerometer."""
+    from stridewatch.inputs import InputFileError
+
+    if profile is not None and not profile.supported_ranges_g:
+        raise InputFileError(
+            f"{where}: {profile.title} sends cadence only, no acceleration; stridewatch "
+            "analyses a trunk-worn accelerometer (steps, lean and asymmetry), so this sensor "
+            "is not supported for recording or analysis"
+        )

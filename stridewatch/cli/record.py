@@ -12,12 +12,12 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
-from datetime import datetime
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
-from stridewatch.cli.options import add_analysis_options, add_store_options
+from stridewatch.cli.options import add_analysis_options, add_store_options, require_accelerometer
+from stridewatch.cli.outputs import check_output
+from stridewatch.inputs import InputFileError
 
 # numpy, the profiles and the simulator are imported by the functions that use them, so
 # registering these commands (every CLI start) stays cheap.
@@ -68,7 +68,7 @@ async def _radio(emulate: bool, speed: float) -> AsyncIterator[tuple[object, obj
         from firmware_bridge.emulation import emulated_polar_h10
     except ModuleNotFoundError as exc:
         raise InputFileError(
-            f"--emulate needs bumble ({exc.name} missing): pip install -e '.[emulate]'"
+            f"--emulate needs bumble ({exc.name} missing): pip install bumble"
         ) from exc
     walk = emulated_walk()
     async with emulated_polar_h10(walk.acc, source_rate_hz=EMULATED_RATE_HZ,
@@ -76,12 +76,44 @@ async def _radio(emulate: bool, speed: float) -> AsyncIterator[tuple[object, obj
         yield sensor.scanner_backend, sensor.client_backend, sensor
 
 
+NO_ADAPTER = (
+    "no Bluetooth adapter or BlueZ not running ({detail}); plug in or switch on an adapter "
+    "and start BlueZ (`sudo systemctl start bluetooth`; `bluetoothctl list` shows adapters), "
+    "or try `stridewatch record --emulate`"
+)
+
+
+@contextlib.contextmanager
+def _bluetooth_errors() -> Iterator[None]:
+    """A missing adapter or a stopped BlueZ as the one-line error that says how to fix it."""
+    from bleak.exc import BleakError
+
+    try:
+        yield
+    except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
+        # bleak's D-Bus connection to BlueZ: no system bus socket, or it refused us
+        raise InputFileError(NO_ADAPTER.format(detail=exc.strerror or type(exc).__name__)) \
+            from exc
+    except BleakError as exc:
+        text = str(exc)
+        if "adapter" in text.lower() or "bluez" in text.lower() or "dbus" in text.lower():
+            raise InputFileError(NO_ADAPTER.format(detail=text)) from exc
+        raise InputFileError(f"Bluetooth: {text}") from exc
+
+
+def _progress(text: str) -> None:
+    """What the radio is doing, on stderr (stdout stays for results)."""
+    print(text, file=sys.stderr, flush=True)
+
+
 async def _scan(args: argparse.Namespace) -> int:
     from firmware_bridge.scanner import scan
 
     timeout = EMULATED_SCAN_S if args.emulate else args.timeout
     async with _radio(args.emulate, 1.0) as (scanner_backend, _, _):
-        found = await scan(timeout, backend=scanner_backend)
+        _progress(f"scanning for supported sensors for {timeout:g} s …")
+        with _bluetooth_errors():
+            found = await scan(timeout, backend=scanner_backend)
     if not found:
         print(f"no supported sensor found in {args.timeout:g} s "
               "(is it worn, charged, and not connected to a phone?)")
@@ -100,22 +132,30 @@ async def _record(args: argparse.Namespace) -> int:
     from firmware_bridge.recorder import RecordingError, record
     from firmware_bridge.scanner import find_sensor, scan
     from stridewatch.cli.options import parse_calibrate
-    from stridewatch.inputs import InputFileError
     from stridewatch.inputs.wear_prior import device_wear_prior
     from stridewatch.live.calibration import GuidedCalibration
     from stridewatch.live.view import LiveView
     from stridewatch.report.summary import wearer_summary
     from stridewatch.store import lean_references
+    from stridewatch.store.engine import describe
     from stridewatch.store.filing import db_path, resolve_rules, save_recording_session
 
-    output = Path(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"))
-    if output.exists():
-        raise InputFileError(f"{output}: already exists; recordings are never overwritten")
+    output = check_output(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"),
+                          overwrite=False)
     timeout = EMULATED_SCAN_S if args.emulate else args.timeout
-    async with _radio(args.emulate, args.emulate_speed) as (scanner_backend, client_backend,
-                                                            sensor):
+    from firmware_bridge.recorder import RecorderControl
+    from stridewatch.cli import record_alerts
+
+    if args.emulate and record_alerts.emulated_streamer(args) == "metawear":
+        radio = record_alerts.emulated_metawear_radio(args.emulate_speed, emulated_walk().acc,
+                                                      EMULATED_RATE_HZ)
+    else:
+        radio = _radio(args.emulate, args.emulate_speed)
+    async with radio as (scanner_backend, client_backend, sensor):
         if args.device:
-            sensor_found = await find_sensor(args.device, timeout, backend=scanner_backend)
+            _progress(f"looking for {args.device!r} for up to {timeout:g} s …")
+            with _bluetooth_errors():
+                sensor_found = await find_sensor(args.device, timeout, backend=scanner_backend)
             if sensor_found is None:
                 print(f"error: no device {args.device!r} found in {timeout:g} s",
                       file=sys.stderr)
@@ -125,13 +165,16 @@ async def _record(args: argparse.Namespace) -> int:
             if profile is None:
                 raise InputFileError(f"{args.device}: cannot tell its protocol; pass --profile")
         else:
-            found = await scan(timeout, backend=scanner_backend)
+            _progress(f"scanning for supported sensors for {timeout:g} s …")
+            with _bluetooth_errors():
+                found = await scan(timeout, backend=scanner_backend)
             if args.profile:
                 found = [f for f in found if f.profile.name == args.profile]
             if not found:
                 print("error: no supported sensor found; try `stridewatch scan`", file=sys.stderr)
                 return 1
             device, profile = found[0].device, found[0].profile
+        require_accelerometer(profile, device.name or device.address)
         try:
             config = profile.check_config(StreamConfig(args.rate, args.range), device.name)
         except ValueError as exc:
@@ -144,28 +187,45 @@ async def _record(args: argparse.Namespace) -> int:
         trace_marks: list = []  # the trace writer, once the recorder has opened it
         guide = None if args.no_calibration else GuidedCalibration(
             sys.stdout, mark=lambda label: trace_marks and trace_marks[0].record_mark(label))
+        # an emulated sensor without a clock: time is the samples received / rate
+        virtual_clock = getattr(sensor, "virtual_clock", None)
+        received: list[LiveView] = []
+        control = RecorderControl()
+        alerts = record_alerts.body_alerts(args, profile.name, control)
         live = LiveView(float(rate), rules=rules,
                         calibrate_s=parse_calibrate(args.calibrate), axes=args.axes, out=sys.stdout,
                         guide=guide,
                         stored_reference=None if stored is None else stored.as_reference(),
-                        wear_prior=device_wear_prior(profile.name, device.name))
+                        wear_prior=device_wear_prior(profile.name, device.name),
+                        # an emulated sensor without a clock is timed (and refreshed each
+                        # second) on the samples it sent
+                        clock=(lambda: received[0].samples / rate) if virtual_clock
+                        else time.monotonic,
+                        on_alert=alerts.on_alert if alerts is not None else None,
+                        print_alerts=args.alert != "sensor" or alerts is None
+                        or alerts.send is None)
+        received.append(live)
         stop = asyncio.Event()
         if sensor is not None and args.duration is None:
             # the emulated walk has an end: stop when the strap has sent all of it
             async def stop_when_walk_sent() -> None:
-                await sensor.h10.source_exhausted.wait()
+                exhausted = getattr(sensor, "source_exhausted", None)
+                await (exhausted or sensor.h10.source_exhausted).wait()
                 stop.set()
 
             watcher = asyncio.create_task(stop_when_walk_sent())
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGINT, stop.set)
+        _progress(f"connecting to {device.name or device.address} …")
         print(f"recording {profile.name} {device.name or ''} [{device.address}] at {rate:g} Hz "
               f"to {output} — Ctrl-C stops")
         try:
-            summary = await record(device, profile, config, output, duration_s=args.duration,
-                                   on_block=live.on_block, stop=stop, backend=client_backend,
-                                   on_trace=trace_marks.append)
+            with _bluetooth_errors():
+                summary = await record(device, profile, config, output,
+                                       duration_s=args.duration, on_block=live.on_block,
+                                       stop=stop, backend=client_backend,
+                                       on_trace=trace_marks.append, control=control)
         except RecordingError as exc:
             print(f"error: {exc} (what was recorded is in {output})", file=sys.stderr)
             return 1
@@ -187,10 +247,12 @@ async def _record(args: argparse.Namespace) -> int:
                   "other options)", file=sys.stderr)
             return 2
         if args.save:
-            walk_start = datetime.fromtimestamp(time.time() - session["duration_s"])
+            # filed under the trace's identity and clock, as `report`/`analyze` of the
+            # trace will find it (the trace is read back for that)
             saved = save_recording_session(db, session, output, patient_id=args.patient,
-                                           rules=rules, session_date=walk_start)
-            print(f"saved session {saved} in {db} (see `stridewatch history`)")
+                                           rules=rules)
+            print(f"{saved.verb} session {saved.id} in {describe(db)} "
+                  "(see `stridewatch history`)")
         reference = result.lean_reference
         if (args.patient and db is not None and reference is not None
                 and reference.kind in ("calibrated", "standing")
@@ -238,4 +300,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="record an emulated Polar H10 walking (no sensor needed)")
     p.add_argument("--emulate-speed", type=float, default=1.0,
                    help="emulated strap clock speed (e.g. 10 = ten times real time)")
+    from stridewatch.cli.record_alerts import add_alert_arguments
+
+    add_alert_arguments(p)
     p.set_defaults(func=cmd_record)

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stridewatch.cli.outputs import check_output, replacing
+
 # numpy and the simulator are imported when a phase is parsed or a walk written, so
 # registering the command (every CLI start) stays cheap.
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_simulate(args: argparse.Namespace) -> int:
     from analysis.simulate import DEFAULT_MOUNT, Phase, rotation_matrix, simulate_walk
-
+    check_output(args.output)
     phases = args.phases or [Phase("stand", 15, sagittal_deg=0.0), Phase("walk", 300)]
     yaw, pitch, roll = (float(x) for x in args.mount.split(","))
     sim = simulate_walk(
@@ -84,5 +86,6 @@ def write_simulation(sim: Simulation, csv_path: Path) -> None:
 
     data = np.column_stack([sim.t_s, sim.acc])
     header = "t,ax,ay,az"
-    np.savetxt(csv_path, data, delimiter=",", header=header, comments="", fmt="%.5f")
-    truth_path(csv_path).write_text(json.dumps(sim.truth, indent=1) + "\n", encoding="utf-8")
+    with replacing(csv_path) as csv_tmp, replacing(truth_path(csv_path)) as truth_tmp:
+        np.savetxt(csv_tmp, data, delimiter=",", header=header, comments="", fmt="%.5f")
+        truth_tmp.write_text(json.dumps(sim.truth, indent=1) + "\n", encoding="utf-8")

@@ -1,111 +1,118 @@
-"""Reading recordings from disk: CSV files and .swtrace traces.
+"""Reading recordings from disk: one reader module per format, behind ``read_recordings``.
 
-The only place the analysis input touches files. Errors name the file and,
-where there is one, the line.
+The only place the analysis input touches files. The format is detected from
+the file's content (``stridewatch.inputs.detect``), so a renamed file is still
+read right. Errors name the file and, where there is one, the line or offset.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+from stridewatch.inputs.detect import SUFFIXES, TEXT_SUFFIXES, detect_format
+from stridewatch.inputs.recording import InputFileError, Recording, located
 
-from analysis.errors import InputError
+__all__ = ["InputFileError", "InputRef", "Recording", "TRACE_SUFFIX", "expand_inputs",
+           "located", "read_input", "read_recording", "read_recordings"]
 
 ACC_COLUMNS = ("ax", "ay", "az")
 GYRO_COLUMNS = ("gx", "gy", "gz")
 TRACE_SUFFIX = ".swtrace"
 
 
-@dataclass
-class Recording:
-    """Samples as read: time in s, acceleration (N,3) in ``acc_units`` (None = detect)."""
+@dataclass(frozen=True)
+class InputRef:
+    """One input of a command, in order: a file to read, or why the name given is not one."""
 
-    source: str
-    t_s: np.ndarray
-    acc: np.ndarray
-    gyro_dps: np.ndarray | None
-    acc_units: str | None
-    nominal_rate_hz: float | None = None
-    meta: dict = field(default_factory=dict)
+    name: str
+    path: Path | None
+    error: str | None = None
 
 
-class InputFileError(Exception):
-    """A file that cannot be read or analysed; the message names the file (and line)."""
+def expand_inputs(paths: list[str]) -> list[InputRef]:
+    """Files named, with directories expanded to their recordings (sorted by name).
 
-
-def expand_inputs(paths: list[str]) -> list[Path]:
-    """Files named, with directories expanded to their .csv and .swtrace files (sorted)."""
-    out: list[Path] = []
+    A directory is searched for the endings in ``detect.SUFFIXES``; files
+    named explicitly are read whatever their name. A name that is missing, or
+    a directory without recordings, becomes an InputRef carrying the error,
+    so every input gets its answer in order.
+    """
+    out: list[InputRef] = []
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            found = sorted(
-                p for p in path.iterdir() if p.suffix in (".csv", TRACE_SUFFIX) and p.is_file()
-            )
+            found = sorted(p for p in path.iterdir() if _is_recording(p))
             if not found:
-                raise InputFileError(f"{path}: directory has no .csv or {TRACE_SUFFIX} files")
-            out.extend(found)
+                out.append(InputRef(name, None, f"{path}: directory has no recordings "
+                                                f"({', '.join(SUFFIXES)})"))
+            out.extend(InputRef(str(p), p) for p in found)
         elif path.exists():
-            out.append(path)
+            out.append(InputRef(name, path))
         else:
-            raise InputFileError(f"{path}: no such file or directory")
+            out.append(InputRef(name, None, f"{path}: no such file or directory"))
     return out
 
 
-def read_input(path: str | Path, units: str | None = None) -> Recording:
-    """Read a CSV (``t,ax,ay,az[,gx,gy,gz]``) or a ``.swtrace`` file."""
+def _is_recording(path: Path) -> bool:
+    """A file in a directory worth reading: a recording's ending (a .txt only when its
+    content is a Polar Sensor Logger or Xsens export, not a README or licence)."""
+    suffix = path.suffix.lower()
+    if not path.is_file() or suffix not in SUFFIXES:
+        return False
+    if suffix in TEXT_SUFFIXES:
+        try:
+            return detect_format(path) in ("polar-sensor-logger", "xsens-text")
+        except InputFileError:
+            return True  # unreadable: let reading it report why
+    return True
+
+
+def read_recordings(path: str | Path, units: str | None = None,
+                    time_unit: str | None = None) -> list[Recording]:
+    """Every recording in a file (one, except a Mobilise-D data.mat: one per test/trial).
+
+    ``units`` ("g", "m/s2") and ``time_unit`` ("s", "ms", "us", "ns") override
+    what the file states or what is detected.
+    """
     path = Path(path)
-    if path.suffix == TRACE_SUFFIX:
+    fmt = detect_format(path)
+    if fmt == "swtrace":
         from stridewatch.inputs.swtrace import read_trace_recording
 
-        return read_trace_recording(path, units)
-    return read_csv(path, units)
+        return [read_trace_recording(path, units)]
+    if fmt == "mobilise-d-mat":
+        from stridewatch.inputs.mobilised_mat import read_mobilised_mat
+
+        return read_mobilised_mat(path, units, time_unit)
+    if fmt == "polar-sensor-logger":
+        from stridewatch.inputs.polar_sensor_logger import read_polar_sensor_logger
+
+        return [read_polar_sensor_logger(path, units, time_unit)]
+    if fmt == "xsens-text":
+        from stridewatch.inputs.xsens_text import read_xsens_text
+
+        return [read_xsens_text(path, units, time_unit)]
+    if fmt in ("cwa", "gt3x"):
+        from stridewatch.inputs.actfast_files import read_actfast
+
+        return [read_actfast(path, fmt, units)]
+    from stridewatch.inputs.csv_file import read_csv_recording
+
+    return [read_csv_recording(path, units, time_unit)]
 
 
-def read_csv(path: Path, units: str | None = None) -> Recording:
-    """Read the analysis CSV layout; see data/csv-format.md."""
-    import pandas as pd  # here, not at module level: commands that read no CSV start faster
-
-    try:
-        frame = pd.read_csv(path, skip_blank_lines=False, low_memory=False)
-    except FileNotFoundError as exc:
-        raise InputFileError(f"{path}: no such file") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: not a readable CSV file ({exc})") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in ("t", *ACC_COLUMNS) if c not in frame.columns]
-    if missing:
-        raise InputFileError(
-            f"{path}, line 1: missing column(s) {', '.join(missing)}; the header must name "
-            f"t,ax,ay,az (optional gx,gy,gz); found: {', '.join(frame.columns)}"
-        )
-    has_gyro = all(c in frame.columns for c in GYRO_COLUMNS)
-    columns = ["t", *ACC_COLUMNS, *(GYRO_COLUMNS if has_gyro else ())]
-    for column in columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            numbers = pd.to_numeric(frame[column], errors="coerce")
-            bad = numbers.isna() & frame[column].notna()
-            if bad.any():
-                row = int(np.argmax(bad.to_numpy()))
-                raise InputFileError(
-                    f"{path}, line {row + 2}: column {column}: {frame[column].iloc[row]!r} "
-                    "is not a number"
-                )
-            frame[column] = numbers
-    data = frame[columns].to_numpy(dtype=np.float64)
-    return Recording(
-        source=str(path),
-        t_s=data[:, 0],
-        acc=data[:, 1:4],
-        gyro_dps=data[:, 4:7] if has_gyro else None,
-        acc_units=units,
-    )
+def read_recording(path: str | Path, units: str | None = None,
+                   time_unit: str | None = None) -> Recording:
+    """The one recording in a file (a data.mat holding several tests is refused: see
+    ``read_recordings``)."""
+    recordings = read_recordings(path, units, time_unit)
+    if len(recordings) != 1:
+        names = ", ".join(r.source.rsplit("#", 1)[-1] for r in recordings)
+        raise InputFileError(f"{path}: holds {len(recordings)} recordings ({names}); "
+                             "analyse the file to get one result per recording")
+    return recordings[0]
 
 
-def located(error: InputError, recording: Recording) -> InputFileError:
-    """An analysis InputError turned into a message naming the file and CSV line (or sample)."""
-    if recording.source.endswith(TRACE_SUFFIX) and error.row is not None:
-        return InputFileError(f"{recording.source}, decoded sample {error.row}: {error.problem}")
-    return InputFileError(error.located(recording.source))
+#: The name the report and benchmarks use.
+read_input = read_recording

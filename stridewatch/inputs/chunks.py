@@ -19,6 +19,27 @@ from analysis.streaming import SampleChunk
 from stridewatch.inputs import ACC_COLUMNS, GYRO_COLUMNS, InputFileError
 
 CHUNK_ROWS = 1 << 15  # ~5.5 min at 100 Hz: parsing cost per row is flat from here on, memory is not
+#: CSV files larger than this in the plain layout are analysed as a stream (about 4 h at 100 Hz
+#: below it would fit in memory anyway; smaller ones are read whole by ``csv_file``).
+STREAM_ABOVE_BYTES = 16 << 20
+PLAIN_HEADERS = ("t,ax,ay,az", "t,ax,ay,az,gx,gy,gz")
+
+
+def streamable(path: Path, time_unit: str | None = None) -> bool:
+    """Whether a file is a large CSV in the plain layout (``PLAIN_HEADERS``, comma-separated,
+    time in seconds): the ones streamed. Header aliases, units in the header, other
+    separators and ``--time-unit`` go through ``stridewatch.inputs.csv_file``, which reads the
+    file whole; so do recordings whose clock needs repairs (see ``analysis.streaming``)."""
+    if time_unit not in (None, "s") or path.suffix.lower() != ".csv":
+        return False
+    try:
+        if path.stat().st_size <= STREAM_ABOVE_BYTES:
+            return False
+        with open(path, encoding="utf-8", errors="strict") as handle:
+            header = handle.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return header.replace(" ", "").strip() in PLAIN_HEADERS
 
 
 def csv_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[SampleChunk]:
@@ -50,6 +71,8 @@ def csv_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[SampleChunk
             data = np.empty((len(frame), len(columns)))
             for j, (column, at) in enumerate(zip(columns, positions, strict=True)):
                 data[:, j] = _numbers(path, frame.iloc[:, at], column, first_row)
+            if first_row == 0:
+                _check_seconds(data[:, 0])
             yield SampleChunk(
                 t_s=data[:, 0],
                 acc=data[:, 1:4],
@@ -86,3 +109,14 @@ def _numbers(path: Path, values: object, column: str, first_row: int) -> np.ndar
             "is not a number"
         )
     return numbers.to_numpy(dtype=np.float64)
+
+
+def _check_seconds(t: np.ndarray) -> None:
+    """The stream reads time as seconds from the start: a column the readers would take as
+    ms, us, ns or Unix time is not streamed (``NotStreamable``)."""
+    from analysis.streaming import NotStreamable
+    from analysis.timebase import detect_time_unit
+
+    unit = detect_time_unit(t)
+    if unit.unit != "s" or unit.epoch:
+        raise NotStreamable(f"time column in {unit.describe()}")

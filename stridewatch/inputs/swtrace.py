@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from firmware_bridge.trace import TraceFormatError, decode_trace, read_trace
-from stridewatch.inputs import InputFileError, Recording
+from stridewatch.inputs.recording import InputFileError, Recording
 
 
 def read_trace_recording(path: Path, units: str | None = None) -> Recording:
@@ -32,6 +32,9 @@ def read_trace_recording(path: Path, units: str | None = None) -> Recording:
         gyro_dps=decoded.gyro_dps,
         acc_units="g",
         nominal_rate_hz=decoded.nominal_sample_rate_hz,
+        format="swtrace",
+        time_unit=f"s ({decoded.time_source} clock)",
+        first_data_line=None,
         meta={
             "profile": decoded.profile,
             "device_name": decoded.device_name,

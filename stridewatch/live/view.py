@@ -17,7 +17,7 @@ import numpy as np
 from analysis.lean import LeanReference
 from analysis.orientation import WearPrior
 from analysis.pipeline import SessionAnalyzer, SessionResult
-from analysis.rules import RuleSet
+from analysis.rules import Flag, RuleSet
 from firmware_bridge.profiles.base import DecodedBlock
 from stridewatch.live.calibration import GuidedCalibration
 
@@ -45,6 +45,8 @@ class LiveView:
         out: TextIO | None = None,
         refresh_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        on_alert: Callable[[Flag, float, np.ndarray], None] | None = None,
+        print_alerts: bool = True,
         guide: GuidedCalibration | None = None,
         stored_reference: LeanReference | None = None,
         wear_prior: WearPrior | None = None,
@@ -70,6 +72,12 @@ class LiveView:
         self._alerted: set[tuple[str, float]] = set()
         self.samples = 0
         self.alerts: list[str] = []
+        #: Called with (flag, time of the latest sample s, its last ~2 s of acc in g) for
+        #: each new alert (e.g. to vibrate the sensor, ``stridewatch.live.body_alerts``).
+        self.on_alert = on_alert
+        self.print_alerts = print_alerts
+        self._recent: list[np.ndarray] = []
+        self._recent_t = 0.0
 
     def on_block(self, block: DecodedBlock, host_t_s: float | None = None) -> None:
         """Take one decoded notification (``host_t_s``: arrival, s; defaults to the clock)."""
@@ -135,6 +143,12 @@ class LiveView:
         """Add samples (t in s on the recording's clock, acceleration (n,3) in g)."""
         self.analyzer.feed(t_s, acc_g)
         self.samples += len(t_s)
+        if self.on_alert is not None and len(t_s):
+            self._recent.append(np.asarray(acc_g))
+            keep = max(int(2.0 * self.fs_hz), 1)
+            while sum(len(a) for a in self._recent) - len(self._recent[0]) >= keep:
+                self._recent.pop(0)
+            self._recent_t = float(t_s[-1])
         if self.guide is not None and self.guide.active:
             self.guide.feed(t_s, acc_g)
             return
@@ -157,8 +171,11 @@ class LiveView:
             self._alerted.add(key)
             alert = f"ALERT {flag.rule}: {flag.message}"
             self.alerts.append(alert)
-            if self.out is not None:
+            if self.out is not None and self.print_alerts:
                 self.out.write(alert + "\n")
+            if self.on_alert is not None:
+                recent = np.concatenate(self._recent) if self._recent else np.zeros((0, 3))
+                self.on_alert(flag, self._recent_t, recent)
         if self.out is not None:
             self.out.flush()
         return result

@@ -14,11 +14,8 @@ index in percent, acceleration in g.
 
 from __future__ import annotations
 
-import html
 import io
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,64 +24,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
+from stridewatch.report.facts import RULE_NAMES, clipped_flags
+from stridewatch.report.limits import Thresholds, finite_or_none
+
 COLOR_MAIN = "#1f5f99"
 COLOR_SECOND = "#b5651d"
 COLOR_THRESHOLD = "#b22222"
 COLOR_FLAG = "#f4a6a6"
 COLOR_LEFT = "#1f7a3a"
 COLOR_RIGHT = "#7a1f6b"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Rule thresholds drawn on plots and used in plain-language verdicts.
-
-    Defaults follow the project's proposed rule set; ``None`` switches a rule off (e.g. no
-    forward-lean rule for a patient with spinal stenosis).
-    """
-
-    brisk_spm: float | None = 100.0  # slow-pace: median cadence below this
-    forward_lean_deg: float | None = 10.0  # forward-lean: sagittal beyond +this
-    back_arch_deg: float | None = 5.0  # back-arch: sagittal beyond -this
-    side_lean_deg: float | None = 5.0  # side-lean: |frontal| beyond this
-    step_time_si_pct: float | None = 10.0  # uneven-steps: |SI| beyond this
-
-    def with_flag_thresholds(self, flags: Sequence[Mapping[str, Any]]) -> Thresholds:
-        """Thresholds the flags report take precedence (they are what the rules used)."""
-        fields = {
-            "slow-pace": "brisk_spm",
-            "forward-lean": "forward_lean_deg",
-            "back-arch": "back_arch_deg",
-            "side-lean": "side_lean_deg",
-            "uneven-steps": "step_time_si_pct",
-        }
-        values = {
-            "brisk_spm": self.brisk_spm,
-            "forward_lean_deg": self.forward_lean_deg,
-            "back_arch_deg": self.back_arch_deg,
-            "side_lean_deg": self.side_lean_deg,
-            "step_time_si_pct": self.step_time_si_pct,
-        }
-        for flag in flags:
-            name = fields.get(str(flag.get("rule")))
-            threshold = finite_or_none(flag.get("threshold"))
-            if name is not None and threshold is not None:
-                values[name] = abs(threshold)
-        return Thresholds(**values)
-
-
-# --------------------------------------------------------------------------- data helpers
-
-
-def finite_or_none(value: Any) -> float | None:
-    """``value`` as a finite float, or None (missing, null, NaN, not a number)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+COLOR_GAP = "#777777"
 
 
 def series_array(session: Mapping[str, Any], key: str) -> np.ndarray:
@@ -96,14 +45,34 @@ def series_array(session: Mapping[str, Any], key: str) -> np.ndarray:
 def flag_intervals(
     session: Mapping[str, Any], rules: Sequence[str]
 ) -> list[tuple[float, float]]:
-    """(start_s, end_s) of the session's flags whose rule is in ``rules``."""
-    out = []
-    for flag in session.get("flags") or []:
-        start = finite_or_none(flag.get("start_s"))
-        end = finite_or_none(flag.get("end_s"))
-        if str(flag.get("rule")) in rules and start is not None and end is not None:
-            out.append((start, end))
-    return out
+    """(start_s, end_s) of the session's flags whose rule is in ``rules``, clipped to the
+    recording."""
+    return [(f["start_s"], f["end_s"]) for f in clipped_flags(session, list(rules))]
+
+
+def gaps_s(session: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """Stretches without samples (input clock): between the session's gap-free segments."""
+    segments = [(finite_or_none(a), finite_or_none(b))
+                for a, b in (session.get("segments") or []) if a is not None and b is not None]
+    segments = sorted((a, b) for a, b in segments if a is not None and b is not None)
+    return [(end, nxt) for (_, end), (nxt, _) in zip(segments, segments[1:], strict=False)
+            if nxt > end]
+
+
+def _minutes_with_breaks(session: Mapping[str, Any], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """A 1 Hz series against minutes into the recording, NaN-broken across time jumps and
+    recording gaps so a line is never drawn over missing data."""
+    t = series_array(session, "t_s")
+    v = series_array(session, key)
+    if not len(t) or len(t) != len(v):
+        return np.array([]), np.array([])
+    v = v.copy()
+    for start, end in gaps_s(session):
+        v[(t >= start - 1.0) & (t <= end)] = np.nan
+    jumps = np.flatnonzero(np.diff(t) > 1.5)
+    t = np.insert(t, jumps + 1, np.nan)
+    v = np.insert(v, jumps + 1, np.nan)
+    return _minutes(session, t), v
 
 
 def clock_offset_s(session: Mapping[str, Any]) -> float:
@@ -120,6 +89,10 @@ def _shade(ax: Axes, session: Mapping[str, Any], rules: Sequence[str], label: st
     for i, (start, end) in enumerate(flag_intervals(session, rules)):
         ax.axvspan(_minutes(session, start), _minutes(session, end), color=COLOR_FLAG,
                    alpha=0.55, lw=0, label=label if i == 0 else None, zorder=0)
+    for i, (start, end) in enumerate(gaps_s(session)):
+        ax.axvspan(_minutes(session, start), _minutes(session, end), facecolor="none",
+                   edgecolor=COLOR_GAP, hatch="///", lw=0, zorder=0,
+                   label="no data (gap)" if i == 0 else None)
 
 
 def _finish(ax: Axes, session: Mapping[str, Any], ylabel: str) -> None:
@@ -137,11 +110,10 @@ def _finish(ax: Axes, session: Mapping[str, Any], ylabel: str) -> None:
 
 
 def plot_cadence(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -> None:
-    t = series_array(session, "t_s")
-    cadence = series_array(session, "cadence_spm")
+    t_min, cadence = _minutes_with_breaks(session, "cadence_spm")
     _shade(ax, session, ["slow-pace"], "flagged: slow pace")
-    if len(t) and len(t) == len(cadence):
-        ax.plot(_minutes(session, t), cadence, color=COLOR_MAIN, lw=1.2, label="cadence")
+    if len(t_min):
+        ax.plot(t_min, cadence, color=COLOR_MAIN, lw=1.2, label="cadence")
     if thresholds.brisk_spm is not None:
         ax.axhline(thresholds.brisk_spm, color=COLOR_THRESHOLD, ls="--", lw=1,
                    label=f"brisk ≥ {thresholds.brisk_spm:g} steps/min")
@@ -151,11 +123,10 @@ def plot_cadence(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -
 
 
 def plot_sagittal(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -> None:
-    t = series_array(session, "t_s")
-    sagittal = series_array(session, "sagittal_deg")
+    t_min, sagittal = _minutes_with_breaks(session, "sagittal_deg")
     _shade(ax, session, ["forward-lean", "back-arch"], "flagged interval")
-    if len(t) and len(t) == len(sagittal):
-        ax.plot(_minutes(session, t), sagittal, color=COLOR_MAIN, lw=1.2, label="sagittal lean")
+    if len(t_min):
+        ax.plot(t_min, sagittal, color=COLOR_MAIN, lw=1.2, label="sagittal lean")
     if thresholds.forward_lean_deg is not None:
         ax.axhline(thresholds.forward_lean_deg, color=COLOR_THRESHOLD, ls="--", lw=1,
                    label=f"forward limit +{thresholds.forward_lean_deg:g}°")
@@ -169,11 +140,10 @@ def plot_sagittal(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) 
 
 
 def plot_frontal(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -> None:
-    t = series_array(session, "t_s")
-    frontal = series_array(session, "frontal_deg")
+    t_min, frontal = _minutes_with_breaks(session, "frontal_deg")
     _shade(ax, session, ["side-lean"], "flagged interval")
-    if len(t) and len(t) == len(frontal):
-        ax.plot(_minutes(session, t), frontal, color=COLOR_SECOND, lw=1.2, label="frontal lean")
+    if len(t_min):
+        ax.plot(t_min, frontal, color=COLOR_SECOND, lw=1.2, label="frontal lean")
     if thresholds.side_lean_deg is not None:
         for sign in (1, -1):
             ax.axhline(sign * thresholds.side_lean_deg, color=COLOR_THRESHOLD, ls="--", lw=1,
@@ -186,8 +156,7 @@ def plot_frontal(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -
 
 
 def plot_asymmetry(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds) -> None:
-    t = series_array(session, "t_s")
-    rolling = series_array(session, "step_time_si_pct")
+    t_min, rolling = _minutes_with_breaks(session, "step_time_si_pct")
     _shade(ax, session, ["uneven-steps"], "flagged interval")
     first = True
     for bout in session.get("bouts") or []:
@@ -199,8 +168,8 @@ def plot_asymmetry(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds)
         ax.bar(_minutes(session, start), abs(si), width=(end - start) / 60.0, align="edge",
                color=COLOR_MAIN, alpha=0.35, label="per bout" if first else None)
         first = False
-    if len(t) and len(t) == len(rolling):
-        ax.plot(_minutes(session, t), np.abs(rolling), color=COLOR_MAIN, lw=1.2, label="rolling")
+    if len(t_min):
+        ax.plot(t_min, np.abs(rolling), color=COLOR_MAIN, lw=1.2, label="rolling")
     if thresholds.step_time_si_pct is not None:
         ax.axhline(thresholds.step_time_si_pct, color=COLOR_THRESHOLD, ls="--", lw=1,
                    label=f"limit {thresholds.step_time_si_pct:g} %")
@@ -210,52 +179,42 @@ def plot_asymmetry(ax: Axes, session: Mapping[str, Any], thresholds: Thresholds)
     _finish(ax, session, "|SI| (%)")
 
 
-def plot_bouts(ax: Axes, session: Mapping[str, Any]) -> None:
+def timeline_rows(session: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(rule id, label) per timeline row: every known rule, then any other flagged rule."""
+    flagged = [str(f.get("rule")) for f in session.get("flags") or []]
+    extra = sorted({r for r in flagged if r not in RULE_NAMES})
+    return [(r, RULE_NAMES[r]) for r in RULE_NAMES] + [(r, r) for r in extra]
+
+
+def plot_timeline(ax: Axes, session: Mapping[str, Any]) -> None:
+    """Walking bouts on the top row, then one row per rule with its flagged intervals, and
+    recording gaps hatched across all rows."""
+    rows = timeline_rows(session)
+    n = len(rows) + 1
     walking = []
     for bout in session.get("bouts") or []:
         start = finite_or_none(bout.get("start_s"))
         end = finite_or_none(bout.get("end_s"))
         if start is not None and end is not None and end > start:
             walking.append((_minutes(session, start), (end - start) / 60.0))
-    ax.broken_barh(walking, (1.1, 0.8), color=COLOR_MAIN, label="walking bout")
-    flagged = [(_minutes(session, s), (e - s) / 60.0) for s, e in flag_intervals(
-        session, sorted({str(f.get("rule")) for f in session.get("flags") or []}))]
-    if flagged:
-        ax.broken_barh(flagged, (0.1, 0.8), color=COLOR_THRESHOLD, alpha=0.7, label="flag")
-    ax.set_yticks([0.5, 1.5], ["flags", "walking"])
-    ax.set_ylim(0, 2)
-    ax.set_title("Walking bouts and flags", loc="left", fontsize="medium")
+    ax.broken_barh(walking, (n - 1 + 0.15, 0.7), color=COLOR_MAIN)
+    for i, (rule, _) in enumerate(rows):
+        y = n - 2 - i
+        spans = [(_minutes(session, a), (b - a) / 60.0)
+                 for a, b in flag_intervals(session, [rule])]
+        if spans:
+            ax.broken_barh(spans, (y + 0.15, 0.7), color=COLOR_THRESHOLD, alpha=0.8)
+    for start, end in gaps_s(session):
+        ax.axvspan(_minutes(session, start), _minutes(session, end), facecolor="none",
+                   edgecolor=COLOR_GAP, hatch="///", lw=0)
+    labels = ["walking"] + [label for _, label in rows]
+    ax.set_yticks([n - 1 - i + 0.5 for i in range(n)], labels)
+    ax.set_ylim(0, n)
+    ax.set_title("Walking bouts and flags, one row per rule", loc="left", fontsize="medium")
     ax.set_xlabel("time (min)")
     _finish(ax, session, "")
-
-
-def plot_raw_excerpt(
-    ax: Axes,
-    t_s: np.ndarray,
-    vertical_g: np.ndarray,
-    contacts_s: Sequence[float],
-    sides: Sequence[Any],
-    window_s: tuple[float, float],
-    offset_s: float = 0.0,
-) -> None:
-    """Raw vertical acceleration in a window (input clock), with initial contacts marked L/R
-    (PDF version); the axis shows seconds into the recording (t - ``offset_s``)."""
-    t0, t1 = window_s
-    lo, hi = np.searchsorted(t_s, [t0, t1])
-    ax.plot(t_s[lo:hi] - offset_s, vertical_g[lo:hi], color="black", lw=0.7)
-    for ic, side in zip(contacts_s, sides, strict=False):
-        ic_f = finite_or_none(ic)
-        if ic_f is not None and t0 <= ic_f <= t1:
-            label = side_label(side)
-            color = COLOR_LEFT if label == "L" else COLOR_RIGHT
-            ax.axvline(ic_f - offset_s, color=color, lw=0.8, alpha=0.7)
-            ax.annotate(label, (ic_f - offset_s, 1.0), xycoords=("data", "axes fraction"),
-                        ha="center", va="bottom", fontsize=7, color=color,
-                        annotation_clip=False)
-    ax.set_xlim(t0 - offset_s, t1 - offset_s)
-    ax.set_xlabel("time into recording (s)")
-    ax.set_ylabel("vertical acc. (g)")
-    ax.grid(True, alpha=0.3)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.grid(False, axis="y")
 
 
 # --------------------------------------------------------------------------- history plots
@@ -312,7 +271,9 @@ def plot_plan(ax: Axes, weeks: Sequence[Any]) -> None:
               lw=2, label="plan target per walk")
     ax.set_xlim(-0.7, max(len(weeks), 3) - 0.3)
     ax.set_ylim(0, max([*longest, *(w.target_walk_min for w in weeks)], default=5) * 1.15)
-    ax.set_xticks(x, [w.label for w in weeks], rotation=45, ha="right", fontsize="small")
+    every = max(1, -(-len(weeks) // 12))  # at most ~12 labels, legible for a year of weeks
+    ax.set_xticks(x, [w.label if i % every == 0 else "" for i, w in enumerate(weeks)],
+                  rotation=45, ha="right", fontsize="small")
     ax.set_ylabel("minutes")
     ax.set_title("Walking plan progress", loc="left", fontsize="medium")
     ax.grid(True, axis="y", alpha=0.3)
@@ -338,106 +299,3 @@ def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
 def side_label(side: Any) -> str:
     text = str(side).strip().upper() if side is not None else ""
     return text[:1] if text[:1] in ("L", "R") else "?"
-
-
-def choose_excerpt_window(session: Mapping[str, Any], length_s: float = 20.0,
-                          ) -> tuple[float, float]:
-    """A window (input clock) inside the longest bout, from up to 5 s after its start; the
-    recording's start when there is no bout."""
-    best: tuple[float, float] | None = None
-    for bout in session.get("bouts") or []:
-        start = finite_or_none(bout.get("start_s"))
-        end = finite_or_none(bout.get("end_s"))
-        if start is None or end is None:
-            continue
-        if best is None or end - start > best[1] - best[0]:
-            best = (start, end)
-    offset = clock_offset_s(session)
-    end_of_recording = offset + (finite_or_none(session.get("duration_s")) or length_s)
-    if best is None:
-        return offset, min(offset + length_s, end_of_recording)
-    start = best[0] + min(5.0, max(0.0, (best[1] - best[0] - length_s) / 2))
-    return start, min(start + length_s, end_of_recording)
-
-
-SVG_WIDTH = 1000
-SVG_HEIGHT = 240
-_PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 54, 12, 26, 30
-_MAX_POINTS = 6000
-
-
-def raw_excerpt_svg(
-    t_s: np.ndarray,
-    vertical_g: np.ndarray,
-    contacts_s: Sequence[float],
-    sides: Sequence[Any],
-    window_s: tuple[float, float],
-    offset_s: float = 0.0,
-) -> str:
-    """Inline SVG of the raw vertical acceleration with initial contacts marked L/R.
-
-    ``window_s`` and ``contacts_s`` are on the input clock; tick labels show seconds into the
-    recording (t - ``offset_s``); ``data-t`` on each contact mark keeps the input-clock time.
-
-    Drawn ``SVG_WIDTH`` units wide; the report's zoom script widens the element (x only,
-    ``preserveAspectRatio="none"``) and counter-scales each ``text`` so labels stay legible.
-    """
-    t0, t1 = window_s
-    lo, hi = np.searchsorted(t_s, [t0, t1])
-    t = np.asarray(t_s[lo:hi], dtype=float)
-    v = np.asarray(vertical_g[lo:hi], dtype=float)
-    if len(t) > _MAX_POINTS:
-        stride = math.ceil(len(t) / _MAX_POINTS)
-        t, v = t[::stride], v[::stride]
-    plot_w = SVG_WIDTH - _PAD_LEFT - _PAD_RIGHT
-    plot_h = SVG_HEIGHT - _PAD_TOP - _PAD_BOTTOM
-    span = max(t1 - t0, 1e-6)
-    finite = v[np.isfinite(v)]
-    vmin, vmax = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-    if vmax - vmin < 1e-6:
-        vmin, vmax = vmin - 0.5, vmax + 0.5
-
-    def x_of(sec: float) -> float:
-        return _PAD_LEFT + (sec - t0) / span * plot_w
-
-    def y_of(g: float) -> float:
-        return _PAD_TOP + (vmax - g) / (vmax - vmin) * plot_h
-
-    def label(x: float, y: float, text: str, cls: str, anchor: str = "middle") -> str:
-        return (f'<g transform="translate({x:.1f},{y:.1f})"><text class="{cls}" '
-                f'text-anchor="{anchor}">{html.escape(text)}</text></g>')
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" id="raw-svg" class="raw-excerpt" '
-        f'width="{SVG_WIDTH}" height="{SVG_HEIGHT}" viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" '
-        f'preserveAspectRatio="none" role="img" '
-        f'aria-label="Raw vertical acceleration with detected steps">',
-        f'<rect x="{_PAD_LEFT}" y="{_PAD_TOP}" width="{plot_w}" height="{plot_h}" '
-        f'class="plot-bg"/>',
-    ]
-    # time ticks every 1, 2 or 5 s depending on window length
-    tick = 1.0 if span <= 12 else 2.0 if span <= 30 else 5.0
-    first_tick = math.ceil((t0 - offset_s) / tick) * tick + offset_s
-    for sec in np.arange(first_tick, t1 + 1e-9, tick):
-        x = x_of(float(sec))
-        parts.append(f'<line class="grid" x1="{x:.1f}" y1="{_PAD_TOP}" x2="{x:.1f}" '
-                     f'y2="{_PAD_TOP + plot_h}"/>')
-        parts.append(label(x, SVG_HEIGHT - 10, f"{sec - offset_s:g} s", "tick"))
-    for g in (vmin, (vmin + vmax) / 2, vmax):
-        parts.append(label(_PAD_LEFT - 4, y_of(g) + 4, f"{g:.2f}", "tick", anchor="end"))
-    parts.append(label(8, _PAD_TOP + plot_h / 2, "g", "tick"))
-    for ic, side in zip(contacts_s, sides, strict=False):
-        ic_f = finite_or_none(ic)
-        if ic_f is None or not (t0 <= ic_f <= t1):
-            continue
-        lab = side_label(side)
-        cls = {"L": "left", "R": "right"}.get(lab, "unknown")
-        x = x_of(ic_f)
-        parts.append(f'<line class="ic ic-{cls}" data-t="{ic_f:.3f}" data-side="{lab}" '
-                     f'x1="{x:.1f}" y1="{_PAD_TOP}" x2="{x:.1f}" y2="{_PAD_TOP + plot_h}"/>')
-        parts.append(label(x, _PAD_TOP - 8, lab, f"side side-{cls}"))
-    points = " ".join(f"{x_of(a):.1f},{y_of(b):.1f}" for a, b in zip(t, v, strict=True)
-                      if math.isfinite(b))
-    parts.append(f'<polyline class="trace" points="{points}"/>')
-    parts.append("</svg>")
-    return "".join(parts)

@@ -1,13 +1,14 @@
 """Plain-language session summary for the wearer, in the terminal.
 
-(The HTML/PDF report has its own, longer wording in ``stridewatch.report.html``.)
+The sentences come from ``stridewatch.report.facts`` (the report shows the same ones).
 """
 
 from __future__ import annotations
 
 from analysis.rules import RuleSet
-from stridewatch.report.durations import format_clock, format_duration
-from stridewatch.report.lean_reference import HOW_TO_FIX, NOT_JUDGED, compared_with, judged
+from stridewatch.report.facts import session_facts
+from stridewatch.report.lean_reference import judged
+from stridewatch.report.limits import thresholds_from_rules
 
 
 def wearer_summary(session: dict, rules: RuleSet) -> str:
@@ -15,57 +16,20 @@ def wearer_summary(session: dict, rules: RuleSet) -> str:
 
     Pace and evenness are judged against ``rules`` (the patient's thresholds).
     """
-    pace_rule, steps_rule = rules.rules["slow-pace"], rules.rules["uneven-steps"]
-    brisk_spm = pace_rule["threshold_spm"]
-    uneven_pct = steps_rule["threshold_pct"]
-    start = session.get("start_s") or 0.0  # flags are on the input's clock; show time into it
+    facts = session_facts(session, thresholds_from_rules(rules))
     lines = [f"{session['source']}"]
-    bouts = session["bouts"]
-    walks = "walk" if len(bouts) == 1 else "walks"
-    lines.append(
-        f"  Recorded {format_duration(session['duration_s'])}; walking "
-        f"{format_duration(session['walking_s'])} "
-        f"in {len(bouts)} {walks}; {session['steps']:,} steps."
-    )
-    cadence = session["cadence_spm"]
-    if cadence is None:
-        lines.append("  No walking found in this recording.")
-    else:
-        pace = "brisk" if cadence >= brisk_spm else "slower than brisk"
-        lines.append(
-            f"  Pace: {cadence:.0f} steps/min, {pace} (brisk walking is {brisk_spm:.0f} or more)."
-        )
-        lean = session["lean"]
-        if lean["sagittal_deg_median"] is not None and judged(lean):
-            sag = lean["sagittal_deg_median"]
-            direction = "forward" if sag >= 0 else "back"
-            lines.append(
-                f"  Posture: trunk typically {abs(sag):.0f}° {direction} of upright "
-                f"(compared with {compared_with(lean)}); side tilt "
-                f"{abs(lean['frontal_deg_median']):.0f}°."
-            )
-        elif lean["sagittal_deg_median"] is not None:
-            lines.append(f"  {NOT_JUDGED} {HOW_TO_FIX}")
-        si = session["asymmetry"]["step_time_si_pct"]
-        if si is not None:
-            even = "even" if si <= uneven_pct else "uneven"
-            side = session["asymmetry"].get("longer_steps")
-            lines.append(
-                f"  Steps: {even} — {side} steps {si:.0f}% longer than the other side."
-            )
-    flags = session["flags"]
-    if flags:
+    lines += [f"  {sentence}" for sentence in facts.sentences]
+    if facts.walked:
+        lines.append(f"  {facts.posture}")
+    if facts.flags:
         lines.append("  To work on:")
-        for f in flags:
-            lines.append(
-                f"   - [{f['rule']}, {format_clock(f['start_s'] - start)}–"
-                f"{format_clock(f['end_s'] - start)}] {f['message']}"
-            )
-    elif cadence is not None and judged(session["lean"]):
+        for flag in facts.flags:
+            lines.append(f"   - [{flag.rule}, {flag.when}] {flag.message}")
+    elif facts.walked and judged(session.get("lean") or {}):
         lines.append("  Well done: no guideline was broken on this walk.")
-    elif cadence is not None:
+    elif facts.walked:
         lines.append("  No pace, step or walking-time guideline was broken; posture was "
                      "not judged.")
-    for warning in session.get("warnings", []):
-        lines.append(f"  Note: {warning}")
+    for note in facts.notes:
+        lines.append(f"  Note: {note}")
     return "\n".join(lines)

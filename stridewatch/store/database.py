@@ -1,163 +1,60 @@
-"""Local SQLite store of analysed walks: session history, per-patient rules, weekly plan totals.
+"""The session store: analysed walks, per-patient rules, weekly plan totals.
 
-One database file (default: ``platformdirs.user_data_dir("stridewatch")/sessions.sqlite3``)
+One store (a SQLite file by default, or a clinic's PostgreSQL; see ``stridewatch.store.engine``)
 holds every analysed session as its full ``stridewatch.session/1`` JSON plus the scalar
 columns, bouts and flags that history pages query.
 
-Concurrency: the database runs in WAL mode with a busy timeout, and every write is one
-``BEGIN IMMEDIATE`` transaction, so a recording and a report writing at the same time wait
-for each other instead of failing or corrupting the file. Readers never block writers.
-
-Schema changes are versioned migrations (``MIGRATIONS``), applied in order, each inside its
-own transaction together with the ``PRAGMA user_version`` bump and a ``schema_version`` row.
-Released migrations are never edited; a change is a new migration appended to the list.
+Sessions are stored once: a session saved with its recording's identity (content SHA-256 plus
+device, ``stridewatch.store.identity``) replaces the analysis of the session already stored
+for that recording instead of adding one; the recording's start is kept in UTC and shown in
+local time. Concurrent writers (processes or machines) never lose or duplicate a session: the
+identity is a unique index and a save is one ``INSERT ... ON CONFLICT`` transaction.
 
 Units: durations in seconds (``*_s``) or minutes (``*_min``), cadence in steps/min, lean
 angles in degrees relative to the upright reference (sagittal: positive = forward), step-time
-symmetry index in percent. Dates are the wearer's local calendar dates.
+symmetry index in percent.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-import sqlite3
-import time
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import platformdirs
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
 
 from analysis.rules import WalkingPlan
-
-DB_FILENAME = "sessions.sqlite3"
-BUSY_TIMEOUT_MS = 30_000
-
-
-@dataclass(frozen=True)
-class Migration:
-    """One schema step: SQL statements run in order inside a single transaction."""
-
-    version: int
-    description: str
-    statements: tuple[str, ...]
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "patients and sessions",
-        (
-            """CREATE TABLE schema_version (
-                version     INTEGER PRIMARY KEY,
-                description TEXT NOT NULL,
-                applied_at  TEXT NOT NULL
-            )""",
-            """CREATE TABLE patients (
-                id               TEXT PRIMARY KEY,
-                rules_toml       TEXT,
-                rules_version    INTEGER NOT NULL DEFAULT 0,
-                rules_updated_at TEXT,
-                created_at       TEXT NOT NULL
-            )""",
-            """CREATE TABLE sessions (
-                id                  INTEGER PRIMARY KEY,
-                patient_id          TEXT REFERENCES patients(id),
-                source              TEXT,
-                trace_path          TEXT,
-                session_date        TEXT NOT NULL,
-                started_at          TEXT NOT NULL,
-                analyzed_at         TEXT NOT NULL,
-                duration_s          REAL,
-                walking_s           REAL,
-                steps               INTEGER,
-                cadence_spm         REAL,
-                sagittal_deg_median REAL,
-                frontal_deg_median  REAL,
-                sagittal_deg_p95    REAL,
-                step_time_si_pct    REAL,
-                lean_reference      TEXT,
-                rules_version       TEXT,
-                session_json        TEXT NOT NULL
-            )""",
-            "CREATE INDEX sessions_by_patient_date ON sessions(patient_id, session_date)",
-        ),
-    ),
-    Migration(
-        2,
-        "bouts and flags tables, backfilled from stored session JSON",
-        (
-            """CREATE TABLE bouts (
-                session_id       INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-                idx              INTEGER NOT NULL,
-                start_s          REAL NOT NULL,
-                end_s            REAL NOT NULL,
-                steps            INTEGER,
-                cadence_spm      REAL,
-                step_time_si_pct REAL,
-                PRIMARY KEY (session_id, idx)
-            )""",
-            """CREATE TABLE flags (
-                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-                idx        INTEGER NOT NULL,
-                rule       TEXT NOT NULL,
-                start_s    REAL,
-                end_s      REAL,
-                value      REAL,
-                threshold  REAL,
-                message    TEXT,
-                PRIMARY KEY (session_id, idx)
-            )""",
-            "CREATE INDEX flags_by_rule ON flags(rule)",
-            """INSERT INTO bouts (session_id, idx, start_s, end_s, steps, cadence_spm,
-                                  step_time_si_pct)
-               SELECT s.id, CAST(b.key AS INTEGER),
-                      json_extract(b.value, '$.start_s'), json_extract(b.value, '$.end_s'),
-                      json_extract(b.value, '$.steps'), json_extract(b.value, '$.cadence_spm'),
-                      json_extract(b.value, '$.step_time_si_pct')
-               FROM sessions AS s, json_each(s.session_json, '$.bouts') AS b""",
-            """INSERT INTO flags (session_id, idx, rule, start_s, end_s, value, threshold,
-                                  message)
-               SELECT s.id, CAST(f.key AS INTEGER),
-                      json_extract(f.value, '$.rule'), json_extract(f.value, '$.start_s'),
-                      json_extract(f.value, '$.end_s'), json_extract(f.value, '$.value'),
-                      json_extract(f.value, '$.threshold'), json_extract(f.value, '$.message')
-               FROM sessions AS s, json_each(s.session_json, '$.flags') AS f""",
-        ),
-    ),
-    # lean references per patient and sensor (issue 9; read and written by
-    # stridewatch.store.lean_references)
-    Migration(
-        3,
-        "lean_references: standing gravity per patient and device",
-        (
-            """CREATE TABLE lean_references (
-                patient_id      TEXT NOT NULL,
-                device          TEXT NOT NULL,
-                gravity_x_g     REAL NOT NULL,
-                gravity_y_g     REAL NOT NULL,
-                gravity_z_g     REAL NOT NULL,
-                segment_start_s REAL,
-                segment_end_s   REAL,
-                source          TEXT,
-                created_at      TEXT NOT NULL
-            )""",
-            "CREATE INDEX lean_references_by_wearer ON lean_references(patient_id, device)",
-        ),
-    ),
+from stridewatch.store import schema
+from stridewatch.store.clock import CLOCK_SOURCES, to_utc
+from stridewatch.store.engine import (
+    BUSY_TIMEOUT_MS,
+    DB_FILENAME,
+    ENV_VAR,
+    DbLike,
+    default_db_path,
+    describe,
+    open_engine,
+    reading,
+    store_url,
+    upgrade,
+    writing,
 )
+from stridewatch.store.errors import StoreError
 
-LATEST_VERSION = MIGRATIONS[-1].version
-
-DbLike = sqlite3.Connection | str | Path | None
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used (e.g. written by a newer stridewatch)."""
+__all__ = [
+    "BUSY_TIMEOUT_MS", "DB_FILENAME", "ENV_VAR", "DbLike", "PatientRules", "SavedSession",
+    "StoreError", "StoredSession", "TrendPoint", "WalkingPlan", "WeekTotal", "connect",
+    "default_db_path", "delete_session", "describe", "get_patient_rules", "get_session",
+    "known_patients", "list_sessions", "load_session", "move_session", "plan_weeks",
+    "save_session", "session_trends", "set_patient_rules", "similar_patients", "store_session",
+    "store_url", "upgrade", "weekly_totals",
+]
 
 
 @dataclass(frozen=True)
@@ -170,7 +67,12 @@ class PatientRules:
 
 @dataclass(frozen=True)
 class StoredSession:
-    """One row of session history (the full JSON is read with ``load_session``)."""
+    """One row of session history (the full JSON is read with ``load_session``).
+
+    ``recorded_at_utc``: when the recording started (aware, UTC); ``started_at`` and
+    ``session_date`` are the same instant in this computer's local time (naive).
+    ``clock``: where that time came from (``stridewatch.store.clock.CLOCK_SOURCES``).
+    """
 
     id: int
     patient_id: str | None
@@ -189,10 +91,31 @@ class StoredSession:
     step_time_si_pct: float | None
     lean_reference: str | None
     rules_version: str | None
+    recorded_at_utc: datetime | None = None
+    clock: str | None = None
+    content_sha256: str | None = None
+    device: str = ""
 
     @property
     def walking_min(self) -> float:
         return (self.walking_s or 0.0) / 60.0
+
+    @property
+    def source_name(self) -> str:
+        """The source file's name without its folder."""
+        return Path(self.source).name if self.source else ""
+
+
+@dataclass(frozen=True)
+class SavedSession:
+    """The outcome of a save: the session's id and whether it is new or an updated one."""
+
+    id: int
+    created: bool
+
+    @property
+    def verb(self) -> str:
+        return "saved" if self.created else "updated"
 
 
 @dataclass(frozen=True)
@@ -236,129 +159,10 @@ class TrendPoint:
 # --------------------------------------------------------------------------- connection
 
 
-def default_db_path() -> Path:
-    """``<user data dir>/stridewatch/sessions.sqlite3`` (the directory is not created here)."""
-    return Path(platformdirs.user_data_dir("stridewatch")) / DB_FILENAME
-
-
-def connect(db_path: str | Path | None = None, *, migrate: bool = True) -> sqlite3.Connection:
-    """Open (creating if needed) the store and bring its schema up to ``LATEST_VERSION``.
-
-    The connection is in autocommit mode; this module opens explicit transactions.
-    """
-    path = Path(db_path) if db_path is not None else default_db_path()
-    if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-        check_same_thread=False,
-    )
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = _enable_wal(conn)
-        if mode not in ("wal", "memory"):
-            raise StoreError(f"could not switch {path} to WAL mode (got {mode!r})")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if migrate:
-            apply_migrations(conn)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _enable_wal(conn: sqlite3.Connection) -> str:
-    """Switch to WAL (persistent in the file) and return the journal mode now in force.
-
-    Switching needs an exclusive lock, and SQLite reports "database is locked" for it without
-    calling the busy handler when another connection opens the new file at the same moment,
-    so this retries until the busy timeout runs out.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    delay_s = 0.002
-    while True:
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
-                return "wal"
-            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(delay_s)
-        delay_s = min(delay_s * 2, 0.05)
-
-
-@contextmanager
-def _connection(db: DbLike) -> Iterator[sqlite3.Connection]:
-    if isinstance(db, sqlite3.Connection):
-        yield db
-        return
-    conn = connect(db)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-@contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction. IMMEDIATE takes the write lock up front, so a concurrent writer
-    waits in the busy handler instead of failing on a read-to-write lock upgrade."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def schema_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def apply_migrations(
-    conn: sqlite3.Connection,
-    migrations: Sequence[Migration] = MIGRATIONS,
-    target: int | None = None,
-) -> int:
-    """Apply every migration above the database's version up to ``target`` (default: last).
-
-    Each step runs in its own transaction with the version bump, so a failing step leaves the
-    database at the previous version. Safe when several processes open a new file at once:
-    the version is re-read after taking the write lock. Returns the resulting version.
-    """
-    latest = migrations[-1].version if migrations else 0
-    target = latest if target is None else target
-    current = schema_version(conn)
-    if current > latest:
-        raise StoreError(
-            f"database schema version {current} is newer than this stridewatch supports "
-            f"({latest}); upgrade stridewatch instead of opening it with an older version"
-        )
-    for migration in migrations:
-        if migration.version > target:
-            break
-        if migration.version <= current:
-            continue
-        with _write(conn):
-            current = schema_version(conn)  # another process may have migrated meanwhile
-            if migration.version <= current:
-                continue
-            if migration.version != current + 1:
-                raise StoreError(
-                    f"migration {migration.version} cannot follow schema version {current}"
-                )
-            for statement in migration.statements:
-                conn.execute(statement)
-            conn.execute(
-                "INSERT INTO schema_version (version, description, applied_at) VALUES (?,?,?)",
-                (migration.version, migration.description, _now_iso()),
-            )
-            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
-            current = migration.version
-    return schema_version(conn)
+def connect(db: DbLike = None, *, migrate: bool = True) -> Engine:
+    """The store's engine (path, URL or None for ``STRIDEWATCH_DB`` / the default file),
+    created if needed and migrated to the newest schema."""
+    return open_engine(db, migrate=migrate)
 
 
 # --------------------------------------------------------------------------- patients
@@ -376,42 +180,176 @@ def set_patient_rules(db: DbLike, patient_id: str, toml_text: str) -> int:
         tomllib.loads(toml_text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"rules for patient {patient_id!r} are not valid TOML: {exc}") from exc
-    with _connection(db) as conn, _write(conn):
+    p = schema.patients
+    with writing(connect(db)) as conn:
+        _ensure_patient(conn, patient_id)
         row = conn.execute(
-            "SELECT rules_toml, rules_version FROM patients WHERE id = ?", (patient_id,)
-        ).fetchone()
-        now = _now_iso()
-        if row is None:
-            conn.execute(
-                "INSERT INTO patients (id, rules_toml, rules_version, rules_updated_at,"
-                " created_at) VALUES (?,?,?,?,?)",
-                (patient_id, toml_text, 1, now, now),
-            )
-            return 1
-        if row[0] == toml_text:
-            return int(row[1])
-        version = int(row[1]) + 1
-        conn.execute(
-            "UPDATE patients SET rules_toml = ?, rules_version = ?, rules_updated_at = ?"
-            " WHERE id = ?",
-            (toml_text, version, now, patient_id),
-        )
+            sa.select(p.c.rules_toml, p.c.rules_version).where(p.c.id == patient_id)
+            .with_for_update()
+        ).one()
+        if row.rules_toml == toml_text:
+            return int(row.rules_version)
+        version = int(row.rules_version) + 1
+        conn.execute(p.update().where(p.c.id == patient_id).values(
+            rules_toml=toml_text, rules_version=version, rules_updated_at=_now_local_iso()))
         return version
 
 
 def get_patient_rules(db: DbLike, patient_id: str) -> PatientRules | None:
     """The patient's current rules, or None when none were set."""
-    with _connection(db) as conn:
+    p = schema.patients
+    with reading(connect(db)) as conn:
         row = conn.execute(
-            "SELECT rules_toml, rules_version, rules_updated_at FROM patients WHERE id = ?",
-            (patient_id,),
-        ).fetchone()
-    if row is None or row[0] is None:
+            sa.select(p.c.rules_toml, p.c.rules_version, p.c.rules_updated_at)
+            .where(p.c.id == patient_id)
+        ).first()
+    if row is None or row.rules_toml is None:
         return None
-    return PatientRules(patient_id, row[0], int(row[1]), row[2])
+    return PatientRules(patient_id, row.rules_toml, int(row.rules_version),
+                        row.rules_updated_at)
+
+
+def known_patients(db: DbLike) -> list[str]:
+    """Every patient ID in the store (with sessions or stored rules), sorted."""
+    p, s = schema.patients, schema.sessions
+    with reading(connect(db)) as conn:
+        ids = set(conn.execute(sa.select(p.c.id)).scalars())
+        ids |= set(conn.execute(sa.select(s.c.patient_id).distinct()
+                                .where(s.c.patient_id.is_not(None))).scalars())
+    return sorted(ids)
+
+
+def similar_patients(db: DbLike, patient_id: str, limit: int = 5) -> list[str]:
+    """Known patient IDs that look like ``patient_id`` (``42`` -> ``042``, case, spaces)."""
+    known = known_patients(db)
+
+    def norm(text: str) -> str:
+        text = "".join(text.split()).casefold()
+        return text.lstrip("0") or text
+
+    wanted = norm(patient_id)
+    same = [k for k in known if norm(k) == wanted and k != patient_id]
+    close = difflib.get_close_matches(patient_id, known, n=limit, cutoff=0.6)
+    contains = [k for k in known if wanted and wanted in norm(k)]
+    out: list[str] = []
+    for k in same + close + contains:
+        if k not in out and k != patient_id:
+            out.append(k)
+    return out[:limit]
+
+
+def _ensure_patient(conn: Connection, patient_id: str) -> None:
+    p = schema.patients
+    conn.execute(_insert(conn, p).values(id=patient_id, created_at=_now_local_iso())
+                 .on_conflict_do_nothing(index_elements=["id"]))
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 # --------------------------------------------------------------------------- sessions
+
+
+def store_session(
+    db: DbLike,
+    session_dict: Mapping[str, Any],
+    patient_id: str | None = None,
+    trace_path: str | Path | None = None,
+    recorded_at: date | datetime | None = None,
+    *,
+    rules_version: str | None = None,
+    content_sha256: str | None = None,
+    device: str = "",
+    clock: str | None = None,
+) -> SavedSession:
+    """Store one analysed session (``stridewatch.session/1`` dict), once per recording.
+
+    With ``content_sha256`` (the recording's identity with ``device``) a session already
+    stored for that recording is updated (analysis, rules version, source, trace link; its
+    patient only when ``patient_id`` is given; its recording time only when ``clock`` is a
+    date the user gave or stronger than the stored one, ``clock.CLOCK_SOURCES``). Without it
+    a new session is always added.
+
+    ``recorded_at``: when the recording started (aware, or naive local time, or a date =
+    local midnight); default now. ``clock``: where that time came from (default ``"given"``
+    when ``recorded_at`` is passed, else ``"host"``). ``rules_version``: defaults to the
+    session's own ``rules_version``, else the patient's stored rules (``"patient-v<N>"``).
+    """
+    if clock is not None and clock not in CLOCK_SOURCES:
+        raise ValueError(f"clock must be one of {', '.join(CLOCK_SOURCES)}, not {clock!r}")
+    if rules_version is None:
+        rules_version = _opt_str(session_dict.get("rules_version"))
+    recorded = to_utc(recorded_at) if recorded_at is not None else _now_utc()
+    clock = clock or ("given" if recorded_at is not None else "host")
+    local = recorded.astimezone().replace(tzinfo=None)
+    lean = _mapping(session_dict.get("lean"))
+    asym = _mapping(session_dict.get("asymmetry"))
+    analysis = {
+        "source": _opt_str(session_dict.get("source")),
+        "analyzed_at": _now_local_iso(),
+        "duration_s": _opt_float(session_dict.get("duration_s")),
+        "walking_s": _opt_float(session_dict.get("walking_s")),
+        "steps": _opt_int(session_dict.get("steps")),
+        "cadence_spm": _opt_float(session_dict.get("cadence_spm")),
+        "sagittal_deg_median": _opt_float(lean.get("sagittal_deg_median")),
+        "frontal_deg_median": _opt_float(lean.get("frontal_deg_median")),
+        "sagittal_deg_p95": _opt_float(lean.get("sagittal_deg_p95")),
+        "step_time_si_pct": _opt_float(asym.get("step_time_si_pct")),
+        "lean_reference": _opt_str(lean.get("reference")),
+        "session_json": json.dumps(session_dict, allow_nan=False, separators=(",", ":")),
+        "updated_at_utc": _now_utc().isoformat(),
+    }
+    when = {
+        "session_date": local.date().isoformat(),
+        "started_at": local.isoformat(),
+        "recorded_at_utc": recorded.isoformat(),
+        "clock": clock,
+    }
+    s = schema.sessions
+    with writing(connect(db)) as conn:
+        if patient_id is not None:
+            _ensure_patient(conn, patient_id)
+            if rules_version is None:
+                stored = conn.execute(
+                    sa.select(schema.patients.c.rules_version).where(
+                        schema.patients.c.id == patient_id,
+                        schema.patients.c.rules_toml.is_not(None))
+                ).scalar()
+                if stored is not None:
+                    rules_version = f"patient-v{stored}"
+        analysis["rules_version"] = rules_version
+        row = {**analysis, **when, "patient_id": patient_id, "content_sha256": content_sha256,
+               "device": device or "",
+               "trace_path": str(trace_path) if trace_path is not None else None}
+        insert = _insert(conn, s).values(**row)
+        if content_sha256 is not None:
+            insert = insert.on_conflict_do_nothing(index_elements=["device", "content_sha256"])
+        session_id = conn.execute(insert.returning(s.c.id)).scalar()
+        created = session_id is not None
+        if not created:
+            old = conn.execute(
+                sa.select(s.c.id, s.c.clock).where(
+                    s.c.device == (device or ""), s.c.content_sha256 == content_sha256)
+                .with_for_update()
+            ).one()
+            session_id = int(old.id)
+            update = dict(analysis)
+            if patient_id is not None:
+                update["patient_id"] = patient_id
+            if trace_path is not None:
+                update["trace_path"] = str(trace_path)
+            if clock == "given" or _clock_rank(clock) > _clock_rank(old.clock):
+                update.update(when)
+            conn.execute(s.update().where(s.c.id == session_id).values(**update))
+            for table in (schema.bouts, schema.flags):
+                conn.execute(table.delete().where(table.c.session_id == session_id))
+        _insert_details(conn, int(session_id), session_dict)
+    return SavedSession(int(session_id), created)
 
 
 def save_session(
@@ -423,102 +361,73 @@ def save_session(
     *,
     rules_version: str | None = None,
 ) -> int:
-    """Store one analysed session (``stridewatch.session/1`` dict); return its id.
+    """``store_session`` without a recording identity (always a new session); its id."""
+    return store_session(db, session_dict, patient_id, trace_path, session_date,
+                         rules_version=rules_version).id
 
-    ``session_date``: when the walk was recorded (a date, or a datetime; an aware datetime
-    is converted to local time). Defaults to now. ``rules_version``: defaults to the session's
-    own ``rules_version``, else the patient's stored rules version (``"patient-v<N>"``).
-    """
-    if rules_version is None:
-        rules_version = _opt_str(session_dict.get("rules_version"))
-    started = _as_local_datetime(session_date) if session_date is not None else datetime.now()
-    started = started.replace(microsecond=0)
-    lean = _mapping(session_dict.get("lean"))
-    asym = _mapping(session_dict.get("asymmetry"))
-    payload = json.dumps(session_dict, allow_nan=False, separators=(",", ":"))
-    with _connection(db) as conn, _write(conn):
-        if patient_id is not None:
-            conn.execute(
-                "INSERT OR IGNORE INTO patients (id, created_at) VALUES (?, ?)",
-                (patient_id, _now_iso()),
-            )
-            if rules_version is None:
-                row = conn.execute(
-                    "SELECT rules_version FROM patients WHERE id = ? AND rules_toml IS NOT NULL",
-                    (patient_id,),
-                ).fetchone()
-                if row is not None:
-                    rules_version = f"patient-v{row[0]}"
-        cur = conn.execute(
-            """INSERT INTO sessions (patient_id, source, trace_path, session_date, started_at,
-                   analyzed_at, duration_s, walking_s, steps, cadence_spm, sagittal_deg_median,
-                   frontal_deg_median, sagittal_deg_p95, step_time_si_pct, lean_reference,
-                   rules_version, session_json)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-            (
-                patient_id,
-                _opt_str(session_dict.get("source")),
-                str(trace_path) if trace_path is not None else None,
-                started.date().isoformat(),
-                started.isoformat(),
-                _now_iso(),
-                _opt_float(session_dict.get("duration_s")),
-                _opt_float(session_dict.get("walking_s")),
-                _opt_int(session_dict.get("steps")),
-                _opt_float(session_dict.get("cadence_spm")),
-                _opt_float(lean.get("sagittal_deg_median")),
-                _opt_float(lean.get("frontal_deg_median")),
-                _opt_float(lean.get("sagittal_deg_p95")),
-                _opt_float(asym.get("step_time_si_pct")),
-                _opt_str(lean.get("reference")),
-                rules_version,
-                payload,
-            ),
-        )
-        session_id = int(cur.lastrowid)
-        conn.executemany(
-            "INSERT INTO bouts (session_id, idx, start_s, end_s, steps, cadence_spm,"
-            " step_time_si_pct) VALUES (?,?,?,?,?,?,?)",
-            [
-                (
-                    session_id, i, float(b["start_s"]), float(b["end_s"]),
-                    _opt_int(b.get("steps")), _opt_float(b.get("cadence_spm")),
-                    _opt_float(b.get("step_time_si_pct")),
-                )
-                for i, b in enumerate(session_dict.get("bouts") or [])
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO flags (session_id, idx, rule, start_s, end_s, value, threshold,"
-            " message) VALUES (?,?,?,?,?,?,?,?)",
-            [
-                (
-                    session_id, i, str(f["rule"]), _opt_float(f.get("start_s")),
-                    _opt_float(f.get("end_s")), _opt_float(f.get("value")),
-                    _opt_float(f.get("threshold")), _opt_str(f.get("message")),
-                )
-                for i, f in enumerate(session_dict.get("flags") or [])
-            ],
-        )
-    return session_id
+
+def _insert_details(conn: Connection, session_id: int, session_dict: Mapping[str, Any]) -> None:
+    bout_rows = [
+        {"session_id": session_id, "idx": i, "start_s": float(b["start_s"]),
+         "end_s": float(b["end_s"]), "steps": _opt_int(b.get("steps")),
+         "cadence_spm": _opt_float(b.get("cadence_spm")),
+         "step_time_si_pct": _opt_float(b.get("step_time_si_pct"))}
+        for i, b in enumerate(session_dict.get("bouts") or [])
+    ]
+    flag_rows = [
+        {"session_id": session_id, "idx": i, "rule": str(f["rule"]),
+         "start_s": _opt_float(f.get("start_s")), "end_s": _opt_float(f.get("end_s")),
+         "value": _opt_float(f.get("value")), "threshold": _opt_float(f.get("threshold")),
+         "message": _opt_str(f.get("message"))}
+        for i, f in enumerate(session_dict.get("flags") or [])
+    ]
+    if bout_rows:
+        conn.execute(schema.bouts.insert(), bout_rows)
+    if flag_rows:
+        conn.execute(schema.flags.insert(), flag_rows)
+
+
+def _clock_rank(clock: str | None) -> int:
+    return CLOCK_SOURCES.index(clock) if clock in CLOCK_SOURCES else -1
 
 
 def load_session(db: DbLike, session_id: int) -> dict[str, Any]:
     """The full session JSON as stored."""
-    with _connection(db) as conn:
-        row = conn.execute(
-            "SELECT session_json FROM sessions WHERE id = ?", (session_id,)
-        ).fetchone()
-    if row is None:
+    s = schema.sessions
+    with reading(connect(db)) as conn:
+        text = conn.execute(sa.select(s.c.session_json).where(s.c.id == session_id)).scalar()
+    if text is None:
         raise KeyError(f"no session with id {session_id}")
-    return json.loads(row[0])
+    return json.loads(text)
 
 
-_SESSION_COLUMNS = (
-    "id, patient_id, source, trace_path, session_date, started_at, analyzed_at, duration_s,"
-    " walking_s, steps, cadence_spm, sagittal_deg_median, frontal_deg_median,"
-    " sagittal_deg_p95, step_time_si_pct, lean_reference, rules_version"
-)
+def _session_columns() -> list[sa.Column]:
+    s = schema.sessions
+    return [s.c[name] for name in (
+        "id", "patient_id", "source", "trace_path", "recorded_at_utc", "started_at",
+        "analyzed_at", "duration_s", "walking_s", "steps", "cadence_spm",
+        "sagittal_deg_median", "frontal_deg_median", "sagittal_deg_p95", "step_time_si_pct",
+        "lean_reference", "rules_version", "clock", "content_sha256", "device")]
+
+
+def _stored(row: Any) -> StoredSession:
+    if row.recorded_at_utc:
+        recorded = datetime.fromisoformat(row.recorded_at_utc).astimezone(UTC)
+        local = recorded.astimezone().replace(tzinfo=None)
+    else:  # not written by this release; every migrated row has a UTC time
+        local = datetime.fromisoformat(row.started_at)
+        recorded = local.astimezone(UTC)
+    return StoredSession(
+        id=int(row.id), patient_id=row.patient_id, source=row.source,
+        trace_path=row.trace_path, session_date=local.date(), started_at=local,
+        analyzed_at=datetime.fromisoformat(row.analyzed_at), duration_s=row.duration_s,
+        walking_s=row.walking_s, steps=row.steps, cadence_spm=row.cadence_spm,
+        sagittal_deg_median=row.sagittal_deg_median, frontal_deg_median=row.frontal_deg_median,
+        sagittal_deg_p95=row.sagittal_deg_p95, step_time_si_pct=row.step_time_si_pct,
+        lean_reference=row.lean_reference, rules_version=row.rules_version,
+        recorded_at_utc=recorded, clock=row.clock, content_sha256=row.content_sha256,
+        device=row.device or "",
+    )
 
 
 def list_sessions(
@@ -527,35 +436,52 @@ def list_sessions(
     since: date | None = None,
     until: date | None = None,
 ) -> list[StoredSession]:
-    """Sessions in recording order, optionally for one patient and a date range (inclusive)."""
-    where: list[str] = []
-    args: list[Any] = []
+    """Sessions in recording order, optionally for one patient and a range of local dates
+    (inclusive)."""
+    s = schema.sessions
+    query = sa.select(*_session_columns())
     if patient_id is not None:
-        where.append("patient_id = ?")
-        args.append(patient_id)
+        query = query.where(s.c.patient_id == patient_id)
     if since is not None:
-        where.append("session_date >= ?")
-        args.append(since.isoformat())
+        query = query.where(s.c.recorded_at_utc >= to_utc(since).isoformat())
     if until is not None:
-        where.append("session_date <= ?")
-        args.append(until.isoformat())
-    sql = f"SELECT {_SESSION_COLUMNS} FROM sessions"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY started_at, id"
-    with _connection(db) as conn:
-        rows = conn.execute(sql, args).fetchall()
-    return [
-        StoredSession(
-            id=r[0], patient_id=r[1], source=r[2], trace_path=r[3],
-            session_date=date.fromisoformat(r[4]),
-            started_at=datetime.fromisoformat(r[5]), analyzed_at=datetime.fromisoformat(r[6]),
-            duration_s=r[7], walking_s=r[8], steps=r[9], cadence_spm=r[10],
-            sagittal_deg_median=r[11], frontal_deg_median=r[12], sagittal_deg_p95=r[13],
-            step_time_si_pct=r[14], lean_reference=r[15], rules_version=r[16],
-        )
-        for r in rows
-    ]
+        query = query.where(s.c.recorded_at_utc < to_utc(until + timedelta(days=1)).isoformat())
+    query = query.order_by(s.c.recorded_at_utc, s.c.id)
+    with reading(connect(db)) as conn:
+        return [_stored(r) for r in conn.execute(query)]
+
+
+def get_session(db: DbLike, session_id: int) -> StoredSession | None:
+    """One stored session's row, or None."""
+    s = schema.sessions
+    with reading(connect(db)) as conn:
+        row = conn.execute(sa.select(*_session_columns()).where(s.c.id == session_id)).first()
+    return None if row is None else _stored(row)
+
+
+def delete_session(db: DbLike, session_ids: Sequence[int]) -> int:
+    """Delete sessions (with their bouts and flags); return how many were deleted."""
+    s = schema.sessions
+    ids = [int(i) for i in session_ids]
+    with writing(connect(db)) as conn:
+        for table in (schema.bouts, schema.flags):
+            conn.execute(table.delete().where(table.c.session_id.in_(ids)))
+        conn.execute(schema.synced_recordings.update()
+                     .where(schema.synced_recordings.c.session_id.in_(ids))
+                     .values(session_id=None))
+        return int(conn.execute(s.delete().where(s.c.id.in_(ids))).rowcount)
+
+
+def move_session(db: DbLike, session_ids: Sequence[int], patient_id: str) -> int:
+    """File sessions under another patient; return how many were moved."""
+    if not patient_id:
+        raise ValueError("patient_id must be a non-empty string")
+    s = schema.sessions
+    ids = [int(i) for i in session_ids]
+    with writing(connect(db)) as conn:
+        _ensure_patient(conn, patient_id)
+        return int(conn.execute(s.update().where(s.c.id.in_(ids))
+                                .values(patient_id=patient_id)).rowcount)
 
 
 def session_trends(
@@ -648,15 +574,11 @@ def _monday(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
 
-def _as_local_datetime(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone().replace(tzinfo=None)
-        return value
-    return datetime(value.year, value.month, value.day)
+def _now_utc() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
 
 
-def _now_iso() -> str:
+def _now_local_iso() -> str:
     return datetime.now().replace(microsecond=0).isoformat()
 
 

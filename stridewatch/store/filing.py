@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.errors import InputError
 from analysis.rules import RuleSet
-from stridewatch.cli.options import default_rules, load_rules
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located, read_input
 from stridewatch.inputs.wear_prior import recording_wear_prior
 from stridewatch.store import database as store
+from stridewatch.store.identity import identify
 
 if TYPE_CHECKING:  # the analysis is imported only when a recording is analysed
     from analysis.lean import LeanReference
@@ -47,38 +49,41 @@ def analyze_recording(
         raise located(exc, recording) from exc
 
 
-def analyze_file(
+def analyze_streamed_csv(
     path: Path,
     units: str | None = None,
+    time_unit: str | None = None,
     *,
     rules: RuleSet,
     calibrate_s: tuple[float, float] | None = None,
     axes: str | None = None,
     db: store.DbLike = None,
     patient_id: str | None = None,
-) -> tuple[SessionResult, Recording | None]:
-    """Analyse a recording file: a CSV as a stream of chunks (memory independent of its
-    length, no samples kept), anything else read whole. The patient's stored lean
-    reference (``db``, ``patient_id``) applies as in ``analyze_recording``. Returns the
-    result and the recording when one was read (None for a streamed CSV)."""
-    if path.suffix == TRACE_SUFFIX:
-        recording = read_input(path, units)
-        return analyze_recording(
-            recording, rules=rules, calibrate_s=calibrate_s, axes=axes,
-            stored_reference=stored_lean_reference(db, patient_id, recording),
-        ), recording
-    from analysis.streaming import analyze_stream
+) -> tuple[SessionResult, Recording] | None:
+    """Analyse a large plain-layout CSV (``stridewatch.inputs.chunks.streamable``) as a stream
+    of chunks: memory independent of its length, no samples kept. Returns the result and a
+    recording holding no samples (how the input was read), or None when the file is not
+    streamed (not that layout, or its clock needs repairs): read it whole then."""
+    import numpy as np
+
+    from analysis.streaming import NotStreamable, analyze_stream
+    from analysis.timebase import TimeUnit
     from stridewatch.inputs.chunks import csv_chunks
 
+    recording = Recording(source=str(path), t_s=np.zeros(0), acc=np.zeros((0, 3)),
+                          gyro_dps=None, acc_units=units,
+                          time_unit=TimeUnit("s", False, time_unit is None).describe())
     try:
         result = analyze_stream(
             csv_chunks(path), acc_units=units, rules=rules, calibrate_s=calibrate_s, axes=axes,
             stored_reference=stored_lean_reference(db, patient_id, None),
             wear_prior=recording_wear_prior(None),
         )
+    except NotStreamable:
+        return None
     except InputError as exc:
-        raise InputFileError(exc.located(str(path))) from exc
-    return result, None
+        raise located(exc, recording) from exc
+    return result, recording
 
 
 def stored_lean_reference(
@@ -94,12 +99,10 @@ def stored_lean_reference(
     return None if stored is None else stored.as_reference()
 
 
-def recorded_at(recording: Recording | None, path: Path) -> datetime:
-    """When the walk was recorded: the trace's start time, else the file's modification time."""
-    start = (recording.meta or {}).get("start_unix_s") if recording is not None else None
-    if isinstance(start, int | float):
-        return datetime.fromtimestamp(start)
-    return datetime.fromtimestamp(path.stat().st_mtime)
+def recorded_at(recording: Recording, path: Path) -> datetime:
+    """When the walk was recorded (aware, UTC), by the store's one recording clock
+    (``stridewatch.store.identity``)."""
+    return identify(recording, path).clock.start_utc
 
 
 def save_recording_session(
@@ -111,19 +114,23 @@ def save_recording_session(
     patient_id: str | None = None,
     rules: RuleSet | None = None,
     session_date: date | datetime | None = None,
-) -> int:
-    """Store an analysed session with its patient, rules version and a link to its trace.
+) -> store.SavedSession:
+    """Store an analysed session under its recording's identity (saving the same recording
+    again updates its session), with its patient, rules version and a link to its trace.
 
-    ``session_date`` defaults to when ``recording`` was made (see ``recorded_at``).
+    ``recording``: the samples as read from ``path`` (read again when not given).
+    ``session_date``: a date or time the user gave; default: the recording clock.
     """
-    if session_date is None:
-        if recording is None:
-            raise ValueError("give the recording or the session date")
-        session_date = recorded_at(recording, path)
-    trace = path.resolve() if path.suffix == TRACE_SUFFIX else None
-    return store.save_session(
+    if recording is None:
+        recording = read_input(path)
+    ident = identify(recording, Path(path), session.get("duration_s"), session_date)
+    if ident.clock.note:
+        print(f"warning: {path}: {ident.clock.note}", file=sys.stderr)
+    trace = Path(path).resolve() if Path(path).suffix == TRACE_SUFFIX else None
+    return store.store_session(
         db, session, patient_id=patient_id, trace_path=trace,
-        session_date=session_date,
+        recorded_at=ident.clock.start_utc, clock=ident.clock.source,
+        content_sha256=ident.content_sha256, device=ident.device,
         rules_version=None if rules is None else rules.version,
     )
 
@@ -135,6 +142,8 @@ def resolve_rules(
 ) -> RuleSet:
     """The rules for an analysis: a RuleSet as given; a TOML file applied over the defaults;
     else the patient's rules stored in ``db``; else the shipped defaults."""
+    from stridewatch.cli.options import default_rules, load_rules  # (cli imports this module)
+
     if isinstance(rules, RuleSet):
         return rules
     if rules is not None:
@@ -152,6 +161,8 @@ def resolve_rules(
     return base
 
 
-def db_path(args: argparse.Namespace) -> Path:
-    """The session store named by ``--db``, else the default in the user's data folder."""
-    return Path(args.db) if getattr(args, "db", None) else store.default_db_path()
+def db_path(args: argparse.Namespace) -> str | Path:
+    """The session store named by ``--db`` (a path or a ``postgresql://`` URL), else by
+    ``STRIDEWATCH_DB``, else the default file in the user's data folder."""
+    chosen = getattr(args, "db", None) or os.environ.get(store.ENV_VAR)
+    return chosen if chosen else store.default_db_path()

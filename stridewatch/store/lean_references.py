@@ -1,4 +1,4 @@
-"""Lean references kept per patient and sensor (table ``lean_references``, migration 3).
+"""Lean references kept per patient and sensor (table ``lean_references``).
 
 A reference is the gravity vector (sensor frame, g) the sensor read while the
 wearer stood upright, from ``stridewatch calibrate`` or the guided calibration
@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 
 from analysis.lean import LeanReference, stored_reference
-from stridewatch.store.database import DbLike, _connection, _now_iso, _write
+from stridewatch.store import schema
+from stridewatch.store.database import DbLike, _now_local_iso, connect
+from stridewatch.store.engine import reading, writing
 
 UNKNOWN_DEVICE = "unknown device"
 
@@ -64,29 +67,28 @@ def save_lean_reference(
         raise ValueError("patient_id must be a non-empty string")
     g = tuple(float(v) for v in np.asarray(gravity_g, dtype=float))
     stored_reference(np.array(g))  # refuses a vector that is not gravity
-    created = _now_iso()
+    created = _now_local_iso()
     start, end = (None, None) if segment_s is None else (float(segment_s[0]),
                                                           float(segment_s[1]))
-    with _connection(db) as conn, _write(conn):
-        conn.execute(
-            "INSERT INTO lean_references (patient_id, device, gravity_x_g, gravity_y_g,"
-            " gravity_z_g, segment_start_s, segment_end_s, source, created_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            (patient_id, device, *g, start, end, source, created),
-        )
+    with writing(connect(db)) as conn:
+        conn.execute(schema.lean_references.insert().values(
+            patient_id=patient_id, device=device, gravity_x_g=g[0], gravity_y_g=g[1],
+            gravity_z_g=g[2], segment_start_s=start, segment_end_s=end, source=source,
+            created_at=created))
     return StoredLeanReference(patient_id, device, g,  # type: ignore[arg-type]
                                None if start is None else (start, end), source, created)
 
 
 def get_lean_reference(db: DbLike, patient_id: str, device: str) -> StoredLeanReference | None:
     """The newest reference for this patient and device, or None."""
-    with _connection(db) as conn:
+    t = schema.lean_references
+    with reading(connect(db)) as conn:
         row = conn.execute(
-            "SELECT gravity_x_g, gravity_y_g, gravity_z_g, segment_start_s, segment_end_s,"
-            " source, created_at FROM lean_references WHERE patient_id = ? AND device = ?"
-            " ORDER BY created_at DESC, rowid DESC LIMIT 1",
-            (patient_id, device),
-        ).fetchone()
+            sa.select(t.c.gravity_x_g, t.c.gravity_y_g, t.c.gravity_z_g, t.c.segment_start_s,
+                      t.c.segment_end_s, t.c.source, t.c.created_at)
+            .where(t.c.patient_id == patient_id, t.c.device == device)
+            .order_by(t.c.created_at.desc(), t.c.id.desc()).limit(1)
+        ).first()
     if row is None:
         return None
     segment = None if row[3] is None else (float(row[3]), float(row[4]))

@@ -1,0 +1,205 @@
+"""Run a cohort: every input analysed once (one task each), results kept as they finish.
+
+Engines: ``"local"`` analyses in this process, one recording after the other; ``"dask"`` runs
+one task per recording on Dask distributed (a ``LocalCluster`` of ``workers`` single-threaded
+processes, or the cluster behind ``scheduler``). A worker that dies takes its running tasks
+with it; the scheduler runs them again on another worker, and since results are kept by
+source here (not by the worker) none is lost or doubled. A recording that fails is kept with
+its error and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from stridewatch.cohort.results import ResultDir, result_key
+from stridewatch.cohort.tables import write_tables
+from stridewatch.cohort.task import AnalysisOptions, analyze_one, prepare
+
+ENGINES = ("local", "dask")
+#: Rewrite the tables at least this often during a long run (they are also written at the end).
+TABLE_FLUSH_S = 30.0
+
+
+@dataclass
+class CohortSummary:
+    total: int
+    analysed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    wall_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return self.analysed + self.skipped + self.failed
+
+
+class Progress:
+    """Recordings done / failed and the time left, on one refreshed line (a terminal) or a
+    line every 10 % (a log)."""
+
+    def __init__(self, summary: CohortSummary, stream: TextIO | None) -> None:
+        self.summary, self.stream = summary, stream
+        self.started = time.monotonic()
+        self.tty = bool(stream is not None and stream.isatty())
+        self._last_decile = -1
+
+    def line(self) -> str:
+        s = self.summary
+        worked = s.analysed + s.failed
+        elapsed = time.monotonic() - self.started
+        left = s.total - s.done
+        eta = "?" if worked == 0 else _clock(elapsed / worked * left)
+        return (f"{s.done}/{s.total} recordings done ({s.skipped} kept from before), "
+                f"{s.failed} failed, {eta} left")
+
+    def update(self) -> None:
+        if self.stream is None:
+            return
+        if self.tty:
+            print(f"\r{self.line()}\x1b[K", end="", file=self.stream, flush=True)
+            return
+        decile = self.summary.done * 10 // max(self.summary.total, 1)
+        if decile != self._last_decile:
+            self._last_decile = decile
+            print(self.line(), file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        if self.stream is None:
+            return
+        s = self.summary
+        end = "\n" if self.tty else ""
+        print(f"{end}{s.done}/{s.total} recordings: {s.analysed} analysed, {s.skipped} kept "
+              f"from before, {s.failed} failed in {_clock(s.wall_s)}", file=self.stream,
+              flush=True)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def run_cohort(
+    inputs: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    options: AnalysisOptions | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    resume: bool = False,
+    progress: TextIO | None = sys.stderr,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    client: Any = None,
+) -> CohortSummary:
+    """Analyse ``inputs`` into ``out_dir`` (see the module docstring); return the counts.
+
+    ``resume``: inputs whose kept result has the same content hash are not analysed again.
+    ``on_result``: called with each new result as it is kept. ``client``: a Dask client to
+    use instead of starting one. An interrupted run (Ctrl-C) still writes the tables of what
+    it finished, then re-raises.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    options = options or AnalysisOptions()
+    sources = list(dict.fromkeys(str(p) for p in inputs))
+    results = ResultDir(out_dir)
+    known = {src: results.done_sha256(src) for src in sources} if resume else {}
+    summary = CohortSummary(total=len(sources))
+    bar = Progress(summary, progress)
+    started = time.monotonic()
+    last_flush = [started]
+
+    def keep(result: dict[str, Any]) -> None:
+        if result.get("skipped"):
+            summary.skipped += 1
+        else:
+            results.write(result)
+            if result.get("error"):
+                summary.failed += 1
+                summary.errors.append(result["error"])
+            else:
+                summary.analysed += 1
+            if on_result is not None:
+                on_result(result)
+        bar.update()
+        if time.monotonic() - last_flush[0] > TABLE_FLUSH_S:
+            _write_tables(results, sources)
+            last_flush[0] = time.monotonic()
+
+    try:
+        if engine == "local":
+            for index, source in enumerate(sources):
+                keep(analyze_one(index, source, options, known.get(source)))
+        else:
+            _run_dask(sources, options, known, keep, scheduler=scheduler, workers=workers,
+                      client=client)
+    finally:
+        summary.wall_s = time.monotonic() - started
+        summary.files = _write_tables(results, sources)
+        bar.finish()
+    return summary
+
+
+def _write_tables(results: ResultDir, sources: Sequence[str]) -> dict[str, Path]:
+    kept = [r for r in (results.load(src) for src in sources) if r is not None]
+    return write_tables(results.root, kept)
+
+
+def _run_dask(
+    sources: Sequence[str],
+    options: AnalysisOptions,
+    known: dict[str, str | None],
+    keep: Callable[[dict[str, Any]], None],
+    *,
+    scheduler: str | None,
+    workers: int | None,
+    client: Any,
+) -> None:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ModuleNotFoundError as exc:
+        raise RuntimeError("--engine dask needs Dask distributed: "
+                           "pip install 'stridewatch[cluster]'") from exc
+
+    own_client = client is None
+    cluster = None
+    if own_client:
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
+                                   threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+    try:
+        client.run(prepare, options)  # every worker imports and loads the rules once
+        futures = {}
+        for index, source in enumerate(sources):
+            future = client.submit(analyze_one, index, source, options, known.get(source),
+                                   key=f"stridewatch-analyze-{result_key(source)}",
+                                   pure=False)
+            futures[future] = (index, source)
+        for future in as_completed(list(futures)):
+            index, source = futures.pop(future)
+            if future.status == "finished":
+                keep(future.result())
+            else:  # the task itself cannot raise: its workers died (KilledWorker) or similar
+                exc = future.exception()
+                keep({"index": index, "source": source, "content_sha256": None,
+                      "session": None, "skipped": False,
+                      "error": f"{source}: not analysed: {type(exc).__name__}: {exc}"})
+    finally:
+        if own_client:
+            client.close()
+            if cluster is not None:
+                cluster.close()

@@ -1,0 +1,78 @@
+"""One recording analysed: the unit of work of a cohort run (runs on a worker)."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from stridewatch.inputs import TRACE_SUFFIX, InputFileError, read_input
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What every recording of a run is analysed with (picklable, sent to workers)."""
+
+    rules: str | None = None  # rules TOML path; None: the shipped defaults
+    calibrate_s: tuple[float, float] | None = None
+    axes: str | None = None
+    units: str | None = None
+
+
+@lru_cache(maxsize=8)
+def _rules(path: str | None) -> Any:
+    from stridewatch.store.filing import resolve_rules
+
+    return resolve_rules(path)
+
+
+def prepare(options: AnalysisOptions) -> None:
+    """Import the analysis and load the rules once per worker, before its first task."""
+    import analysis.pipeline  # noqa: F401
+    import stridewatch.store.identity  # noqa: F401
+
+    _rules(options.rules)
+
+
+def content_sha256(recording: Any, path: Path) -> str:
+    """The recording's content hash, as the session store identifies it."""
+    from stridewatch.store.identity import samples_sha256, trace_content
+
+    if path.suffix == TRACE_SUFFIX:
+        return trace_content(path)[0]
+    return samples_sha256(recording)
+
+
+def analyze_one(index: int, source: str, options: AnalysisOptions,
+                known_sha256: str | None = None) -> dict[str, Any]:
+    """Read and analyse one input. Never raises for a bad recording: the result then holds
+    ``error`` (one line, naming the file). ``known_sha256``: the content hash of the result
+    already kept for this input; when the content still hashes to it the analysis is
+    skipped (``skipped: True``)."""
+    from stridewatch.store.filing import analyze_recording
+
+    started = time.perf_counter()
+    result: dict[str, Any] = {"index": index, "source": source, "content_sha256": None,
+                              "session": None, "error": None, "skipped": False}
+    path = Path(source)
+    try:
+        recording = read_input(path, options.units)
+        result["content_sha256"] = content_sha256(recording, path)
+        if known_sha256 is not None and result["content_sha256"] == known_sha256:
+            result["skipped"] = True
+            return result
+        analysed = analyze_recording(recording, rules=_rules(options.rules),
+                                     calibrate_s=options.calibrate_s, axes=options.axes)
+        result["session"] = analysed.to_dict(source)
+    except InputFileError as exc:
+        result["error"] = " ".join(str(exc).split())  # one line
+    except Exception as exc:  # noqa: BLE001 - one bad recording never stops a cohort run
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        result["error"] = (f"{source}: internal error {type(exc).__name__}: {exc} "
+                           f"({Path(last.filename).name}:{last.lineno})")
+    finally:
+        result["elapsed_s"] = round(time.perf_counter() - started, 4)
+    return result

@@ -1,0 +1,1 @@
+"""Alembic revision files of the session store (not imported as modules)."""

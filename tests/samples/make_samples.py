@@ -1,0 +1,203 @@
+"""Writes the small reader samples in this folder from a synthetic walk (analysis.simulate).
+
+    python tests/samples/make_samples.py
+
+Each file follows its maker's documented layout (see the reader modules in
+stridewatch/inputs/ for the sources); the walk is the same 8 s at 110
+steps/min so every sample analyses to the same steps. The truth is
+``walk-truth.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+from analysis.simulate import Phase, simulate_walk  # noqa: E402
+from analysis.units import STANDARD_GRAVITY_MPS2  # noqa: E402
+
+RATE_HZ = 100.0
+POLAR_EPOCH_UNIX_S = 946_684_800
+START_UNIX_S = 1_764_583_200  # 2025-12-01 10:00 UTC
+
+
+def walk() -> tuple[np.ndarray, np.ndarray, list]:
+    sim = simulate_walk([Phase("walk", 8.0, cadence_spm=110)], fs_hz=RATE_HZ, seed=7)
+    acc_g = sim.acc if np.median(np.linalg.norm(sim.acc, axis=1)) < 5 else (
+        sim.acc / STANDARD_GRAVITY_MPS2)
+    return sim.t_s, acc_g, sim.truth["initial_contacts"]
+
+
+def polar_sensor_logger(t: np.ndarray, acc_g: np.ndarray) -> None:
+    # Polar_H10_<id>_<yyyymmddHHMMSS>_ACC.txt; sensor time ns since 2000-01-01
+    path = HERE / "Polar_H10_1A2B3C4D_20251201100000_ACC.txt"
+    sensor_ns = (START_UNIX_S - POLAR_EPOCH_UNIX_S) * 10**9 + np.round(t * 1e9).astype(np.int64)
+    lines = ["Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]"]
+    for i, (ns, a) in enumerate(zip(sensor_ns, np.round(acc_g * 1000).astype(int), strict=True)):
+        phone = f"2025-12-01T11:00:{i // 100:02d}.{(i % 100) * 10:03d}"
+        lines.append(f"{phone};{ns};{a[0]};{a[1]};{a[2]}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def xsens_text(t: np.ndarray, acc_g: np.ndarray) -> None:
+    path = HERE / "MT_00B42D4F_000-000_00B42D4F.txt"
+    comments = [
+        "// General information:",
+        "//  MT Manager version: 2022.2.0",
+        "// Device information:",
+        "//  DeviceId: 00B42D4F",
+        "//  ProductCode: MTW2-3A7G6",
+        "// Device settings:",
+        "//  Filter Profile: human(46.1)",
+        "// Coordinate system: ENU",
+    ]
+    header = "PacketCounter\tSampleTimeFine\tAcc_X\tAcc_Y\tAcc_Z\tGyr_X\tGyr_Y\tGyr_Z"
+    rows = []
+    ticks0 = 2**32 - 20_000  # SampleTimeFine wraps 2 s into the sample
+    for i, (ti, a) in enumerate(zip(t, acc_g * STANDARD_GRAVITY_MPS2, strict=True)):
+        ticks = (ticks0 + int(round(ti * 10_000))) % 2**32
+        rows.append(f"{(65_000 + i) % 65_536}\t{ticks}\t{a[0]:.6f}\t{a[1]:.6f}\t{a[2]:.6f}"
+                    "\t0.001960\t-0.000371\t0.005926")
+    rows[300] = f"{(65_000 + 300) % 65_536}\t" + "\t".join(["NaN"] * 7)  # a packet left empty
+    path.write_text("\n".join([*comments, header, *rows]) + "\n", encoding="utf-8")
+
+
+def mobilise_d_mat(t: np.ndarray, acc_g: np.ndarray) -> None:
+    from scipy.io import savemat
+
+    def trial(part: slice) -> dict:
+        return {"StartDateTime": "2025-12-01T10:00:00.000", "TimeZone": "Europe/Berlin",
+                "SU": {"LowerBack": {
+                    "Acc": acc_g[part], "Gyr": np.zeros_like(acc_g[part]),
+                    "Fs": {"Acc": RATE_HZ, "Gyr": RATE_HZ},
+                    "Timestamp": START_UNIX_S + t[part]}}}
+
+    data = {"TimeMeasure1": {"Test5": {"Trial1": trial(slice(None)),
+                                       "Trial2": trial(slice(0, 500))}}}
+    savemat(HERE / "data.mat", {"data": data}, do_compression=True)
+
+
+def _ssp_float(value: float) -> int:
+    """ActiGraph's SSP float encoding (GT3X-File-Format, LogRecords/Parameters.md):
+    exponent in the top byte, 24-bit two's-complement significand / 2^23."""
+    exponent, significand = 0, abs(value)
+    while significand >= 1.0:
+        significand, exponent = significand / 2.0, exponent + 1
+    while significand < 0.5:
+        significand, exponent = significand * 2.0, exponent - 1
+    return ((exponent & 0xFF) << 24) | (int(round(significand * 2**23)) & 0xFFFFFF)
+
+
+def _gt3x_record(record_type: int, unix_s: int, payload: bytes) -> bytes:
+    record = bytes([0x1E, record_type]) + unix_s.to_bytes(4, "little") + \
+        len(payload).to_bytes(2, "little") + payload
+    checksum = 0
+    for byte in record:
+        checksum ^= byte
+    return record + bytes([~checksum & 0xFF])
+
+
+def actigraph_gt3x(t: np.ndarray, acc_g: np.ndarray) -> None:
+    """ActiGraph's documented GT3X layout (github.com/actigraph/GT3X-File-Format): a ZIP
+    with info.txt and log.bin. log.bin records: 0x1E, type, u32 Unix time, u16 size,
+    payload, checksum (one's complement of the XOR of the record's bytes). PARAMETERS
+    (0x15) holds 8-byte (key, value) pairs: sample rate (address space 1, id 10) and
+    acceleration scale (space 0, id 55, SSP float). ACTIVITY (0x00) holds one second of
+    12-bit two's-complement samples packed most significant bit first, in y, x, z order."""
+    import zipfile
+
+    rate, scale = int(RATE_HZ), 256.0
+    ticks = lambda unix: 621_355_968_000_000_000 + unix * 10_000_000  # noqa: E731 .NET ticks
+    seconds = len(t) // rate
+    info = "\n".join([
+        "Serial Number: MOS2E12345678", "Device Type: wGT3XBT", "Firmware: 1.9.2",
+        "Battery Voltage: 4.10", f"Sample Rate: {rate}", f"Start Date: {ticks(START_UNIX_S)}",
+        f"Stop Date: {ticks(START_UNIX_S + seconds)}",
+        f"Last Sample Time: {ticks(START_UNIX_S + seconds)}",
+        f"Download Date: {ticks(START_UNIX_S + seconds + 60)}", "Board Revision: 8",
+        "Unexpected Resets: 0", f"Acceleration Scale: {scale}", "Acceleration Min: -8.0",
+        "Acceleration Max: 8.0", "TimeZone: 00:00:00",
+    ]) + "\n"
+    parameters = b"".join(
+        (key_space | (key_id << 16)).to_bytes(4, "little") + value.to_bytes(4, "little")
+        for key_space, key_id, value in ((1, 10, rate), (0, 55, _ssp_float(scale))))
+    log = bytearray(_gt3x_record(0x15, START_UNIX_S, parameters))
+    for second in range(seconds):
+        counts = np.round(acc_g[second * rate:(second + 1) * rate] * scale).astype(int)
+        bits = "".join(format(v & 0xFFF, "012b") for y_x_z in counts[:, [1, 0, 2]]
+                       for v in y_x_z)
+        bits += "0" * (-len(bits) % 8)
+        payload = int(bits, 2).to_bytes(len(bits) // 8, "big")
+        log += _gt3x_record(0x00, START_UNIX_S + second, payload)
+    with zipfile.ZipFile(HERE / "walk.gt3x", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("info.txt", info)
+        archive.writestr("log.bin", bytes(log))
+
+
+def _cwa_time(unix_s: int) -> int:
+    """CWA packed time (OpenMovement cwa.h): year-2000 <<26 | month <<22 | day <<17 |
+    hour <<12 | minute <<6 | second."""
+    import datetime as dt
+
+    d = dt.datetime.fromtimestamp(unix_s, dt.UTC)
+    return ((d.year - 2000) << 26) | (d.month << 22) | (d.day << 17) | (d.hour << 12) | (
+        d.minute << 6) | d.second
+
+
+def axivity_cwa(t: np.ndarray, acc_g: np.ndarray) -> None:
+    """Axivity AX3 layout (OpenMovement's cwa.h): a 1024-byte header block ("MD", length
+    1020, hardware type, device id, session id, logging times, sampling-rate code), then
+    512-byte data blocks ("AX", length 508, session, sequence, packed time, light,
+    temperature, events, battery, rate code, axes/format 0x32 = 3 axes of int16, index of
+    the stamped sample, sample count, 80 samples x,y,z in 1/256 g, and a checksum making
+    the block's 16-bit words sum to zero). Rate code 0x4A: 100 Hz, ±8 g."""
+    import struct
+
+    rate_code = 0x4A  # 3200 / 2^(15 - 10) = 100 Hz; range bits 01 = 8 g
+    header = bytearray(b"\xff" * 1024)
+    header[0:2] = b"MD"
+    struct.pack_into("<HBHIHIII", header, 2, 1020, 0x00, 4242, 7, 0xFFFF,
+                     _cwa_time(START_UNIX_S), _cwa_time(START_UNIX_S + 3600), 0)
+    header[26] = 0  # flash LED
+    header[35] = 0x00
+    header[36] = rate_code
+    header[41] = 45  # firmware revision
+    header[64:512] = b" " * 448  # annotation
+    blocks = [bytes(header)]
+    counts = np.round(acc_g * 256).astype("<i2")
+    per_block = 80
+    for k in range(len(counts) // per_block):
+        first = k * per_block
+        block = bytearray(512)
+        block[0:2] = b"AX"
+        unix = START_UNIX_S + first // int(RATE_HZ)
+        stamped = first % int(RATE_HZ)  # the whole second `unix` is `stamped` samples back
+        struct.pack_into("<HHIIIHHBBBBhH", block, 2, 508, 0, 7, k, _cwa_time(unix),
+                         0, 300, 0, 200, rate_code, 0x32, -stamped if stamped else 0,
+                         per_block)
+        block[30:510] = counts[first:first + per_block].tobytes()
+        words = np.frombuffer(bytes(block[:510]), dtype="<u2")
+        struct.pack_into("<H", block, 510, (-int(words.sum())) & 0xFFFF)
+        blocks.append(bytes(block))
+    (HERE / "walk.cwa").write_bytes(b"".join(blocks))
+
+
+def main() -> None:
+    t, acc_g, contacts = walk()
+    (HERE / "walk-truth.json").write_text(json.dumps(
+        {"rate_hz": RATE_HZ, "initial_contacts": contacts}, indent=1) + "\n")
+    polar_sensor_logger(t, acc_g)
+    xsens_text(t, acc_g)
+    mobilise_d_mat(t, acc_g)
+    actigraph_gt3x(t, acc_g)
+    axivity_cwa(t, acc_g)
+
+
+if __name__ == "__main__":
+    main()

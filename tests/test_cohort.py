@@ -1,0 +1,160 @@
+"""Cohort runs: the in-process engine and Dask (LocalCluster) give the same tables, a killed
+worker loses and doubles nothing, --resume finishes only what an interrupted run left."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.simulate import Phase, simulate_walk
+from stridewatch.cli import main
+from stridewatch.cohort.run import run_cohort
+
+N_WALKS = 6
+
+
+def write_walk(path: Path, seed: int, cadence_spm: float) -> list[float]:
+    sim = simulate_walk([Phase("stand", 5), Phase("walk", 60, cadence_spm=cadence_spm)],
+                        fs_hz=100.0, seed=seed)
+    frame = pd.DataFrame({"t": sim.t_s, "ax": sim.acc[:, 0], "ay": sim.acc[:, 1],
+                          "az": sim.acc[:, 2]})
+    frame.to_csv(path, index=False, float_format="%.5f")
+    return list(sim.truth["initial_contacts"])
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> tuple[list[Path], dict[str, int]]:
+    folder = tmp_path_factory.mktemp("cohort")
+    paths, true_steps = [], {}
+    for k in range(N_WALKS):
+        path = folder / f"walk-{k}.csv"
+        true_steps[str(path)] = len(write_walk(path, seed=k, cadence_spm=100 + 4 * k))
+        paths.append(path)
+    broken = folder / "broken.csv"
+    broken.write_text("t,ax,ay\n0,1,2\n")
+    paths.insert(2, broken)
+    return paths, true_steps
+
+
+def tables(out: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(out / f"{name}.parquet") for name in
+            ("sessions", "bouts", "steps")}
+
+
+def test_in_process_tables_hold_every_session_bout_and_step(cohort, tmp_path, capsys):
+    paths, true_steps = cohort
+    out = tmp_path / "out"
+    assert main(["analyze", "--out", str(out), *map(str, paths)]) == 1  # one input failed
+    err = capsys.readouterr().err
+    assert "error: " in err and "broken.csv, line 1: missing column(s) az" in err
+    t = tables(out)
+    sessions = t["sessions"]
+    assert list(sessions["source"]) == [str(p) for p in paths]  # input order
+    failed = sessions[sessions["error"].notna()]
+    assert list(failed["source"]) == [str(paths[2])] and failed["steps"].isna().all()
+    ok = sessions[sessions["error"].isna()].set_index("source")
+    for source, truth in true_steps.items():  # steps found against the simulation's truth
+        assert abs(ok.loc[source, "steps"] - truth) <= 2
+    assert len(t["steps"]) == ok["steps"].sum()
+    assert (t["steps"].groupby("source").size() == ok["steps"]).all()
+    assert set(t["steps"]["side"]) <= {"L", "R", "?"}
+    assert t["bouts"].groupby("source")["steps"].sum().le(ok["steps"]).all()
+    assert {"duration_s", "walking_s", "cadence_spm", "sagittal_deg_median",
+            "step_time_si_pct", "content_sha256"} <= set(sessions.columns)
+    lines = (out / "sessions.jsonl").read_text().splitlines()
+    assert [json.loads(line)["source"] for line in lines] == [str(p) for p in paths]
+    assert "missing column" in json.loads(lines[2])["error"]["message"]
+
+
+def test_dask_tables_equal_in_process_even_when_a_worker_is_killed(cohort, tmp_path):
+    import distributed  # the 'cluster' extra (in 'test'): a missing one fails, not skips
+
+    paths, _ = cohort
+    local = tmp_path / "local"
+    run_cohort(paths, local, progress=None)
+
+    killed: list[tuple[str, list[str]]] = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+
+        def kill_a_busy_worker(_result: dict) -> None:
+            if killed:
+                return
+            for address, keys in client.processing().items():
+                if keys:
+                    pid = client.run(os.getpid, workers=[address])[address]
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append((address, list(keys)))
+                    return
+
+        seen: list[str] = []
+        summary = run_cohort(paths, tmp_path / "dask", engine="dask", client=client,
+                             progress=None,
+                             on_result=lambda r: (seen.append(r["source"]),
+                                                  kill_a_busy_worker(r)))
+    assert killed, "no worker was busy when the first result came back"
+    assert sorted(seen) == sorted(map(str, paths))  # each recording kept exactly once
+    assert (summary.analysed, summary.failed) == (N_WALKS, 1)
+    for name, frame in tables(local).items():
+        pd.testing.assert_frame_equal(tables(tmp_path / "dask")[name], frame, obj=name)
+    assert (tmp_path / "dask" / "sessions.jsonl").read_text() == \
+        (local / "sessions.jsonl").read_text()
+
+
+def test_resume_after_an_interrupted_run_finishes_only_the_missing(cohort, tmp_path):
+    paths, _ = cohort
+    out = tmp_path / "out"
+    analysed: list[str] = []
+
+    def interrupt_after_three(result: dict) -> None:
+        analysed.append(result["source"])
+        if len(analysed) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_cohort(paths, out, progress=None, on_result=interrupt_after_three)
+    assert len(tables(out)["sessions"]) == 3  # what it finished is in the tables
+
+    analysed.clear()
+    def note(result: dict) -> None:
+        analysed.append(result["source"])
+
+    summary = run_cohort(paths, out, resume=True, progress=None, on_result=note)
+    assert sorted(analysed) == sorted(map(str, paths[2:]))  # the failed one is tried again
+    assert (summary.skipped, summary.analysed, summary.failed) == (2, N_WALKS - 2, 1)
+    full = tables(out)["sessions"]
+    assert list(full["source"]) == [str(p) for p in paths]
+
+    # a recording whose content changed is analysed again; the others are kept
+    changed = paths[4]
+    text = changed.read_text().splitlines()
+    text[-1] = ",".join(text[-1].split(",")[:-1] + ["0.12345"])
+    changed.write_text("\n".join(text) + "\n")
+    try:
+        analysed.clear()
+        run_cohort(paths, out, resume=True, progress=None, on_result=note)
+        assert sorted(analysed) == sorted([str(changed), str(paths[2])])
+        after = tables(out)["sessions"].set_index("source")
+        assert after.loc[str(changed), "content_sha256"] != \
+            full.set_index("source").loc[str(changed), "content_sha256"]
+    finally:
+        write_walk(changed, seed=3, cadence_spm=112)
+
+
+def test_identical_results_do_not_depend_on_arrival_order(cohort, tmp_path):
+    paths, _ = cohort
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_cohort(paths, a, progress=None)
+    run_cohort(list(reversed(paths)), b, progress=None)
+    sa_, sb = tables(a)["sessions"], tables(b)["sessions"]
+    assert list(sb["source"]) == list(reversed(list(sa_["source"])))
+    merged = sb.set_index("source").loc[list(sa_["source"])].reset_index()
+    pd.testing.assert_frame_equal(merged, sa_)
+    assert np.isfinite(sa_["cadence_spm"].dropna()).all()

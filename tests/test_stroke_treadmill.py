@@ -1,0 +1,95 @@
+"""Sides, step-time asymmetry and the uneven-steps flag on real uneven walkers.
+
+../shared/data/stroke-treadmill: 20 treadmill walks of 5 people after stroke with
+reference contacts and sides from foot sensors on the same clock (and mobgap-lab for
+sides on other people and sensors). benchmarks/asymmetry.py prints the full figures,
+including leave-one-participant-out; this test guards them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from benchmarks.asymmetry import (
+    MOBGAP,
+    STROKE,
+    TrialResult,
+    flag_verdict,
+    load_mobgap,
+    load_stroke,
+    run_trial,
+)
+from benchmarks.scoring import IcScore
+
+
+@lru_cache(maxsize=2)
+def _results(folder: str) -> tuple[TrialResult, ...]:
+    trials = load_stroke() if folder == "stroke" else load_mobgap()
+    return tuple(run_trial(t, use_gyro=True) for t in trials)
+
+
+def _pooled(results: tuple[TrialResult, ...]) -> IcScore:
+    total = IcScore()
+    for r in results:
+        total += r.score
+    return total
+
+
+def test_shared_recordings_are_present():
+    # CI always has ../shared: a missing folder is a failure, not a skip.
+    assert len(list(STROKE.glob("*.truth.json"))) == 20
+    assert len(list(MOBGAP.glob("*.truth.json"))) == 8
+
+
+def test_steps_and_sides_hold_on_stroke_walks():
+    results = _results("stroke")
+    total = _pooled(results)
+    assert total.f1 >= 0.976, f"steps F1 {total.f1:.3f}"
+    assert total.side_agreement >= 0.97, f"pooled L/R {total.side_agreement:.3f}"
+    worst = min(results, key=lambda r: r.score.side_agreement)
+    assert worst.score.side_agreement >= 0.9, (worst.trial.name, worst.score.side_agreement)
+
+
+def test_step_time_si_against_the_foot_sensor_reference():
+    results = _results("stroke")
+    errors = np.array([abs(r.si_pct - abs(r.ref_si_pct)) for r in results])
+    assert np.median(errors) <= 2.6, np.round(errors, 1)
+    assert np.percentile(errors, 90) <= 8.0, np.round(errors, 1)
+    for r in results:  # the interval is an interval around the estimate
+        assert r.si_low_pct <= r.si_pct <= r.si_high_pct, r.trial.name
+
+
+def test_uneven_steps_flag_is_right_wherever_the_reference_is_clear():
+    results = _results("stroke")
+    verdicts = {r.trial.name: flag_verdict(r) for r in results}
+    assert list(verdicts.values()).count("right") >= 13
+    assert "wrong" not in verdicts.values(), verdicts
+    # the even walker (reference within 1.5 %) is never told they limp
+    assert not any(r.flagged for r in results if r.trial.participant == "pp02")
+    # and the clearly uneven one (about 50 %) is, in every walk
+    assert all(r.flagged for r in results if r.trial.participant == "pp03")
+
+
+def test_sides_on_mobgap_lab_not_lower_than_before():
+    total = _pooled(_results("mobgap"))
+    assert total.side_agreement >= 0.912, f"L/R {total.side_agreement:.3f}"
+
+
+@pytest.mark.parametrize("name", ["mr-pp03-2Reg"])
+def test_flag_message_and_json_carry_the_interval(name):
+    from analysis.pipeline import analyze
+
+    trial = next(t for t in load_stroke() if t.name == name)
+    session = analyze(trial.t_s, trial.acc, trial.gyro_dps, acc_units="m/s2").to_dict(name)
+    asym = session["asymmetry"]
+    assert asym["strides"] >= 80 and asym["side_confidence"] >= 0.3
+    assert asym["longer_steps"] == "right"  # reference: right steps ~49 % longer
+    lo, hi = asym["step_time_si_ci_pct"]
+    assert lo <= asym["step_time_si_pct"] <= hi
+    flag = next(f for f in session["flags"] if f["rule"] == "uneven-steps")
+    assert flag["evidence"]["ci_pct"][0] > flag["threshold"]
+    assert "right steps took" in flag["message"] and "interval" in flag["message"]
+    assert all("step_time_si_ci_pct" in b and "strides" in b for b in session["bouts"])
