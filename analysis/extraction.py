@@ -163,8 +163,8 @@ class FeatureExtractor:
         self._margin = int(round(MARGIN_S * self.fs_hz))
         self._segment = -1
         self._seg_t0 = 0.0
-        self._buf_acc = np.zeros((0, 3))
-        self._buf_gyro: np.ndarray | None = None  # angular rate (deg/s) beside _buf_acc, if any
+        self._buf = _SampleBuffer(self._chunk + 2 * self._margin)
+        self._buf_gyro: _SampleBuffer | None = None  # angular rate (deg/s) beside _buf, if any
         self._buf_start = 0  # segment sample index of the first buffered sample
         self._next_core = 0  # segment sample index where the next core chunk starts
         self._seg_len = 0
@@ -175,19 +175,19 @@ class FeatureExtractor:
             self._end_segment()
             self._segment = block.segment
             self._seg_t0 = block.t0_s
-            self._buf_acc = np.zeros((0, 3))
+            self._buf.clear()
             self._buf_gyro = None
             self._buf_start = 0
             self._next_core = 0
             self._seg_len = 0
-        # An empty buffer takes the block as it is (a whole recording fed at once is not copied).
         if gyro_dps is not None and len(gyro_dps) == block.n:
             if self._buf_gyro is None:  # gyro from here on: earlier buffered samples have none
-                self._buf_gyro = np.full((len(self._buf_acc), 3), np.nan)
-            self._buf_gyro = _append(self._buf_gyro, np.asarray(gyro_dps, dtype=np.float64))
+                self._buf_gyro = _SampleBuffer(self._chunk + 2 * self._margin)
+                self._buf_gyro.append(np.full((len(self._buf), 3), np.nan))
+            self._buf_gyro.append(np.asarray(gyro_dps, dtype=np.float64))
         elif self._buf_gyro is not None:
-            self._buf_gyro = _append(self._buf_gyro, np.full((block.n, 3), np.nan))
-        self._buf_acc = _append(self._buf_acc, block.acc_g)
+            self._buf_gyro.append(np.full((block.n, 3), np.nan))
+        self._buf.append(block.acc_g)
         self._seg_len += block.n
         while self._next_core + self._chunk + self._margin <= self._seg_len:
             self._process_core(self._next_core, self._next_core + self._chunk)
@@ -219,8 +219,8 @@ class FeatureExtractor:
         win_end = min(self._seg_len, core_end + self._margin)
         a = win_start - self._buf_start
         b = a + (win_end - win_start)
-        gyro = None if self._buf_gyro is None else self._buf_gyro[a:b]
-        _extract_window(into, self._buf_acc[a:b], self.fs_hz,
+        gyro = None if self._buf_gyro is None else self._buf_gyro.view(a, b)
+        _extract_window(into, self._buf.view(a, b), self.fs_hz,
                         self._segment, self._seg_t0, win_start, core_start, core_end, gyro)
 
     def _end_segment(self) -> None:
@@ -236,9 +236,9 @@ class FeatureExtractor:
         self._next_core = core_end
         drop = max(0, core_end - self._margin - self._buf_start)
         if drop:
-            self._buf_acc = self._buf_acc[drop:]
+            self._buf.drop(drop)
             if self._buf_gyro is not None:
-                self._buf_gyro = self._buf_gyro[drop:]
+                self._buf_gyro.drop(drop)
             self._buf_start += drop
 
 
@@ -319,8 +319,53 @@ def _extract_window(
     ])
 
 
-def _append(buffer: np.ndarray, block: np.ndarray) -> np.ndarray:
-    return block if len(buffer) == 0 else np.concatenate([buffer, block])
+class _SampleBuffer:
+    """The samples (n,3) still needed, in a preallocated array: appending copies only the
+    new block, dropping moves an index; the kept samples move to the front only when the
+    end of the array is reached (instead of re-concatenating on every block).
+
+    A block larger than the array arriving while it is empty (a whole recording fed at
+    once) is held as it is, not copied.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = max(1, capacity)
+        self._data = np.empty((self._capacity, 3))
+        self._lo = self._hi = 0
+        self._borrowed = False
+
+    def clear(self) -> None:
+        self._lo = self._hi = 0
+
+    def append(self, block: np.ndarray) -> None:
+        n = len(block)
+        live = self._hi - self._lo
+        if live == 0 and n > self._capacity:
+            self._data, self._lo, self._hi, self._borrowed = block, 0, n, True
+            return
+        if self._borrowed or self._hi + n > len(self._data):
+            size = len(self._data) if not self._borrowed else self._capacity
+            if live + n > size:
+                size = max(2 * size, live + n)
+            if size != len(self._data) or self._borrowed:
+                fresh = np.empty((size, 3))
+                fresh[:live] = self._data[self._lo : self._hi]
+                self._data, self._borrowed = fresh, False
+            else:
+                self._data[:live] = self._data[self._lo : self._hi].copy()
+            self._lo, self._hi = 0, live
+        self._data[self._hi : self._hi + n] = block
+        self._hi += n
+
+    def __len__(self) -> int:
+        return self._hi - self._lo
+
+    def drop(self, n: int) -> None:
+        self._lo += n
+
+    def view(self, start: int, end: int) -> np.ndarray:
+        """Samples ``start:end`` counted from the first one kept."""
+        return self._data[self._lo + start : self._lo + end]
 
 
 def _window_means(

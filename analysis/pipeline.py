@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from math import isfinite
 
 import numpy as np
 
@@ -105,8 +106,8 @@ class SessionResult:
             "duration_s": round(self.end_s - self.start_s, 3),
             "walking_s": round(self.walking_s, 2),
             "steps": int(len(self.ic_t_s)),
-            "initial_contacts_s": [round(float(t), 3) for t in self.ic_t_s],
-            "sides": [str(s) for s in self.sides],
+            "initial_contacts_s": _nums(self.ic_t_s, 3),
+            "sides": [str(s) for s in self.sides.tolist()],
             "bouts": [
                 {
                     "start_s": round(b.start_s, 3),
@@ -141,11 +142,11 @@ class SessionResult:
                 "sagittal_deg_p95": _stat(lambda v: np.nanpercentile(v, 95), sag),
             },
             "series": {
-                "t_s": [round(float(t), 2) for t in self.second_t_s],
-                "cadence_spm": [_num(v) for v in self.series_cadence_spm],
-                "sagittal_deg": [_num(v) for v in self.series_sagittal_deg],
-                "frontal_deg": [_num(v) for v in self.series_frontal_deg],
-                "step_time_si_pct": [_num(abs(v)) for v in self.series_si_pct],
+                "t_s": _nums(self.second_t_s),
+                "cadence_spm": _nums(self.series_cadence_spm),
+                "sagittal_deg": _nums(self.series_sagittal_deg),
+                "frontal_deg": _nums(self.series_frontal_deg),
+                "step_time_si_pct": _nums(np.abs(self.series_si_pct)),
             },
             "flags": [_clip_flag(f.as_dict(), self.start_s, self.end_s) for f in self.flags],
             "axes": self.axes.as_dict(),
@@ -189,6 +190,12 @@ def _clip_flag(flag: dict, start_s: float, end_s: float) -> dict:
 def _num(value: float, digits: int = 2) -> float | None:
     value = float(value)
     return round(value, digits) if np.isfinite(value) else None
+
+
+def _nums(values: np.ndarray, digits: int = 2) -> list[float | None]:
+    """``_num`` over an array, on Python floats (the same rounding, without numpy scalars)."""
+    return [round(v, digits) if isfinite(v) else None
+            for v in np.asarray(values, dtype=np.float64).tolist()]
 
 
 def _stat(fn: Callable[[np.ndarray], float], values: np.ndarray) -> float | None:
@@ -301,6 +308,7 @@ def analyze(
     ``stored_reference`` the wearer's stored standing reference for this sensor
     (used when the recording has no standing segment, see ``analysis.lean``);
     ``wear_prior`` how the device sits when worn as intended (``analysis.orientation``).
+    The same as ``analysis.streaming.analyze_stream`` on one chunk.
     Raises ``InputError`` (with the data row where there is one) for input that
     cannot be analysed.
     """

@@ -23,10 +23,9 @@ Tuned on the Mobilise-D lab recordings in ../shared/data/mobgap-lab
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d, uniform_filter1d
 
 from analysis.filters import bandpass, block_mean, lowpass
+from analysis.peaks import find_peaks, gaussian_filter1d, maximum_at, uniform_filter1d
 
 SMOOTH_SIGMA_S = 0.015
 MIN_STEP_INTERVAL_S = 0.3
@@ -42,9 +41,9 @@ CONTACT_OFFSET_S = -0.02
 def jerk_magnitude(acc_g: np.ndarray, fs_hz: float) -> np.ndarray:
     """Smoothed magnitude of the acceleration's time derivative, in g/s."""
     sigma = SMOOTH_SIGMA_S * fs_hz
-    smooth = gaussian_filter1d(acc_g, sigma, axis=0, mode="nearest")
+    smooth = gaussian_filter1d(acc_g, sigma)
     jerk = np.gradient(smooth, axis=0) * fs_hz
-    return gaussian_filter1d(np.sqrt(np.einsum("ij,ij->i", jerk, jerk)), sigma, mode="nearest")
+    return gaussian_filter1d(np.sqrt(np.einsum("ij,ij->i", jerk, jerk)), sigma)
 
 
 GRAVITY_RATE_HZ = 10.0
@@ -86,20 +85,20 @@ def detect_initial_contacts(
         return np.zeros(0, dtype=np.int64)
     energy = jerk_magnitude(acc_g, fs_hz)
     window = max(1, int(round(ACTIVITY_WINDOW_S * fs_hz)))
-    activity = np.sqrt(uniform_filter1d(energy * energy, window, mode="nearest"))
+    activity = np.sqrt(uniform_filter1d(energy * energy, window))
     # Only maxima that stand out compete for a step slot: a jerk maximum too
     # weak to be a contact must not hide a valid one less than a step away.
-    maxima, _ = signal.find_peaks(energy)
+    maxima = find_peaks(energy)
     keep = (energy[maxima] > RELATIVE_JERK * activity[maxima]) & (energy[maxima] > MIN_JERK_G_PER_S)
     valid = np.zeros(n)
     valid[maxima[keep]] = energy[maxima[keep]]
-    peaks, _ = signal.find_peaks(valid, distance=max(1, int(MIN_STEP_INTERVAL_S * fs_hz)))
+    peaks = find_peaks(valid, distance=max(1, int(MIN_STEP_INTERVAL_S * fs_hz)))
     if len(peaks) == 0:
         return peaks.astype(np.int64)
     if vertical is None:
         vertical = vertical_dynamic(acc_g, fs_hz)
     window = 2 * int(round(CONFIRM_WINDOW_S * fs_hz)) + 1
-    peaks = peaks[maximum_filter1d(vertical, window, mode="nearest")[peaks] > MIN_VERTICAL_G]
+    peaks = peaks[maximum_at(vertical, peaks, window) > MIN_VERTICAL_G]
     shifted = peaks + int(round(CONTACT_OFFSET_S * fs_hz))
     return np.clip(shifted, 0, n - 1).astype(np.int64)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.errors import InputError
+from analysis.time_units import TIME_UNITS_S
 
 MAX_GAP_S = 0.5
 #: Shortest recording analysed (a clinical 4 m walk test takes a few seconds).
@@ -37,8 +38,6 @@ RATE_SNAP_TOLERANCE = 0.001
 #: ``RATE_SNAP_STEP_HZ`` below ``RATE_SNAP_FINE_BELOW_HZ`` (12.5, 6.25 ...).
 RATE_SNAP_STEP_HZ = 0.125
 RATE_SNAP_FINE_BELOW_HZ = 20.0
-#: Time units of a time column, as seconds per unit.
-TIME_UNITS_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 #: A first stamp later than this (in seconds, 1973-03-03) is taken as Unix time.
 EPOCH_AFTER_S = 1e8
 
@@ -65,12 +64,16 @@ class UniformBlock:
         return self.t0_s + np.arange(self.n) / self.fs_hz
 
 
-def validate_samples(t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None) -> None:
+def validate_samples(
+    t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | None, *, whole: bool = True
+) -> None:
     """Raise InputError (with the offending row) for samples that cannot be analysed.
 
     Checks, in order: shapes, NaN or infinite values, and acceleration
     magnitudes no body-worn sensor produces. The order of the time stamps and
     the duration are checked (and jitter repaired) by ``repair_sample_times``.
+    ``whole`` False: the samples are one chunk of a longer stream
+    (``analysis.streaming`` checks order and duration over the stream).
     """
     if t_s.ndim != 1 or acc_g.shape != (len(t_s), 3):
         raise InputError(
@@ -78,8 +81,8 @@ def validate_samples(t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | 
         )
     if gyro_dps is not None and gyro_dps.shape != acc_g.shape:
         raise InputError(f"gyro shape {gyro_dps.shape} does not match acceleration {acc_g.shape}")
-    if len(t_s) < 2:
-        raise InputError(f"only {len(t_s)} sample(s); need at least {MIN_DURATION_S:g} s of data")
+    if whole and len(t_s) < 2:
+        check_duration(len(t_s), 0.0)
     columns = [("t", t_s[:, None]), ("acceleration", acc_g)]
     if gyro_dps is not None:
         columns.append(("angular rate", gyro_dps))
@@ -95,6 +98,16 @@ def validate_samples(t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray | 
             f"implausible acceleration magnitude {magnitude[row]:.3g} g "
             f"(over {MAX_PLAUSIBLE_ACC_G:g} g); wrong units?",
             row=row,
+        )
+
+
+def check_duration(n_samples: int, duration_s: float) -> None:
+    """Raise InputError for a recording too short to analyse (``MIN_DURATION_S``)."""
+    if n_samples < 2:
+        raise InputError(f"only {n_samples} sample(s); need at least {MIN_DURATION_S:g} s of data")
+    if duration_s < MIN_DURATION_S:
+        raise InputError(
+            f"only {duration_s:.2f} s of data; need at least {MIN_DURATION_S:g} s to analyse"
         )
 
 
@@ -377,38 +390,63 @@ class UniformResampler:
         if len(t_s) == 0:
             return
         acc_g = np.asarray(acc_g, dtype=np.float64)
-        if self._last_t is not None:
+        prepended = self._last_t is not None
+        if prepended:
             t_s = np.concatenate([[self._last_t], t_s])
-            acc_g = np.concatenate([self._last_acc[None], acc_g])
         steps = np.diff(t_s)
         if (steps <= 0).any():
             i = int(np.argmax(steps <= 0)) + 1
             raise InputError(f"time does not increase: t={t_s[i]:.6g} s after t={t_s[i - 1]:.6g} s")
+        if (steps > MAX_GAP_S).any():
+            yield from self._feed_with_gaps(t_s, acc_g, prepended, steps)
+            return
+        # no gap (every live block): one stretch, the last sample kept only for interpolation
+        if not prepended:
+            self._start_segment(float(t_s[0]))
+        block = self._interpolate(t_s, acc_g, prepended)
+        if block is not None:
+            yield block
+        self._last_t = float(t_s[-1])
+        self._last_acc = acc_g[-1].copy()
+
+    def _feed_with_gaps(
+        self, t_s: np.ndarray, acc_g: np.ndarray, prepended: bool, steps: np.ndarray
+    ) -> Iterator[UniformBlock]:
+        if prepended:
+            acc_g = np.concatenate([self._last_acc[None], acc_g])
         breaks = np.flatnonzero(steps > MAX_GAP_S) + 1
         starts = np.concatenate([[0], breaks])
         ends = np.concatenate([breaks, [len(t_s)]])
         for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
-            if i > 0 or self._last_t is None:
-                self._segment += 1
-                self._t0 = float(t_s[a])
-                self._next_k = 0
-            block = self._interpolate(t_s[a:b], acc_g[a:b])
+            if i > 0 or not prepended:
+                self._start_segment(float(t_s[a]))
+            block = self._interpolate(t_s[a:b], acc_g[a:b], False)
             if block is not None:
                 yield block
         self._last_t = float(t_s[-1])
         self._last_acc = acc_g[-1].copy()
 
-    def _interpolate(self, t: np.ndarray, acc: np.ndarray) -> UniformBlock | None:
+    def _start_segment(self, t0_s: float) -> None:
+        self._segment += 1
+        self._t0 = t0_s
+        self._next_k = 0
+
+    def _interpolate(self, t: np.ndarray, acc: np.ndarray, prepended: bool) -> UniformBlock | None:
+        """Grid points up to ``t[-1]``; ``prepended``: ``t[0]`` is the previous feed's last
+        sample, whose acceleration is not in ``acc`` (it is added only to interpolate)."""
         last_k = int(np.floor((t[-1] - self._t0) * self.fs_hz + 1e-9))
         if last_k < self._next_k:
             return None
         k = np.arange(self._next_k, last_k + 1)
         grid = self._t0 + k / self.fs_hz
         aligned = _aligned(t, grid, self.fs_hz)
-        if aligned is not None:  # stamps already on the grid: no interpolation needed
-            acc_u = acc[aligned]
+        if aligned is not None and (not prepended or aligned.start > 0):
+            # stamps already on the grid: no interpolation needed
+            acc_u = acc[aligned.start - prepended : aligned.stop - prepended]
         else:
-            acc_u = _interp3(grid, t, acc)
+            if prepended:
+                acc = np.concatenate([self._last_acc[None], acc])
+            acc_u = acc[aligned] if aligned is not None else _interp3(grid, t, acc)
         self._next_k = last_k + 1
         return UniformBlock(self._segment, float(grid[0]), self.fs_hz, acc_u)
 

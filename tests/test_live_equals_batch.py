@@ -35,6 +35,6 @@ def test_feeding_time_backwards_is_refused_clearly():
     from analysis.errors import InputError
 
     live = SessionAnalyzer(100.0)
-    live.feed(np.arange(100) / 100.0, np.tile([0.0, 0.0, 1.0], (100, 3)))
+    live.feed(np.arange(100) / 100.0, np.tile([0.0, 0.0, 1.0], (100, 1)))
     with pytest.raises(InputError, match="time does not increase: t=0.5 s after t=0.99 s"):
-        live.feed(np.array([0.5, 0.51]), np.tile([0.0, 0.0, 1.0], (2, 3)))
+        live.feed(np.array([0.5, 0.51]), np.tile([0.0, 0.0, 1.0], (2, 1)))

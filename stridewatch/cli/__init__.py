@@ -14,19 +14,12 @@ from stridewatch.cli.options import (
     parse_calibrate,
     shipped_file,
 )
-from stridewatch.inputs import InputFileError, expand_inputs, read_recordings
-from stridewatch.report.header import recording_header
-from stridewatch.report.summary import wearer_summary
-from stridewatch.store.engine import describe
+from stridewatch.inputs import InputFileError
 from stridewatch.store.errors import StoreError
-from stridewatch.store.filing import (
-    analyze_recording,
-    db_path,
-    resolve_rules,
-    save_recording_session,
-    stored_lean_reference,
-)
 from stridewatch.terminal import terminal_text
+
+# Each command imports what it uses when it runs (numpy, pandas, scipy, the store), so
+# `--help` and the store-only commands start fast: keep heavy imports out of module level.
 
 ERROR_SCHEMA = "stridewatch.error/1"
 
@@ -41,15 +34,38 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from stridewatch.cli.cohort import run_cohort_command
 
         return run_cohort_command(args)
+    from stridewatch.inputs import expand_inputs, read_recordings
+    from stridewatch.inputs.chunks import streamable
+    from stridewatch.report.header import recording_header
+    from stridewatch.report.summary import wearer_summary
+    from stridewatch.store.engine import describe
+    from stridewatch.store.filing import (
+        analyze_recording,
+        analyze_streamed_csv,
+        db_path,
+        resolve_rules,
+        save_recording_session,
+        stored_lean_reference,
+    )
+
     db = db_path(args) if (args.save or args.patient) else None
     rules = resolve_rules(args.rules, args.patient, db)
     calibrate = parse_calibrate(args.calibrate)
+    time_unit = getattr(args, "time_unit", None)
     answers = failed = 0
     for ref in expand_inputs(args.inputs):
+        streamed = None
         try:
             if ref.error is not None:
                 raise InputFileError(ref.error)
-            recordings = read_recordings(ref.path, args.units, getattr(args, "time_unit", None))
+            # A large plain CSV is analysed as a stream (memory independent of its length)
+            # unless it is saved (the store hashes the samples) or its clock needs repairs.
+            if not args.save and streamable(ref.path, time_unit):
+                streamed = analyze_streamed_csv(ref.path, args.units, time_unit, rules=rules,
+                                                calibrate_s=calibrate, axes=args.axes,
+                                                db=db, patient_id=args.patient)
+            recordings = ([streamed[1]] if streamed is not None
+                          else read_recordings(ref.path, args.units, time_unit))
         except InputFileError as exc:
             answers, failed = answers + 1, failed + 1
             _print_error(args, ref.name, exc)
@@ -57,10 +73,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for recording in recordings:
             answers += 1
             try:
-                result = analyze_recording(recording, rules=rules, calibrate_s=calibrate,
-                                           axes=args.axes,
-                                           stored_reference=stored_lean_reference(
-                                               db, args.patient, recording))
+                result = streamed[0] if streamed is not None else analyze_recording(
+                    recording, rules=rules, calibrate_s=calibrate, axes=args.axes,
+                    stored_reference=stored_lean_reference(db, args.patient, recording))
             except InputFileError as exc:
                 failed += 1
                 _print_error(args, recording.source, exc)

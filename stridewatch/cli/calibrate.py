@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import argparse
 
-from analysis.lean import MIN_STANDING_S
 from stridewatch.cli.options import default_rules, parse_calibrate
-from stridewatch.inputs import InputFileError, read_input
-from stridewatch.store.filing import analyze_recording, db_path
-from stridewatch.store.lean_references import device_key, save_lean_reference
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    # imported here, not at module level: registering the command (every CLI start) stays cheap
+    from analysis.lean import MIN_STANDING_S
+    from stridewatch.inputs import InputFileError, read_input
+    from stridewatch.store.filing import analyze_recording, db_path
+    from stridewatch.store.lean_references import device_key, save_lean_reference
+
     segment = parse_calibrate(args.segment)
     recording = read_input(args.input, args.units)
     result = analyze_recording(recording, rules=default_rules(), calibrate_s=segment,

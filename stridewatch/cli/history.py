@@ -8,12 +8,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from stridewatch.cli.options import iso_date
+from stridewatch.cli.lazy import LazyModule
+from stridewatch.cli.options import iso_date, store_help
 from stridewatch.cli.outputs import check_output, replacing
-from stridewatch.report.limits import thresholds_from_rules
-from stridewatch.store import database as store
-from stridewatch.store.filing import db_path, resolve_rules
 from stridewatch.terminal import terminal_text
+
+store = LazyModule("stridewatch.store.database")  # SQLAlchemy only when a command runs
+_filing = LazyModule("stridewatch.store.filing")
+_limits = LazyModule("stridewatch.report.limits")  # numpy (the rules)
+
+
+def db_path(args: argparse.Namespace) -> object:
+    return _filing.db_path(args)
 
 
 def build_history(
@@ -36,12 +42,12 @@ def build_history(
     from stridewatch.report.render import render_history
 
     out = check_output(out_html)
-    rules = resolve_rules(None, patient_id, db)
+    rules = _filing.resolve_rules(None, patient_id, db)
     weeks = store.weekly_totals(db, patient_id=patient_id, since=since, until=until,
                                 plan=plan or rules.plan)
     trend = store.session_trends(db, patient_id=patient_id, since=since)
     stored = store.list_sessions(db, patient_id=patient_id, since=since, until=until)
-    page = render_history(weeks, trend, patient_id, thresholds=thresholds_from_rules(rules),
+    page = render_history(weeks, trend, patient_id, thresholds=_limits.thresholds_from_rules(rules),
                           sessions=history_sessions(stored, db, out), index_link=index_link)
     with replacing(out) as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -120,6 +126,5 @@ def register(sub: Any) -> None:
     p.add_argument("--since", type=iso_date, help="first date shown, YYYY-MM-DD")
     p.add_argument("--until", type=iso_date,
                    help="last week shown, YYYY-MM-DD (default: today)")
-    p.add_argument("--db", help="session store: a file or a postgresql:// URL (default: "
-                                 f"$STRIDEWATCH_DB, else {store.default_db_path()})")
+    p.add_argument("--db", help=store_help())
     p.set_defaults(func=cmd_history)

@@ -7,16 +7,17 @@ import math
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analysis.errors import InputError
-from analysis.rules import MAX_RULES_BYTES, RuleSet, rules_from_toml
-from analysis.timebase import TIME_UNITS_S
-from stridewatch.inputs import InputFileError
+# Imported where used (numpy comes with them): every CLI start imports this module.
+if TYPE_CHECKING:
+    from analysis.rules import RuleSet
 
 
 def parse_calibrate(text: str | None) -> tuple[float, float] | None:
     """``--calibrate START:END`` in seconds, or None."""
+    from stridewatch.inputs import InputFileError
+
     if text is None:
         return None
     try:
@@ -64,12 +65,17 @@ def shipped_file(name: str) -> Path:
 
 def default_rules() -> RuleSet:
     """The default guideline rules shipped in data/guidelines.toml (thresholds and wording)."""
+    from analysis.rules import rules_from_toml
+
     path = shipped_file("guidelines.toml")
     return rules_from_toml(path.read_text(encoding="utf-8"), path.name)
 
 
 def load_rules(path: str | Path | None) -> RuleSet:
     """Default rules, with a per-patient TOML file's overrides when given."""
+    from analysis.errors import InputError
+    from stridewatch.inputs import InputFileError
+
     rules = default_rules()
     if path is None:
         return rules
@@ -82,6 +88,9 @@ def load_rules(path: str | Path | None) -> RuleSet:
 
 def read_rules_file(path: str | Path) -> str:
     """A rules file's text (UTF-8, at most ``MAX_RULES_BYTES``); InputFileError otherwise."""
+    from analysis.rules import MAX_RULES_BYTES
+    from stridewatch.inputs import InputFileError
+
     path = Path(path)
     try:
         with path.open("rb") as handle:
@@ -102,14 +111,19 @@ def add_store_options(parser: argparse.ArgumentParser, *, save_by_default: bool)
     """``--patient`` and ``--db``, plus ``--save`` or ``--no-save`` for the session store."""
     parser.add_argument("--patient", help="patient id: the patient's stored rules apply "
                                           "(unless --rules) and the session is filed under it")
-    parser.add_argument("--db", help="session store: a file or a postgresql:// URL "
-                                     "(default: $STRIDEWATCH_DB, else the user's data folder)")
+    parser.add_argument("--db", help=store_help())
     if save_by_default:
         parser.add_argument("--no-save", dest="save", action="store_false",
                             help="do not keep the session in the store")
     else:
         parser.add_argument("--save", action="store_true",
                             help="keep the session in the store (see `stridewatch history`)")
+
+
+def store_help() -> str:
+    """Help text of every ``--db`` option."""
+    return ("session store: a file or a postgresql:// URL "
+            "(default: $STRIDEWATCH_DB, else the user's data folder)")
 
 
 def add_analysis_options(
@@ -128,6 +142,8 @@ def add_analysis_options(
     if units:
         parser.add_argument("--units", choices=["g", "m/s2"],
                             help="acceleration units (default: detect)")
+        from analysis.time_units import TIME_UNITS_S
+
         parser.add_argument("--time-unit", choices=list(TIME_UNITS_S),
                             help="unit of a text file's time column (default: from the header, "
                                  "else detected from the sample interval)")
@@ -136,6 +152,8 @@ def add_analysis_options(
 def require_accelerometer(profile: Any, where: str) -> None:
     """Refuse, in one line, a sensor profile that sends no acceleration (RSC foot pods send
     speed and cadence only): the analysis is built on a trunk accelerometer."""
+    from stridewatch.inputs import InputFileError
+
     if profile is not None and not profile.supported_ranges_g:
         raise InputFileError(
             f"{where}: {profile.title} sends cadence only, no acceleration; stridewatch "

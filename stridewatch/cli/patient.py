@@ -8,11 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import InputError
+from stridewatch.cli.lazy import LazyModule
 from stridewatch.cli.options import default_rules, read_rules_file
 from stridewatch.inputs import InputFileError
-from stridewatch.store import database as store
-from stridewatch.store.filing import db_path
 from stridewatch.terminal import terminal_text
+
+store = LazyModule("stridewatch.store.database")  # SQLAlchemy only when a command runs
+_filing = LazyModule("stridewatch.store.filing")
+
+
+def db_path(args: argparse.Namespace) -> object:
+    return _filing.db_path(args)
 
 
 def set_rules_from_file(db: store.DbLike, patient_id: str, rules_path: str | Path) -> int:
@@ -46,8 +52,9 @@ def cmd_show_rules(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``patient set-rules`` and ``patient show-rules`` to the CLI's subparsers."""
-    db_help = "session store: a file or a postgresql:// URL (default: $STRIDEWATCH_DB, else " \
-              f"{store.default_db_path()})"
+    from stridewatch.cli.options import store_help
+
+    db_help = store_help()
     p = sub.add_parser("patient", help="per-patient rules in the store")
     psub = p.add_subparsers(dest="patient_command", required=True, metavar="ACTION")
     q = psub.add_parser("set-rules", help="store a patient's rules TOML (checked first)")

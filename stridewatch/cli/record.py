@@ -8,18 +8,13 @@ sensor or a Bluetooth adapter (needs the ``emulate`` extra: bumble).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from analysis.errors import InputError
-from analysis.simulate import Phase, Simulation, simulate_walk
-from firmware_bridge.profiles import StreamConfig, get_profile
 from stridewatch.cli.options import (
     add_analysis_options,
     add_store_options,
@@ -30,6 +25,11 @@ from stridewatch.cli.options import (
 from stridewatch.cli.outputs import check_output
 from stridewatch.inputs import InputFileError
 from stridewatch.terminal import terminal_text
+
+# numpy, the profiles and the simulator are imported by the functions that use them, so
+# registering these commands (every CLI start) stays cheap.
+if TYPE_CHECKING:
+    from analysis.simulate import Simulation
 
 EMULATED_RATE_HZ = 200.0
 
@@ -46,6 +46,10 @@ def emulated_walk(fidget_s: float = 0.0) -> Simulation:
     wearer sways and shifts from foot to foot (no steps) for that long first,
     then stands still for 15 s.
     """
+    import numpy as np
+
+    from analysis.simulate import Phase, simulate_walk
+
     stand_s = 40.0 if fidget_s <= 0 else fidget_s + 15.0
     sim = simulate_walk(
         [Phase("stand", stand_s, sagittal_deg=0.0), Phase("walk", 90, cadence_spm=110),
@@ -62,6 +66,8 @@ def emulated_walk(fidget_s: float = 0.0) -> Simulation:
 @contextlib.asynccontextmanager
 async def _radio(emulate: bool, speed: float) -> AsyncIterator[tuple[object, object, object]]:
     """(scanner backend, client backend, emulated sensor) — all None for the real radio."""
+    from stridewatch.inputs import InputFileError
+
     if not emulate:
         yield None, None, None
         return
@@ -127,6 +133,10 @@ async def _scan(args: argparse.Namespace) -> int:
 
 
 async def _record(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from analysis.errors import InputError
+    from firmware_bridge.profiles import StreamConfig, get_profile
     from firmware_bridge.recorder import RecordingError, record
     from firmware_bridge.scanner import AmbiguousDeviceError, find_sensor, scan
     from stridewatch.inputs.wear_prior import device_wear_prior
@@ -304,10 +314,14 @@ def _signals_interrupt() -> Iterator[None]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    import asyncio  # here: importing asyncio costs more than the rest of a CLI start
+
     return asyncio.run(_scan(args))
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    import asyncio
+
     return asyncio.run(_record(args))
 
 

@@ -6,16 +6,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import numpy as np
-
-from analysis.errors import InputError
-from firmware_bridge.trace import TraceFormatError
 from stridewatch.cli.options import add_analysis_options, require_accelerometer
 from stridewatch.cli.outputs import check_output, replacing
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError
 from stridewatch.terminal import terminal_text
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and the trace code are imported by the commands, so registering them stays cheap.
 
 
 def _speed(text: str) -> float | None:
@@ -31,6 +32,8 @@ def _speed(text: str) -> float | None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from analysis.errors import InputError
+    from firmware_bridge.trace import TraceFormatError
     from stridewatch.cli.options import load_rules, parse_calibrate
     from stridewatch.live.replay import replay_trace
     from stridewatch.report.summary import wearer_summary
@@ -62,6 +65,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from stridewatch.inputs.swtrace import read_trace_recording
 
     out = None if args.output in (None, "-") else check_output(args.output)
@@ -83,6 +88,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _write_csv(target: TextIO, header: str, data: np.ndarray) -> None:
+    import numpy as np
+
     target.write(header + "\n")
     # t to the microsecond; acceleration to 1e-6 g (finer than any sensor's resolution).
     np.savetxt(target, data, delimiter=",", fmt="%.6f")
@@ -100,7 +107,7 @@ def _replayed_header(trace: Path, session: dict) -> dict:
 
 def _refuse_cadence_only(trace: Path) -> None:
     from firmware_bridge.profiles import get_profile
-    from firmware_bridge.trace import TraceStream
+    from firmware_bridge.trace import TraceFormatError, TraceStream
 
     try:
         profile = get_profile(TraceStream(trace).header.profile)

@@ -13,28 +13,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from analysis.rules import RuleSet
-from analysis.units import to_g
 from stridewatch import software_version
-from stridewatch.cli.options import add_analysis_options, iso_date, parse_calibrate
+from stridewatch.cli.options import add_analysis_options, iso_date, parse_calibrate, store_help
 from stridewatch.cli.outputs import check_output, replacing
-from stridewatch.inputs import InputFileError, Recording, read_input
-from stridewatch.report.header import recording_header
-from stridewatch.report.limits import guidelines_from_rules, thresholds_from_rules
-from stridewatch.store import database as store
-from stridewatch.store.engine import describe
-from stridewatch.store.filing import (
-    analyze_recording,
-    db_path,
-    resolve_rules,
-    save_recording_session,
-)
+from stridewatch.inputs import InputFileError, Recording
 from stridewatch.terminal import terminal_text
 
-if TYPE_CHECKING:  # matplotlib is imported only when a report is actually drawn
+# numpy, the store, the analysis and matplotlib are imported by the functions that use
+# them, so that registering these commands (every CLI start) stays cheap.
+if TYPE_CHECKING:
+    from analysis.rules import RuleSet
     from stridewatch.report.signal import ReportSignal
+    from stridewatch.store import database as store
 
 
 @dataclass(frozen=True)
@@ -49,6 +39,9 @@ class BuiltReport:
 def report_signal(recording: Recording, session: dict) -> ReportSignal:
     """Vertical acceleration (g) along the body's up axis that the analysis found
     (the magnitude when it found none), on the recording's clock."""
+    import numpy as np
+
+    from analysis.units import to_g
     from stridewatch.report.signal import ReportSignal
 
     units = session.get("acc_units_in") or recording.acc_units or "g"
@@ -124,7 +117,11 @@ def build_report(
     recording's start time if it has one, else the file's modification time. Raises
     ``InputFileError`` naming the file for unreadable input or an unwritable output.
     """
+    from stridewatch.inputs import read_input
+    from stridewatch.report.header import recording_header
+    from stridewatch.report.limits import guidelines_from_rules, thresholds_from_rules
     from stridewatch.report.render import render_pdf, render_report
+    from stridewatch.store.filing import analyze_recording, resolve_rules, save_recording_session
 
     path = recording_file(input_path)
     out = check_output(out_html)
@@ -165,6 +162,9 @@ def build_report(
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from stridewatch.store.engine import describe
+    from stridewatch.store.filing import db_path
+
     if args.history:
         from stridewatch.cli.history import cmd_history
 
@@ -190,8 +190,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``report`` to the CLI's subparsers."""
-    db_help = "session store: a file or a postgresql:// URL (default: $STRIDEWATCH_DB, else " \
-              f"{store.default_db_path()})"
+    db_help = store_help()
 
     p = sub.add_parser("report", help="analyse a recording and write its HTML (and PDF) report")
     p.add_argument("input", nargs="?", help="recording (.csv or .swtrace)")

@@ -11,9 +11,19 @@ import json
 import sys
 from typing import Any
 
-from stridewatch.store import database as store
-from stridewatch.store.engine import describe
-from stridewatch.store.filing import db_path
+from stridewatch.cli.lazy import LazyModule
+
+store = LazyModule("stridewatch.store.database")  # SQLAlchemy only when a command runs
+_engine = LazyModule("stridewatch.store.engine")
+_filing = LazyModule("stridewatch.store.filing")
+
+
+def describe(db: object) -> str:
+    return _engine.describe(db)
+
+
+def db_path(args: argparse.Namespace) -> object:
+    return _filing.db_path(args)
 
 
 def unknown_patient_message(db: store.DbLike, patient_id: str) -> str | None:
@@ -122,8 +132,9 @@ def cmd_move(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``sessions`` to the CLI's subparsers."""
-    db_help = "session store: a file or a postgresql:// URL (default: $STRIDEWATCH_DB, else " \
-              f"{store.default_db_path()})"
+    from stridewatch.cli.options import store_help
+
+    db_help = store_help()
     p = sub.add_parser("sessions", help="list, show, delete or re-file stored sessions")
     psub = p.add_subparsers(dest="sessions_command", required=True)
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from analysis.simulate import DEFAULT_MOUNT, Phase, Simulation, rotation_matrix, simulate_walk
 from stridewatch.cli.outputs import check_output, replacing
 from stridewatch.terminal import terminal_text
+
+# numpy and the simulator are imported when a phase is parsed or a walk written, so
+# registering the command (every CLI start) stays cheap.
+if TYPE_CHECKING:
+    from analysis.simulate import Phase, Simulation
 
 
 def _phase(text: str) -> Phase:
     """``walk:DUR[:CADENCE[:SI[:SAGITTAL[:FRONTAL]]]]`` or ``stand:DUR``."""
+    from analysis.simulate import Phase
+
     parts = text.split(":")
     kind = parts[0]
     if kind not in ("walk", "stand") or len(parts) < 2:
@@ -58,6 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from analysis.simulate import DEFAULT_MOUNT, Phase, rotation_matrix, simulate_walk
     check_output(args.output)
     phases = args.phases or [Phase("stand", 15, sagittal_deg=0.0), Phase("walk", 300)]
     yaw, pitch, roll = (float(x) for x in args.mount.split(","))
@@ -78,6 +84,8 @@ def truth_path(csv_path: Path) -> Path:
 
 def write_simulation(sim: Simulation, csv_path: Path) -> None:
     """Write the samples as CSV (t,ax,ay,az) and the truth JSON beside it."""
+    import numpy as np
+
     data = np.column_stack([sim.t_s, sim.acc])
     header = "t,ax,ay,az"
     with replacing(csv_path) as csv_tmp, replacing(truth_path(csv_path)) as truth_tmp:

@@ -17,10 +17,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from stridewatch.cli.lazy import LazyModule
 from stridewatch.cli.options import add_store_options
 from stridewatch.inputs import InputFileError
-from stridewatch.store.filing import db_path, resolve_rules
 from stridewatch.sync.messages import NO_DEVICE, SyncRefused
+
+_filing = LazyModule("stridewatch.store.filing")  # the store only when a command runs
+
+
+def db_path(args: argparse.Namespace) -> object:
+    return _filing.db_path(args)
 
 EMULATED_SENSORS = ("verity-sense", "metawear")
 EMULATED_FAULTS = ("busy", "full", "unbonded", "drop")
@@ -144,7 +150,7 @@ async def _sync(args: argparse.Namespace) -> int:
 
         traces = Path(args.traces) if args.traces else files_folder(db) / "traces"
         options = SyncOptions(db=db, traces_dir=traces,
-                              rules=resolve_rules(None, args.patient, db),
+                              rules=_filing.resolve_rules(None, args.patient, db),
                               patient_id=args.patient, delete=args.delete,
                               wall_clock=wall_clock)
         if kind == "metawear":

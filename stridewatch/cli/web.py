@@ -14,11 +14,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import platformdirs
+from stridewatch.cli.lazy import LazyModule
 
-from stridewatch.store import clinicians
-from stridewatch.store.engine import describe
-from stridewatch.store.filing import db_path
+clinicians = LazyModule("stridewatch.store.clinicians")  # SQLAlchemy only when a command runs
+_engine = LazyModule("stridewatch.store.engine")
+_filing = LazyModule("stridewatch.store.filing")
+
+
+def db_path(args: argparse.Namespace) -> object:
+    return _filing.db_path(args)
+
+
+def describe(db: object) -> str:
+    return _engine.describe(db)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8250
@@ -44,6 +52,8 @@ def check_bind(host: str, tls_cert: str | None, tls_key: str | None, insecure: b
 
 
 def default_upload_dir() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("stridewatch")) / "uploads"
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is not imported by every CLI start (this module is)
+    import numpy as np
 
-from analysis.errors import InputError
+    from analysis.errors import InputError
 
 
 @dataclass

@@ -7,16 +7,19 @@ import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.errors import InputError
-from analysis.lean import LeanReference
-from analysis.pipeline import SessionResult, analyze
 from analysis.rules import RuleSet
 from stridewatch.inputs import TRACE_SUFFIX, Recording, located, read_input
 from stridewatch.inputs.wear_prior import recording_wear_prior
 from stridewatch.store import database as store
 from stridewatch.store.identity import identify
 from stridewatch.terminal import terminal_text
+
+if TYPE_CHECKING:  # the analysis is imported only when a recording is analysed
+    from analysis.lean import LeanReference
+    from analysis.pipeline import SessionResult
 
 
 def analyze_recording(
@@ -28,6 +31,8 @@ def analyze_recording(
     stored_reference: LeanReference | None = None,
 ) -> SessionResult:
     """Run the analysis on a read recording; InputError becomes a located InputFileError."""
+    from analysis.pipeline import analyze
+
     try:
         return analyze(
             recording.t_s,
@@ -43,6 +48,43 @@ def analyze_recording(
         )
     except InputError as exc:
         raise located(exc, recording) from exc
+
+
+def analyze_streamed_csv(
+    path: Path,
+    units: str | None = None,
+    time_unit: str | None = None,
+    *,
+    rules: RuleSet,
+    calibrate_s: tuple[float, float] | None = None,
+    axes: str | None = None,
+    db: store.DbLike = None,
+    patient_id: str | None = None,
+) -> tuple[SessionResult, Recording] | None:
+    """Analyse a large plain-layout CSV (``stridewatch.inputs.chunks.streamable``) as a stream
+    of chunks: memory independent of its length, no samples kept. Returns the result and a
+    recording holding no samples (how the input was read), or None when the file is not
+    streamed (not that layout, or its clock needs repairs): read it whole then."""
+    import numpy as np
+
+    from analysis.streaming import NotStreamable, analyze_stream
+    from analysis.timebase import TimeUnit
+    from stridewatch.inputs.chunks import csv_chunks
+
+    recording = Recording(source=str(path), t_s=np.zeros(0), acc=np.zeros((0, 3)),
+                          gyro_dps=None, acc_units=units,
+                          time_unit=TimeUnit("s", False, time_unit is None).describe())
+    try:
+        result = analyze_stream(
+            csv_chunks(path), acc_units=units, rules=rules, calibrate_s=calibrate_s, axes=axes,
+            stored_reference=stored_lean_reference(db, patient_id, None),
+            wear_prior=recording_wear_prior(None),
+        )
+    except NotStreamable:
+        return None
+    except InputError as exc:
+        raise located(exc, recording) from exc
+    return result, recording
 
 
 def stored_lean_reference(
