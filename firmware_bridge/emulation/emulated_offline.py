@@ -18,14 +18,13 @@ from datetime import datetime
 import numpy as np
 from bleak.backends.device import BLEDevice
 
-from firmware_bridge.emulation.bumble_backend import BumbleBleakClient, BumbleBleakScanner
 from firmware_bridge.emulation.emulated_clock import EmulatedClock
 from firmware_bridge.emulation.metawear_board import (
     BoardBehaviour,
     MetaWearEmulator,
     wrap_scenario,
 )
-from firmware_bridge.emulation.radio import EmulatedRadio
+from firmware_bridge.emulation.radio import EmulatedRadio, OnEmulatedRadio
 from firmware_bridge.emulation.synthetic_walk import synthetic_walk
 from firmware_bridge.emulation.verity_sense import (
     SenseBehaviour,
@@ -35,21 +34,12 @@ from firmware_bridge.emulation.verity_sense import (
 
 
 @dataclass(frozen=True)
-class EmulatedOfflineSensor:
-    radio: EmulatedRadio
+class EmulatedOfflineSensor(OnEmulatedRadio):
     sense: VeritySenseEmulator
 
     @property
     def ble_device(self) -> BLEDevice:
         return self.sense.ble_device
-
-    @property
-    def client_backend(self) -> type[BumbleBleakClient]:
-        return self.radio.client_backend
-
-    @property
-    def scanner_backend(self) -> type[BumbleBleakScanner]:
-        return self.radio.scanner_backend
 
 
 @asynccontextmanager
@@ -76,8 +66,7 @@ async def emulated_verity_sense(
 
 
 @dataclass(frozen=True)
-class EmulatedBoard:
-    radio: EmulatedRadio
+class EmulatedBoard(OnEmulatedRadio):
     board: MetaWearEmulator
     #: Clock references a host saw when logging started, reset uid -> (tick, Unix s).
     clock_references: dict[int, tuple[int, float]]
@@ -85,14 +74,6 @@ class EmulatedBoard:
     @property
     def ble_device(self) -> BLEDevice:
         return self.board.ble_device
-
-    @property
-    def client_backend(self) -> type[BumbleBleakClient]:
-        return self.radio.client_backend
-
-    @property
-    def scanner_backend(self) -> type[BumbleBleakScanner]:
-        return self.radio.scanner_backend
 
     @property
     def source_exhausted(self) -> asyncio.Event:

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 from bleak.backends.device import BLEDevice
 
-from firmware_bridge.emulation.bumble_backend import BumbleBleakClient, BumbleBleakScanner
 from firmware_bridge.emulation.emulated_clock import EmulatedClock
 from firmware_bridge.emulation.polar_h10 import H10Behaviour, PolarH10Emulator
-from firmware_bridge.emulation.radio import DEFAULT_REQUESTED_MTU, EmulatedRadio
+from firmware_bridge.emulation.radio import DEFAULT_REQUESTED_MTU, EmulatedRadio, OnEmulatedRadio
 from firmware_bridge.emulation.synthetic_walk import SyntheticWalk, synthetic_walk
 
 
 @dataclass(frozen=True)
-class EmulatedSensor:
+class EmulatedSensor(OnEmulatedRadio):
     """An emulated strap and the bleak backends that reach it.
 
     Pass ``client_backend`` as ``backend=`` to ``record``/``BleakClient`` and
@@ -35,21 +34,12 @@ class EmulatedSensor:
     being streamed (None when a raw array was given).
     """
 
-    radio: EmulatedRadio
     h10: PolarH10Emulator
     walk: SyntheticWalk | None
 
     @property
     def ble_device(self) -> BLEDevice:
         return self.h10.ble_device
-
-    @property
-    def client_backend(self) -> type[BumbleBleakClient]:
-        return self.radio.client_backend
-
-    @property
-    def scanner_backend(self) -> type[BumbleBleakScanner]:
-        return self.radio.scanner_backend
 
 
 @asynccontextmanager

@@ -19,6 +19,7 @@ the loop that will use it.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from bleak.backends.device import BLEDevice
 from bumble import hci
@@ -131,3 +132,19 @@ class EmulatedRadio:
                 await central.power_on()
                 self._central = central
             return self._central
+
+
+@dataclass(frozen=True)
+class OnEmulatedRadio:
+    """An emulated peripheral's handle: the radio it is on and the bleak backends to pass
+    (``BleakScanner(backend=…)``, ``BleakClient(…, backend=…)``) to reach it."""
+
+    radio: EmulatedRadio
+
+    @property
+    def client_backend(self) -> type[BumbleBleakClient]:
+        return self.radio.client_backend
+
+    @property
+    def scanner_backend(self) -> type[BumbleBleakScanner]:
+        return self.radio.scanner_backend
