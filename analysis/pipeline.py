@@ -436,7 +436,7 @@ def derive_session(
         [walking_intervals(ic_t[b.first : b.last + 1]) for b in bouts] or [np.zeros(0)]
     )
     # Session cadence: the median over all walking steps (per the output schema); each
-    # bout's cadence uses the stride definition of clinical reference systems.
+    # bout's cadence is the median over its strides (analysis.cadence.cadence_spm).
     cadence = float(60.0 / np.median(all_intervals)) if len(all_intervals) >= 2 else np.nan
     session_si = session_asym.si_pct
     step_reg, stride_reg = regularity(features.regularity_sums)
