@@ -16,6 +16,10 @@ vertical acceleration as the trunk is decelerated downward. The detector:
    ``MIN_VERTICAL_G`` within ``CONFIRM_WINDOW_S`` (vertical = local gravity
    direction, band 0.5–5 Hz): the trunk is really decelerated downward.
 
+Each contact's strength (its jerk peak, g/s) is kept: once sides are known,
+``analysis.echoes`` drops the weaker of two same-side neighbours (a second
+impact in one stance).
+
 Tuned on the Mobilise-D lab recordings in ../shared/data/mobgap-lab
 (see benchmarks/mobgap_accuracy.py for the figures).
 """
