@@ -143,7 +143,7 @@ async def _record(args: argparse.Namespace) -> int:
     from stridewatch.live.calibration import GuidedCalibration
     from stridewatch.live.view import LiveView
     from stridewatch.report.summary import wearer_summary
-    from stridewatch.store import lean_references
+    from stridewatch.store import lean_references, paired_sensors
     from stridewatch.store.engine import describe
     from stridewatch.store.filing import db_path, resolve_rules, save_recording_session
 
@@ -198,6 +198,10 @@ async def _record(args: argparse.Namespace) -> int:
         rules = resolve_rules(args.rules, args.patient, db)
         stored = lean_references.get_lean_reference(db, args.patient, device.address) if (
             db is not None and args.patient) else None
+        if db is not None and args.patient:
+            other = paired_sensors.check_sensor(db, args.patient, device.address, device.name)
+            if other:
+                print(f"warning: {terminal_text(other)}", file=sys.stderr)
         trace_marks: list = []  # the trace writer, once the recorder has opened it
         guide = None if args.no_calibration else GuidedCalibration(
             sys.stdout, mark=lambda label: trace_marks and trace_marks[0].record_mark(label))
@@ -251,6 +255,13 @@ async def _record(args: argparse.Namespace) -> int:
                     loop.remove_signal_handler(signum)
             if sensor is not None and args.duration is None:
                 watcher.cancel()
+    if db is not None and args.patient and summary.samples:
+        # the first sensor that really streamed for this patient becomes theirs
+        paired, now = paired_sensors.pair_sensor(db, args.patient, device.address, device.name,
+                                                 profile.name, source=f"record {output}")
+        if now:
+            print(terminal_text(f"paired {paired.label()} with patient {args.patient}; "
+                                "another sensor answering later is warned about"))
     print(f"\n{summary.notifications} notifications, {summary.samples} samples, "
           f"{summary.link_losses} link loss(es), {len(summary.decode_errors)} bad packet(s); "
           f"trace: {terminal_text(output)}")
