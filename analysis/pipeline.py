@@ -39,7 +39,7 @@ from analysis.orientation import (
     estimate_axes,
     parse_axes,
 )
-from analysis.plausibility import not_walking_reason
+from analysis.plausibility import gait_band_share, not_walking_reason
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import MIN_NAMING_CONFIDENCE, label_sides
 from analysis.timebase import (
@@ -369,7 +369,11 @@ def derive_session(
     peak_offset, yaw_before = contacts.peak_offset_s, contacts.yaw_before_dps
     bouts_all = find_bouts(ic_all, ic_seg)
     step_reg, stride_reg = regularity(features.regularity_sums)
-    not_walking = not_walking_reason(step_reg, stride_reg) if bouts_all else None
+    sec_t, _sec_seg, sec_mean, sec_std = features.seconds()
+    band_share = gait_band_share(features.regularity_sums, sec_std[_covered(
+        sec_t, [b.start_s for b in bouts_all], [b.end_s for b in bouts_all])])
+    not_walking = not_walking_reason(step_reg, stride_reg, band_share,
+                                     sum(b.steps for b in bouts_all)) if bouts_all else None
     if not_walking is not None:  # peaks without gait structure: noise, not steps
         warnings.append(not_walking)
         bouts_all = []
@@ -385,7 +389,6 @@ def derive_session(
         bouts.append(Bout(offset, offset + b.steps - 1, b.start_s, b.end_s))
         offset += b.steps
 
-    sec_t, _sec_seg, sec_mean, sec_std = features.seconds()
     walking = _covered(sec_t, [b.start_s for b in bouts], [b.end_s for b in bouts])
 
     if axes_override is not None:
