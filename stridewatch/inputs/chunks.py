@@ -64,6 +64,8 @@ def _small_plain_chunks(path: Path) -> Iterator[SampleChunk]:
         text = path.read_bytes()
         header = text[: text.find(b"\n") + 1 or len(text)]
         width = header.count(b",") + 1
+        if not text[len(header):].strip():
+            raise ValueError("no samples after the header")
         data = np.loadtxt(io.BytesIO(text), delimiter=",", skiprows=1, comments=None,
                           dtype=np.float64, ndmin=2, encoding="utf-8")
     except (OSError, ValueError, UnicodeDecodeError) as exc:
