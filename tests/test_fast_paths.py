@@ -69,3 +69,19 @@ def test_resampler_still_refuses_time_going_back_within_and_across_feeds():
         list(resampler.feed(np.array([0.02, 0.03]), np.zeros((2, 3))))
     with pytest.raises(InputError, match="t=0.035 s after t=0.04 s"):
         list(UniformResampler(100.0).feed(np.array([0.0, 0.04, 0.035]), np.zeros((3, 3))))
+
+
+@pytest.mark.parametrize("k", [2, 5, 10, 20])
+def test_block_means_of_samples_are_numpys_means(k):
+    from pathlib import Path
+
+    from analysis.filters import block_mean
+
+    lab = Path(__file__).resolve().parents[2] / "shared" / "data" / "mobgap-lab"
+    data = np.loadtxt(lab / "ms-001-test11-trial1.csv", delimiter=",", skiprows=1)
+    for x in (data[:, 1:4] / 9.80665, data[:, 4:7], data[7:, 1:4]):  # views, odd lengths
+        full = len(x) // k * k
+        parts = [x[:full].reshape(-1, k, 3).mean(axis=1)]
+        if full < len(x):
+            parts.append(x[full:].mean(axis=0, keepdims=True))
+        np.testing.assert_array_equal(block_mean(x, k), np.concatenate(parts))
