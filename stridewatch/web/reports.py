@@ -34,6 +34,8 @@ from stridewatch.web.recordings import stored_recording
 
 #: Worker processes drawing reports (each a core; more would only queue on this machine).
 RENDER_PROCESSES = max(1, min(2, os.cpu_count() or 1))
+#: How much lower the drawing processes' CPU priority is than the server's.
+WORKER_NICENESS = 10
 #: Rendered reports kept in memory (about 300 kB each), keyed by what they are drawn from.
 CACHED_REPORTS = 256
 
@@ -84,7 +86,9 @@ def _draw_pdf(session: dict, signal: Any, provenance: dict, patient_id: str | No
 
 
 def _worker_start() -> None:
-    """In each worker: leave when the server process is gone (killed without a shutdown)."""
+    """In each worker: yield the CPU to the server's pages (drawing a report may take longer,
+    a page may not) and leave when the server process is gone (killed without a shutdown)."""
+    os.nice(WORKER_NICENESS)
     parent = multiprocessing.parent_process()
     if parent is None:
         return
