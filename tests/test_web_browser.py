@@ -130,3 +130,25 @@ def test_clinician_walkthrough(server, browser) -> None:
     assert browser.current_url.endswith("/login")
     browser.get(base + "/patients/P1")
     assert browser.current_url.endswith("/login")
+
+
+def test_served_upload_over_the_limit_is_refused_before_its_body(server) -> None:
+    """The real server (not Flask's test client) answers a 200 MB upload's headers with 413
+    without waiting for the body, and keeps serving."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server["url"])
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn.putrequest("POST", "/patients/P1/upload")
+    conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+    conn.putheader("Content-Length", str(200 * 2**20))
+    conn.endheaders()
+    conn.send(b"--x\r\n" + b"0" * 65536)  # a little of the body, never the rest
+    response = conn.getresponse()
+    assert response.status == 413
+    conn.close()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn.request("GET", "/login")
+    assert conn.getresponse().status == 200
+    conn.close()

@@ -35,7 +35,7 @@ from stridewatch.web.recordings import stored_recording
 #: Worker processes drawing reports (each a core; more would only queue on this machine).
 RENDER_PROCESSES = max(1, min(2, os.cpu_count() or 1))
 #: How much lower the drawing processes' CPU priority is than the server's.
-WORKER_NICENESS = 10
+WORKER_NICENESS = 5
 #: Rendered reports kept in memory (about 300 kB each), keyed by what they are drawn from.
 CACHED_REPORTS = 256
 
