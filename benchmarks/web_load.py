@@ -42,7 +42,7 @@ from stridewatch.web.passwords import hash_password  # noqa: E402
 
 PASSWORD = "load-test-password"
 #: Every this many rounds a client also opens a session report (drawn with matplotlib, by far
-#: the costliest page; the server draws two at a time in worker processes and keeps the last 256).
+#: the costliest page; the server's two worker processes draw them, the last shown are kept).
 REPORT_EVERY = 10
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SESSION_LINK = re.compile(r'href="/sessions/(\d+)"')

@@ -212,3 +212,28 @@ def test_report_drawn_once_for_simultaneous_requests_and_again_after_a_rules_cha
     clinicians.change_patient_rules(db, "P1", "[slow-pace]\nthreshold_spm = 150\n", "alice")
     again = reports.session_report_html(db, stored)
     assert len(drawn) == 2 and "150" in again
+
+
+def test_report_memory_is_bounded_least_recently_shown_first(env, monkeypatch) -> None:
+    db = env["db"]
+    session = store.load_session(db, env["session"])
+    ids = [env["session"]] + [store.store_session(db, session, patient_id="P1").id
+                              for _ in range(2)]
+    monkeypatch.setattr(reports, "_cache", type(reports._cache)())
+    monkeypatch.setattr(reports, "_cached_bytes", 0)
+    monkeypatch.setattr(reports, "CACHED_REPORT_BYTES", 2500)
+    drawn: list[int] = []
+
+    def fake_draw(function, session, *args):  # noqa: ANN001, ANN202
+        drawn.append(1)
+        return "x" * 1000
+
+    monkeypatch.setattr(reports, "_draw", fake_draw)
+    stored = [store.get_session(db, i) for i in ids]
+    for s in (stored[0], stored[1], stored[0], stored[2]):  # 0 shown again: 1 is the oldest
+        reports.session_report_html(db, s)
+    assert len(drawn) == 3 and reports._cached_bytes == 2000
+    reports.session_report_html(db, stored[0])
+    assert len(drawn) == 3  # still kept
+    reports.session_report_html(db, stored[1])
+    assert len(drawn) == 4  # dropped, drawn again

@@ -6,8 +6,9 @@ rules; the recording is read only for the signal viewer's samples, never analyse
 Drawing (matplotlib figures, WeasyPrint) is CPU-bound and would hold the server's
 interpreter: it runs in a small pool of worker processes, first come first served, so a report
 being drawn never stalls the other pages and two clients asking for the same report share one
-drawing. The last drawn pages are kept in memory, keyed by the session's analysis and the
-patient's rules version (a new analysis or a rules change draws it again).
+drawing. The last shown pages are kept in memory (up to CACHED_REPORT_BYTES), keyed by the
+session's analysis and the patient's rules version (a new analysis or a rules change draws it
+again).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from stridewatch.web.recordings import stored_recording
 RENDER_PROCESSES = max(1, min(2, os.cpu_count() or 1))
 #: How much lower the drawing processes' CPU priority is than the server's.
 WORKER_NICENESS = 5
-#: Rendered reports kept in memory (about 300 kB each), keyed by what they are drawn from.
-CACHED_REPORTS = 256
+#: Memory for rendered reports (about 0.3 MB for a short walk, 1 MB for an hour with its
+#: signal viewer), the least recently shown dropped first.
+CACHED_REPORT_BYTES = 128 * 2**20
 
 
 def _inputs(db: store.DbLike, stored: store.StoredSession) -> tuple[dict, Any, dict, dict]:
@@ -106,6 +108,7 @@ def _worker_start() -> None:
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _cache: OrderedDict[tuple, str] = OrderedDict()
+_cached_bytes = 0  # characters of the pages in _cache
 _drawing: dict[tuple, Future] = {}
 _cache_lock = threading.Lock()
 
@@ -183,10 +186,13 @@ def session_report_html(db: store.DbLike, stored: store.StoredSession) -> str:
             _drawing.pop(key, None)
         mine.set_exception(exc)
         raise
+    global _cached_bytes
     with _cache_lock:
-        _cache[key] = page
-        while len(_cache) > CACHED_REPORTS:
-            _cache.popitem(last=False)
+        if key not in _cache:
+            _cache[key] = page
+            _cached_bytes += len(page)
+        while _cached_bytes > CACHED_REPORT_BYTES and len(_cache) > 1:
+            _cached_bytes -= len(_cache.popitem(last=False)[1])
         _drawing.pop(key, None)
     mine.set_result(page)
     return page
