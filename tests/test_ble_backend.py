@@ -154,3 +154,36 @@ def test_services_filter_limits_discovery() -> None:
             return uuids
 
     assert run(scenario()) == ["0000180d-0000-1000-8000-00805f9b34fb", PMD_SERVICE]
+
+
+@pytest.mark.parametrize("walk_starts_with_stream", [False, True])
+def test_emulated_wearer_starts_the_walk_when_the_stream_starts(walk_starts_with_stream) -> None:
+    """`record --emulate` must not lose the scripted standing to a slow connect (a busy machine)."""
+    from firmware_bridge.emulation.polar_h10 import H10Behaviour
+
+    walk = synthetic_walk(10.0, stand_before_s=1.0, stand_after_s=1.0)
+    behaviour = H10Behaviour(walk_starts_with_stream=walk_starts_with_stream)
+
+    async def scenario() -> None:
+        async with emulated_h10(walk.acc_g, behaviour=behaviour) as (radio, h10):
+            client = BleakClient(h10.ble_device, backend=radio.client_backend)
+            await client.connect()
+            await h10.clock.sleep_until(3.0)  # connecting took 3 emulated seconds
+            frames = Inbox()
+            await client.start_notify(PMD_DATA, frames)
+            await client.write_gatt_char(PMD_CONTROL, START_ACC, response=True)
+            await frames.wait_for(2)
+            first = h10.sent_frames[0]
+            n = len(first.source_index)
+            clock_index = (first.stamp_ns - h10.behaviour.clock_start_ns) * 200 / 1e9
+            assert clock_index >= 3.0 * 200 + n - 1 - 1e-6  # the strap's clock ran all along
+            if walk_starts_with_stream:
+                assert first.source_index[0] == 0
+            else:
+                assert first.source_index[0] >= 3.0 * 200
+            np.testing.assert_array_equal(
+                first.samples_mg, np.rint(walk.acc_g[first.source_index] * 1000)
+            )
+            await client.disconnect()
+
+    run(scenario())

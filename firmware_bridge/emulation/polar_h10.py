@@ -112,6 +112,11 @@ class H10Behaviour:
     heart_rate_bpm: value sent on the heart-rate measurement characteristic.
     clock_start_ns: the strap's clock (ns since 2000) at emulated time 0.
     advertising_interval_ms: real milliseconds between advertisements.
+    walk_starts_with_stream: the source's first sample is measured when the
+        first ACC stream starts (an emulated wearer who starts the scripted walk
+        when the app is ready), not at power-on; the strap's clock still runs
+        from power-on. Makes the signal a run records independent of how long
+        scanning and connecting took.
     """
 
     min_mtu: int | None = 232
@@ -122,6 +127,7 @@ class H10Behaviour:
     heart_rate_bpm: int = 96
     clock_start_ns: int = DEFAULT_CLOCK_START_NS
     advertising_interval_ms: float = 20.0
+    walk_starts_with_stream: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,6 +213,7 @@ class PolarH10Emulator:
         self._connection_number = 0
         self._stream: _AccStream | None = None
         self._frame_counter = 0
+        self._walk_origin_j: int | None = None
         self._subscribed: dict[int, tuple[bool, bool]] = {}
         self._link_tasks: set[asyncio.Task[None]] = set()
         self._background: set[asyncio.Task[None]] = set()
@@ -562,10 +569,13 @@ class PolarH10Emulator:
     async def _stream_acc(
         self, connection: Connection, rate_hz: int, range_g: int, decimation: int
     ) -> None:
-        n_stream = (len(self.acc_g) + decimation - 1) // decimation
         per_frame = acc_samples_per_frame(connection.att_mtu)
-        # the first sample measured after the start request
+        # the first sample measured after the start request (j counts the strap's clock)
         j = max(math.ceil(self.clock.now_s() * rate_hz - 1e-9), 0)
+        if self.behaviour.walk_starts_with_stream and self._walk_origin_j is None:
+            self._walk_origin_j = j
+        origin = self._walk_origin_j or 0
+        n_stream = (len(self.acc_g) + decimation - 1) // decimation + origin
         limit_mg = range_g * 1000
         while True:
             if j >= n_stream:
@@ -575,10 +585,10 @@ class PolarH10Emulator:
             await self.clock.sleep_until((j_end - 1) / rate_hz)
             if self._connection is not connection:
                 return
-            source_index = np.arange(j, j_end, dtype=np.int64) * decimation
+            source_index = np.arange(j - origin, j_end - origin, dtype=np.int64) * decimation
             samples_mg = np.clip(np.rint(self.acc_g[source_index] * 1000.0), -limit_mg, limit_mg)
             samples_mg = samples_mg.astype(np.int16)
-            stamp_ns = self.stamp_ns(int(source_index[-1]))
+            stamp_ns = self.stamp_ns(int(source_index[-1]) + origin * decimation)
             frame = acc_frame_int16(stamp_ns, samples_mg)
             fault = self.behaviour.frame_faults.get(self._frame_counter)
             payloads = fault(frame) if fault is not None else [frame]

@@ -42,9 +42,9 @@ EMULATED_SCAN_S = 1.0
 def emulated_walk(fidget_s: float = 0.0) -> Simulation:
     """The walk an emulated strap streams: stand, walk, then lean forward (200 Hz, in g).
 
-    The strap's clock runs from power-on, so the time spent scanning and
-    connecting (times ``--emulate-speed``) is cut from the first 40 s of standing
-    (the guided calibration needs the last 5 s of it). ``fidget_s`` > 0: the
+    The emulated wearer starts this script when the strap starts streaming
+    (the strap's own clock still runs from power-on), so the guided
+    calibration always finds the standing, however long connecting took. ``fidget_s`` > 0: the
     wearer sways and shifts from foot to foot (no steps) for that long first,
     then stands still for 15 s.
     """
@@ -75,13 +75,14 @@ async def _radio(emulate: bool, speed: float) -> AsyncIterator[tuple[object, obj
         return
     try:
         from firmware_bridge.emulation import emulated_polar_h10
+        from firmware_bridge.emulation.polar_h10 import H10Behaviour
     except ModuleNotFoundError as exc:
         raise InputFileError(
             f"--emulate needs bumble ({exc.name} missing): pip install bumble"
         ) from exc
     walk = emulated_walk()
-    async with emulated_polar_h10(walk.acc, source_rate_hz=EMULATED_RATE_HZ,
-                                  time_scale=speed) as sensor:
+    async with emulated_polar_h10(walk.acc, source_rate_hz=EMULATED_RATE_HZ, time_scale=speed,
+                                  behaviour=H10Behaviour(walk_starts_with_stream=True)) as sensor:
         yield sensor.scanner_backend, sensor.client_backend, sensor
 
 
