@@ -69,6 +69,7 @@ def replay_trace(
                 sleep(wait)
         if isinstance(event, ConnectEvent | DisconnectEvent):
             decoder.reset()
+            view.new_connection()
         elif isinstance(event, WriteEvent):
             decoder.note_write(event.char_uuid, event.payload)
         elif isinstance(event, NotifyEvent):
