@@ -402,7 +402,7 @@ class UniformResampler:
         acc_g = np.asarray(acc_g, dtype=np.float64)
         prepended = self._last_t is not None
         if prepended:
-            t_s = np.concatenate([[self._last_t], t_s])
+            t_s = _after(self._last_t, t_s)
         steps = t_s[1:] - t_s[:-1]
         # one test for the usual block (increasing, no gap); the details only when it fails
         if len(steps) and not (steps.min() > 0 and steps.max() <= MAX_GAP_S):
@@ -458,10 +458,18 @@ class UniformResampler:
             acc_u = acc[aligned.start - prepended : aligned.stop - prepended]
         else:
             if prepended:
-                acc = np.concatenate([self._last_acc[None], acc])
+                acc = _after(self._last_acc, acc)
             acc_u = acc[aligned] if aligned is not None else _interp3(grid, t, acc)
         self._next_k = last_k + 1
         return UniformBlock(self._segment, float(grid[0]), self.fs_hz, acc_u)
+
+
+def _after(first: float | np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """``first`` (a sample) followed by ``rest``, as np.concatenate, without its overhead."""
+    out = np.empty((len(rest) + 1,) + rest.shape[1:])
+    out[0] = first
+    out[1:] = rest
+    return out
 
 
 def _aligned(t: np.ndarray, grid: np.ndarray, fs_hz: float) -> slice | None:
