@@ -69,7 +69,12 @@ def test_in_process_tables_hold_every_session_bout_and_step(cohort, tmp_path, ca
             "step_time_si_pct", "content_sha256"} <= set(sessions.columns)
     lines = (out / "sessions.jsonl").read_text().splitlines()
     assert [json.loads(line)["source"] for line in lines] == [str(p) for p in paths]
-    assert "missing column" in json.loads(lines[2])["error"]["message"]
+    error = json.loads(lines[2])
+    assert error["schema"] == "stridewatch.error/1" and error["source"] == str(paths[2])
+    assert error["error"].startswith(f"{paths[2]}, line 1: missing column(s) az")
+    capsys.readouterr()
+    assert main(["analyze", "--json", str(paths[2])]) == 2  # the error object analyze prints
+    assert json.loads(capsys.readouterr().out) == error
 
 
 def test_dask_tables_equal_in_process_even_when_a_worker_is_killed(cohort, tmp_path):
