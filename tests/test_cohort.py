@@ -75,6 +75,12 @@ def test_in_process_tables_hold_every_session_bout_and_step(cohort, tmp_path, ca
     capsys.readouterr()
     assert main(["analyze", "--json", str(paths[2])]) == 2  # the error object analyze prints
     assert json.loads(capsys.readouterr().out) == error
+    # and a session line is analyze's session, warnings and input included; only the
+    # recording header (local times of the machine that analysed it) is left out
+    assert main(["analyze", "--json", str(paths[0])]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer.pop("recording") and answer["input"]["format"] == "csv"
+    assert json.loads(lines[0]) == answer
 
 
 @pytest.mark.parametrize("grouped", [False, True], ids=["one-per-task", "grouped"])

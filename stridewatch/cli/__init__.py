@@ -44,6 +44,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         db_path,
         resolve_rules,
         save_recording_session,
+        session_json,
         stored_lean_reference,
     )
 
@@ -79,9 +80,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 failed += 1
                 _print_error(args, recording.source, exc)
                 continue
-            session = result.to_dict(recording.source)
-            session["warnings"][:0] = recording.warnings
-            session["input"] = recording.describe()
+            session = session_json(result, recording)
             session["recording"] = recording_header(recording, session,
                                                     patient_id=args.patient)
             if args.save:

@@ -1,4 +1,4 @@
-"""Run a cohort: every input analysed once (one task each), results kept as they finish.
+"""Run a cohort: every input analysed once, its result kept as it finishes.
 
 Engines: ``"local"`` analyses in this process, one recording after the other; ``"dask"`` runs
 on Dask distributed (a ``LocalCluster`` of ``workers`` single-threaded processes, or the

@@ -55,7 +55,7 @@ def analyze_one(index: int, source: str, options: AnalysisOptions,
     ``error`` (one line, naming the file). ``known_sha256``: the content hash of the result
     already kept for this input; when the content still hashes to it the analysis is
     skipped (``skipped: True``)."""
-    from stridewatch.store.filing import analyze_recording
+    from stridewatch.store.filing import analyze_recording, session_json
 
     started = time.perf_counter()
     result: dict[str, Any] = {"index": index, "source": source, "content_sha256": None,
@@ -69,7 +69,7 @@ def analyze_one(index: int, source: str, options: AnalysisOptions,
             return result
         analysed = analyze_recording(recording, rules=_rules(options.rules),
                                      calibrate_s=options.calibrate_s, axes=options.axes)
-        result["session"] = analysed.to_dict(source)
+        result["session"] = session_json(analysed, recording)
     except InputFileError as exc:
         result["error"] = " ".join(str(exc).split())  # one line
     except Exception as exc:  # noqa: BLE001 - one bad recording never stops a cohort run
