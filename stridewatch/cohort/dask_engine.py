@@ -1,10 +1,11 @@
 """The Dask distributed engine of a cohort run (imported only for ``--engine dask``).
 
 Where the time went when every recording was its own task (measured with
-``benchmarks/cohort.py``): a short recording takes ~15 ms to analyse, and Dask's own work for
-one task (the scheduler, the client, the worker's bookkeeping and the transfer of the result
-back) costs a few ms of CPU on the same cores, so on a 2-core machine two workers were slower
-than one process. The engine therefore:
+``benchmarks/cohort.py`` and 1,000 empty tasks on a 2-worker LocalCluster): a short recording
+takes ~15 ms of CPU to analyse, and Dask's own work for one task (scheduler and client ~2 ms,
+the worker's bookkeeping ~2 ms, plus sending the session back) came on top, on the same two
+cores; each worker's profiler and monitors took another ~4 % of a core. Two workers were then
+slower than one process. The engine therefore:
 
 - sends recordings in groups (``plan_groups``): short recordings are grouped until a group
   holds about ``GROUP_TARGET_BYTES`` of input (~0.3 s of analysis), a long recording is a task
@@ -15,7 +16,9 @@ than one process. The engine therefore:
   run leaves a marker there, ``ResultDir.mark_run``) and send back only a receipt, so the
   session JSON (step times and all) is not serialised to the client and written again there;
 - imports the analysis and loads the rules in every worker before its first task, including
-  workers that join or are restarted later (a worker plugin).
+  workers that join or are restarted later (a worker plugin);
+- starts its own LocalCluster without the profiler and monitors nobody looks at
+  (``LOCAL_CLUSTER_CONFIG``).
 
 A worker that dies takes its running group with it; the scheduler runs that group again on
 another worker, which rewrites the same result files (by source, whole or not at all), so
