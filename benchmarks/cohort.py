@@ -169,8 +169,8 @@ def main() -> int:
                                 workers=args.workers, progress=None)
         cold_cpu = tree_cpu_s() - cpu0
         print(line(f"dask {args.workers} workers, with start:", end_to_end.wall_s, args.n,
-                   cold_cpu, f"(cluster start + imports {ready_s:.1f} s of it, measured "
-                   "separately above)"))
+                   cold_cpu, f"(a cluster start + worker imports took {ready_s:.1f} s "
+                   "alone, before the steady run)"))
         print(f"speed-up steady state {args.n / steady.wall_s / serial_rate:.2f}x "
               f"(target >= 1.6x on 2 cores), including cluster start "
               f"{args.n / end_to_end.wall_s / serial_rate:.2f}x; Dask steady state reaches "
