@@ -15,7 +15,10 @@ without response) and notify characteristic 9006, and Device Information. Behavi
   after each page of ``page_entries`` sends ``0B 0D`` and waits for ``0B 0E``;
   ``0B 09 FF FF FF FF`` clears what was read;
 - haptic 0x08: ``08 01 <duty> <pulse ms u16> <0 motor|1 buzzer>`` is logged in
-  :attr:`MetaWearEmulator.haptic_log` (emulated time, payload) when the board has a motor.
+  :attr:`MetaWearEmulator.haptic_log` as a :class:`HapticReceipt` (the board's clock and
+  the stream's sample time when the write arrived, and the payload) when the board has a
+  motor. Run on a virtual-time loop (tests/ble_harness.py), both are exact whatever the
+  machine's load.
 
 Tests set faults in :class:`BoardBehaviour` (drop the link once after some entries,
 pace the readout). Recordings stored with :meth:`store_recording` keep their truth.
@@ -71,6 +74,19 @@ class BoardBehaviour:
 
 
 @dataclass(frozen=True)
+class HapticReceipt:
+    """One haptic write as the board received it. ``clock_s``: the board's emulated clock;
+    ``sample_s``: how far into the streamed source the accelerometer was (emulated time since
+    streaming started, i.e. the recording time of the sample it was measuring; None when not
+    streaming); ``streamed_s``: samples notified so far / rate."""
+
+    clock_s: float
+    sample_s: float | None
+    streamed_s: float
+    payload: bytes
+
+
+@dataclass(frozen=True)
 class LoggedWalk:
     """Truth of a recording in the log: counts (n, 3) int16, ticks, reset uid, Unix times."""
 
@@ -117,9 +133,8 @@ class MetaWearEmulator:
         self.entries: list[bytes] = []
         #: Recordings stored, with their truth.
         self.recordings: list[LoggedWalk] = []
-        #: (stream time s, payload) of every haptic command received; stream time is the
-        #: time into the streamed source (samples sent / rate), i.e. recorded time.
-        self.haptic_log: list[tuple[float, bytes]] = []
+        #: Every haptic command received (when the board has a motor), in order.
+        self.haptic_log: list[HapticReceipt] = []
         self._streamed = 0
         #: Every command written, in order.
         self.command_log: list[bytes] = []
@@ -288,7 +303,11 @@ class MetaWearEmulator:
         module, register, body = command[0], command[1], command[2:]
         if module == 0x08 and register == 0x01 and len(body) == 4:
             if self.behaviour.has_motor:
-                self.haptic_log.append((self.stream_time_s(), command))
+                now = self.clock.now_s()
+                started = self.stream_started_s
+                self.haptic_log.append(HapticReceipt(
+                    now, None if started is None else now - started, self.stream_time_s(),
+                    command))
         elif module == 0x03:
             self._accelerometer(connection, register, body)
         elif module == 0x0B:
