@@ -21,7 +21,15 @@ without response) and notify characteristic 9006, and Device Information. Behavi
   machine's load.
 
 Tests set faults in :class:`BoardBehaviour` (drop the link once after some entries,
-pace the readout). Recordings stored with :meth:`store_recording` keep their truth.
+pace the readout) and the MetaWear equivalents of a busy or full sensor
+(``data/offline-recording.md``): ``other_central`` — the board is connected to another app
+(it accepts one central at a time and stops advertising while connected, so it is not
+found and cannot be connected); ``log_capacity_entries`` — the log memory holds this many
+entries, and once full a logger started without overwrite (``0B 0B 00``) drops every new
+sample (with overwrite the oldest entries go); ``logger_slots`` — how many loggers the
+board can hold (the SDK's module info ``extra[0]``): a trigger beyond them gets no answer.
+There is no "unbonded" fault: MetaWear boards do not use bonding (the SDK connects and
+logs without pairing). Recordings stored with :meth:`store_recording` keep their truth.
 """
 
 from __future__ import annotations
@@ -71,6 +79,9 @@ class BoardBehaviour:
     down_s: float = 0.5
     entries_per_s: float | None = None
     advertising_interval_ms: float = 20.0
+    other_central: bool = False
+    log_capacity_entries: int | None = None
+    logger_slots: int = 8
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,7 @@ class MetaWearEmulator:
         *,
         stream_source: np.ndarray | None = None,
         stream_source_rate_hz: float = 100.0,
+        log_source: np.ndarray | None = None,
         behaviour: BoardBehaviour | None = None,
         clock: EmulatedClock | None = None,
         reset_uid: int = 2,
@@ -129,6 +141,10 @@ class MetaWearEmulator:
         self.unix_at_power_on = unix_at_power_on
         self.stream_source = stream_source
         self.stream_source_rate_hz = stream_source_rate_hz
+        #: What the accelerometer measures while logging (same rate; default: the stream
+        #: source), from its start each time logging is switched on.
+        self.log_source = log_source
+        self._log_j = 0
         #: 9-byte log entries in the board's memory, oldest first.
         self.entries: list[bytes] = []
         #: Recordings stored, with their truth.
@@ -144,6 +160,9 @@ class MetaWearEmulator:
         #: Emulated time when the accelerometer was started for streaming (None before).
         self.stream_started_s: float | None = None
         self.cleared = 0
+        #: Samples the logger could not keep because the log memory was full (no overwrite).
+        self.dropped_samples = 0
+        self._overwrite = False
         self._loggers: list[bytes] = []
         self._acc_rate_hz = 100.0
         self._acc_range_g = 16
@@ -209,7 +228,8 @@ class MetaWearEmulator:
         self._device.on(self._device.EVENT_CONNECTION, self._on_connection)
         await self._device.power_on()
         self.clock.start()
-        await self._advertise()
+        if not self.behaviour.other_central:  # connected elsewhere: not advertising
+            await self._advertise()
 
     async def close(self) -> None:
         self._closing = True
@@ -326,9 +346,15 @@ class MetaWearEmulator:
 
     async def _logger(self, connection: Connection, register: int, body: bytes) -> None:
         if register == 0x02 and len(body) == 4:
+            if len(self._loggers) >= self.behaviour.logger_slots:
+                return  # no free logger: the board does not answer (the SDK times out)
             self._loggers.append(body)
             await self._notify_host(connection, bytes([0x0B, 0x02, len(self._loggers) - 1]))
+        elif register == 0x0B and body:
+            self._overwrite = bool(body[0])
         elif register == 0x01 and body:
+            if body[0] and not self._logging:
+                self._log_j = 0
             self._logging = bool(body[0])
         elif register == 0x84:
             await self._notify_host(connection, bytes([0x0B, 0x84]) + struct.pack(
@@ -390,25 +416,43 @@ class MetaWearEmulator:
         while self._acc_on and not self._closing:
             rate = self._acc_rate_hz
             await self.clock.sleep_until(t0 + (j + 1) / rate)
+            if self._logging:
+                logged = self.log_source if self.log_source is not None else source
+                if logged is not None and len(logged):
+                    k = int(self._log_j * self.stream_source_rate_hz / rate) % len(logged)
+                    self._log_j += 1
+                    self._log_sample(*self._counts(logged[k]))
+                j += 1
+                continue
             if source is None or len(source) == 0:
                 j += 1
                 continue
             k = int(j * self.stream_source_rate_hz / rate)
-            if not self._logging and k >= len(source):
+            if k >= len(source):
                 self.source_exhausted.set()
                 return
-            k %= len(source)
-            counts = np.clip(np.rint(source[k] * 32768.0 / self._acc_range_g), -32768, 32767)
-            x, y, z = (int(c) for c in counts)
-            if self._logging:
-                self._append_sample(self.reset_uid, self.tick_now(), x, y, z)
-            elif self._acc_subscribed and self._connection is connection:
+            x, y, z = self._counts(source[k])
+            if self._acc_subscribed and self._connection is connection:
                 await self._notify_host(connection, bytes([0x03, 0x04]) + struct.pack(
                     "<hhh", x, y, z))
                 self._streamed += 1
             elif self._connection is not connection:
                 return
             j += 1
+
+    def _counts(self, acc_g: np.ndarray) -> tuple[int, int, int]:
+        counts = np.clip(np.rint(acc_g * 32768.0 / self._acc_range_g), -32768, 32767)
+        x, y, z = (int(c) for c in counts)
+        return x, y, z
+
+    def _log_sample(self, x: int, y: int, z: int) -> None:
+        capacity = self.behaviour.log_capacity_entries
+        if capacity is not None and len(self.entries) + 2 > capacity:
+            if not self._overwrite:
+                self.dropped_samples += 1
+                return
+            del self.entries[:2]
+        self._append_sample(self.reset_uid, self.tick_now(), x, y, z)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coroutine)

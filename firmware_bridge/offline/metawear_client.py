@@ -82,8 +82,15 @@ class MetaWearLogClient:
         tick, uid = mw.parse_time(answer)
         return tick, uid, self.wall_clock()
 
+    async def read_length(self) -> int:
+        """Entries in the log now."""
+        await self.write(mw.read_command(mw.REG_LENGTH))
+        return mw.parse_length(await self._answer(bytes([mw.MODULE_LOGGING,
+                                                         mw.READ_BIT | mw.REG_LENGTH])))
+
     async def start_acc_logging(self, rate_hz: float, range_g: float) -> tuple[int, int]:
-        """Create the x,y and z loggers, start logging and the accelerometer; their ids."""
+        """Create the x,y and z loggers, start logging and the accelerometer; their ids.
+        TimeoutError when the board does not answer a trigger (no free logger)."""
         ids = []
         for trigger in (mw.ACC_XY_TRIGGER, mw.ACC_Z_TRIGGER):
             await self.write(trigger)
