@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from firmware_bridge.emulation.emulated_offline import emulated_metawear
-from firmware_bridge.emulation.metawear_board import BoardBehaviour, MetaWearEmulator
+from firmware_bridge.emulation.metawear_board import TICK_S, BoardBehaviour, MetaWearEmulator
 from firmware_bridge.trace import decode_trace, read_trace
 from stridewatch.cli import main
 from stridewatch.cli.options import default_rules
@@ -185,3 +185,52 @@ def test_cli_emulated_metawear_faults(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["sync", "--emulate", "metawear", "--start", "--rate", "52", "--db", db]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and "sample rate 52 Hz is not supported" in err[-1]
+
+
+def test_start_log_reset_start_log_then_sync_follows_the_board_clock(tmp_path: Path) -> None:
+    """The whole story on an empty board: logging from `sync --start` crosses the 2³² tick
+    wrap, the board is reset (ticks from 0 under a new reset uid), `sync --start` again,
+    then one sync files both walks on the board's own clock."""
+    db = tmp_path / "s.db"
+
+    async def scenario() -> tuple[SyncReport, MetaWearEmulator]:
+        async with emulated_metawear(time_scale=TIME_SCALE, walk_s=()) as b:
+            board = b.board
+            board.tick_at_power_on = (1 << 32) - int(30.0 / TICK_S)  # wraps 30 s from now
+
+            async def start_or_stop(start: bool) -> None:
+                await start_or_stop_logging(b.ble_device, db, start=start, rate_hz=50.0,
+                                            backend=b.client_backend,
+                                            wall_clock=board.unix_now)
+
+            await start_or_stop(True)
+            await board.clock.sleep(60.0)
+            await start_or_stop(False)
+            await board.clock.sleep(5.0)
+            await board.reset_board()
+            await board.clock.sleep(20.0)
+            await start_or_stop(True)
+            await board.clock.sleep(40.0)
+            await start_or_stop(False)
+            options = SyncOptions(db=db, traces_dir=tmp_path / "traces",
+                                  rules=default_rules(), patient_id="p1", delete=True,
+                                  out=io.StringIO(), connect_timeout_s=1.0,
+                                  wall_clock=board.unix_now)
+            report = await sync_metawear(b.ble_device, options, backend=b.client_backend)
+            return report, board
+
+    report, board = run(scenario(), timeout_s=600.0)
+    uids = sorted({uid for uid, _, _ in board.logged})
+    assert len(uids) == 2 and len(report.stored) == 2 and report.deleted == report.stored
+    assert board.entries == []
+    for trace_path, uid in zip(report.traces, uids, strict=True):
+        truth = np.array([[tick, unix] for u, tick, unix in board.logged if u == uid])
+        decoded = decode_trace(read_trace(trace_path))
+        assert not decoded.problems and len(decoded.t_s) == len(truth)
+        absolute = decoded.t_s + decoded.start_unix_s
+        # on the board's clock to within a tick and the time the clock answer took
+        assert np.max(np.abs(absolute - truth[:, 1])) < 0.02
+        assert np.all(np.diff(absolute) > 0)
+    first_ticks = np.array([tick for u, tick, _ in board.logged if u == uids[0]])
+    assert np.any(np.diff(first_ticks) < 0)  # the first walk really crossed the wrap
+    assert min(tick for u, tick, _ in board.logged if u == uids[1]) < int(60.0 / TICK_S)

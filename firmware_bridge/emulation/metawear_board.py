@@ -160,6 +160,8 @@ class MetaWearEmulator:
         #: Emulated time when the accelerometer was started for streaming (None before).
         self.stream_started_s: float | None = None
         self.cleared = 0
+        #: Truth of every sample logged live: (reset uid, tick, Unix s on the board's clock).
+        self.logged: list[tuple[int, int, float]] = []
         #: Samples the logger could not keep because the log memory was full (no overwrite).
         self.dropped_samples = 0
         self._overwrite = False
@@ -193,6 +195,23 @@ class MetaWearEmulator:
 
     def unix_now(self) -> float:
         return self.unix_at_power_on + self.clock.now_s()
+
+    def unix_at_tick(self, tick: int) -> float:
+        """The Unix time of ``tick`` of the current reset uid (on the board's clock)."""
+        since_power_on = ((tick - self.tick_at_power_on) % (1 << 32)) * TICK_S
+        return self.unix_at_power_on + since_power_on
+
+    async def reset_board(self) -> None:
+        """A board reset (power cycle, firmware reset): the link drops, the reset uid
+        moves on, ticks count from 0 again, loggers and logging are gone; the log's entries
+        stay in flash (as on the real board)."""
+        now = self.clock.now_s()
+        self._logging = self._acc_on = False
+        self._loggers.clear()
+        self.reset_uid = (self.reset_uid + 1) % 8
+        self.tick_at_power_on = (-int(now / TICK_S)) % (1 << 32)  # tick 0 now
+        if self._connection is not None:
+            await self._connection.disconnect(reason=hci.HCI_CONNECTION_TIMEOUT_ERROR)
 
     def store_recording(self, reset_uid: int, start_tick: int, start_unix_s: float,
                         acc_g: np.ndarray, rate_hz: float, range_g: int = 16) -> LoggedWalk:
@@ -452,7 +471,9 @@ class MetaWearEmulator:
                 self.dropped_samples += 1
                 return
             del self.entries[:2]
-        self._append_sample(self.reset_uid, self.tick_now(), x, y, z)
+        tick = self.tick_now()
+        self.logged.append((self.reset_uid, tick, self.unix_at_tick(tick)))
+        self._append_sample(self.reset_uid, tick, x, y, z)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coroutine)
