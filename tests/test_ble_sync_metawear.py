@@ -204,13 +204,13 @@ def test_start_log_reset_start_log_then_sync_follows_the_board_clock(tmp_path: P
                                             wall_clock=board.unix_now)
 
             await start_or_stop(True)
-            await board.clock.sleep(60.0)
+            await board.clock.sleep(45.0)
             await start_or_stop(False)
             await board.clock.sleep(5.0)
             await board.reset_board()
             await board.clock.sleep(20.0)
             await start_or_stop(True)
-            await board.clock.sleep(40.0)
+            await board.clock.sleep(25.0)
             await start_or_stop(False)
             options = SyncOptions(db=db, traces_dir=tmp_path / "traces",
                                   rules=default_rules(), patient_id="p1", delete=True,
