@@ -24,7 +24,7 @@ from analysis.filters import bandpass, block_mean
 from analysis.sides import yaw_before_contacts
 from analysis.steps import (
     MIN_STEP_INTERVAL_S,
-    detect_initial_contacts,
+    initial_contacts_with_strength,
     up_direction,
     vertical_dynamic,
 )
@@ -42,18 +42,21 @@ class Contacts:
     """Initial contacts: time (s), segment, ``side_vec`` (stride-band
     acceleration just after contact, sensor frame, g), ``peak_offset_s`` (delay
     of the vertical acceleration peak after it, s; see ``analysis.asymmetry``)
-    and ``yaw_before_dps`` (yaw rate before it, deg/s; NaN without a gyroscope;
-    see ``analysis.sides``)."""
+    ``yaw_before_dps`` (yaw rate before it, deg/s; NaN without a gyroscope;
+    see ``analysis.sides``) and ``strength_g_per_s`` (its jerk peak, see
+    ``analysis.steps``; ``analysis.echoes`` compares neighbours by it)."""
 
     t_s: np.ndarray
     segment: np.ndarray
     side_vec: np.ndarray
     peak_offset_s: np.ndarray
     yaw_before_dps: np.ndarray
+    strength_g_per_s: np.ndarray
 
     def subset(self, mask: np.ndarray) -> Contacts:
         return Contacts(self.t_s[mask], self.segment[mask], self.side_vec[mask],
-                        self.peak_offset_s[mask], self.yaw_before_dps[mask])
+                        self.peak_offset_s[mask], self.yaw_before_dps[mask],
+                        self.strength_g_per_s[mask])
 
 
 @dataclass
@@ -76,6 +79,7 @@ class GaitFeatures:
     side_vec: list[np.ndarray] = field(default_factory=list)
     peak_offset_s: list[np.ndarray] = field(default_factory=list)
     yaw_before_dps: list[np.ndarray] = field(default_factory=list)
+    ic_strength_g_per_s: list[np.ndarray] = field(default_factory=list)
     second_t_s: list[np.ndarray] = field(default_factory=list)
     second_segment: list[np.ndarray] = field(default_factory=list)
     second_sum_g: list[np.ndarray] = field(default_factory=list)
@@ -100,13 +104,14 @@ class GaitFeatures:
         """All initial contacts found so far, closer-than-possible duplicates removed."""
         if not self.ic_t_s:
             return Contacts(np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, 3)), np.zeros(0),
-                            np.zeros(0))
+                            np.zeros(0), np.zeros(0))
         found = Contacts(
             np.concatenate(self.ic_t_s),
             np.concatenate(self.ic_segment),
             np.concatenate(self.side_vec),
             np.concatenate(self.peak_offset_s),
             np.concatenate(self.yaw_before_dps),
+            np.concatenate(self.ic_strength_g_per_s),
         )
         return found.subset(_enforce_min_interval(found.t_s, found.segment))
 
@@ -135,7 +140,8 @@ class GaitFeatures:
 
 
 _LIST_FIELDS = (
-    "ic_t_s", "ic_segment", "side_vec", "peak_offset_s", "yaw_before_dps", "second_t_s",
+    "ic_t_s", "ic_segment", "side_vec", "peak_offset_s", "yaw_before_dps",
+    "ic_strength_g_per_s", "second_t_s",
     "second_segment", "second_sum_g", "second_count", "second_sumsq_g2", "segments",
 )
 
@@ -267,7 +273,7 @@ def _extract_window(
     if n < int(fs) + 1:
         return
     vertical = vertical_dynamic(acc, fs)
-    ics = detect_initial_contacts(acc, fs, vertical)
+    ics, strength = initial_contacts_with_strength(acc, fs, vertical)
     core = (ics >= c0) & (ics < c1)
     in_core = ics[core]
     # Slow statistics at ~STATS_RATE_HZ (block means): same result, far less work.
@@ -279,6 +285,7 @@ def _extract_window(
     if len(in_core):
         f.ic_t_s.append(seg_t0 + (in_core + win_start) / fs)
         f.ic_segment.append(np.full(len(in_core), segment))
+        f.ic_strength_g_per_s.append(strength[core])
         f.side_vec.append(_window_means(stride_band, in_core // k, fs_k, SIDE_WINDOW_S))
         f.peak_offset_s.append(vertical_peak_offsets_s(vertical, in_core, fs))
         if gyro_dps is None or not np.isfinite(gyro_dps).all():

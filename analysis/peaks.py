@@ -76,9 +76,11 @@ def gaussian_filter1d(x: np.ndarray, sigma: float) -> np.ndarray:
     n = len(x)
     padded = _nearest_padded(np.asarray(x, dtype=np.float64), radius, radius)
     out = padded[radius : radius + n] * weights[radius]
+    pair = np.empty_like(out)  # one scratch array, not two temporaries per kernel pair
     for j in range(radius, 0, -1):  # farthest pair first, as ndimage sums a symmetric kernel
-        out += (padded[radius - j : radius - j + n] + padded[radius + j : radius + j + n]) \
-            * weights[radius + j]
+        np.add(padded[radius - j : radius - j + n], padded[radius + j : radius + j + n], out=pair)
+        pair *= weights[radius + j]
+        out += pair
     return out
 
 

@@ -27,8 +27,9 @@ from analysis.asymmetry import (
 from analysis.bounds import check_analysis_rate_hz, check_grid
 from analysis.bouts import Bout, find_bouts
 from analysis.cadence import cadence_spm, rolling_cadence_spm, walking_intervals
+from analysis.echoes import same_stance_echoes
 from analysis.errors import InputError
-from analysis.extraction import FeatureExtractor, GaitFeatures
+from analysis.extraction import Contacts, FeatureExtractor, GaitFeatures
 from analysis.lean import LeanReference, choose_reference, lean_angles, stride_average
 from analysis.orientation import (
     PRIOR_DECIDES_BELOW_CONFIDENCE,
@@ -38,7 +39,7 @@ from analysis.orientation import (
     estimate_axes,
     parse_axes,
 )
-from analysis.plausibility import not_walking_reason
+from analysis.plausibility import gait_band_share, not_walking_reason
 from analysis.rules import Flag, RuleInputs, RuleSet, builtin_rules, evaluate
 from analysis.sides import MIN_NAMING_CONFIDENCE, label_sides
 from analysis.timebase import (
@@ -351,19 +352,28 @@ def derive_session(
     final: bool = True,
     stored_reference: LeanReference | None = None,
     wear_prior: WearPrior | None = None,
+    contacts: Contacts | None = None,
 ) -> SessionResult:
     """Everything after the per-sample stage: bouts, sides, cadence, asymmetry, lean, rules.
 
     ``final`` False (a live snapshot): a calibration segment not processed yet
     is not an error; lean is relative to the walking until it is.
+    ``contacts``: the contacts to use instead of all of ``features``' (the second
+    pass, once second impacts in one stance are dropped: ``analysis.echoes``).
     """
     warnings: list[str] = []
-    contacts = features.contacts()
+    first_pass = contacts is None
+    if contacts is None:
+        contacts = features.contacts()
     ic_all, ic_seg, side_vec = contacts.t_s, contacts.segment, contacts.side_vec
     peak_offset, yaw_before = contacts.peak_offset_s, contacts.yaw_before_dps
     bouts_all = find_bouts(ic_all, ic_seg)
     step_reg, stride_reg = regularity(features.regularity_sums)
-    not_walking = not_walking_reason(step_reg, stride_reg) if bouts_all else None
+    sec_t, _sec_seg, sec_mean, sec_std = features.seconds()
+    band_share = gait_band_share(features.regularity_sums, sec_std[_covered(
+        sec_t, [b.start_s for b in bouts_all], [b.end_s for b in bouts_all])])
+    not_walking = not_walking_reason(step_reg, stride_reg, band_share,
+                                     sum(b.steps for b in bouts_all)) if bouts_all else None
     if not_walking is not None:  # peaks without gait structure: noise, not steps
         warnings.append(not_walking)
         bouts_all = []
@@ -379,7 +389,6 @@ def derive_session(
         bouts.append(Bout(offset, offset + b.steps - 1, b.start_s, b.end_s))
         offset += b.steps
 
-    sec_t, _sec_seg, sec_mean, sec_std = features.seconds()
     walking = _covered(sec_t, [b.start_s for b in bouts], [b.end_s for b in bouts])
 
     if axes_override is not None:
@@ -406,6 +415,17 @@ def derive_session(
 
     side_labels = label_sides(ic_t, side_vec, axes, bouts, yaw_before)
     sides = side_labels.labels
+    if first_pass:
+        echoes = same_stance_echoes(ic_t, sides, contacts.strength_g_per_s[keep], bouts)
+        if echoes.any():  # derive again without them: bouts, axes and sides may shift
+            others = np.ones(len(ic_all), dtype=bool)
+            others[np.flatnonzero(keep)[echoes]] = False
+            return derive_session(
+                features, rules=rules, calibrate_s=calibrate_s, axes_override=axes_override,
+                acc_units=acc_units, start_s=start_s, end_s=end_s, final=final,
+                stored_reference=stored_reference, wear_prior=wear_prior,
+                contacts=contacts.subset(others),
+            )
 
     bout_cadence = np.array([cadence_spm(ic_t[b.first : b.last + 1]) for b in bouts])
     bout_strides = [find_strides(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1],
@@ -419,7 +439,7 @@ def derive_session(
         [walking_intervals(ic_t[b.first : b.last + 1]) for b in bouts] or [np.zeros(0)]
     )
     # Session cadence: the median over all walking steps (per the output schema); each
-    # bout's cadence uses the stride definition of clinical reference systems.
+    # bout's cadence is the median over its strides (analysis.cadence.cadence_spm).
     cadence = float(60.0 / np.median(all_intervals)) if len(all_intervals) >= 2 else np.nan
     session_si = session_asym.si_pct
     step_reg, stride_reg = regularity(features.regularity_sums)

@@ -16,6 +16,10 @@ vertical acceleration as the trunk is decelerated downward. The detector:
    ``MIN_VERTICAL_G`` within ``CONFIRM_WINDOW_S`` (vertical = local gravity
    direction, band 0.5–5 Hz): the trunk is really decelerated downward.
 
+Each contact's strength (its jerk peak, g/s) is kept: once sides are known,
+``analysis.echoes`` drops the weaker of two same-side neighbours (a second
+impact in one stance).
+
 Tuned on the Mobilise-D lab recordings in ../shared/data/mobgap-lab
 (see benchmarks/mobgap_accuracy.py for the figures).
 """
@@ -80,9 +84,16 @@ def detect_initial_contacts(
     ``CONTACT_OFFSET_S``). Needs at least ~1 s of data; returns an empty
     array for shorter input.
     """
+    return initial_contacts_with_strength(acc_g, fs_hz, vertical)[0]
+
+
+def initial_contacts_with_strength(
+    acc_g: np.ndarray, fs_hz: float, vertical: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``detect_initial_contacts`` and each contact's strength: its jerk peak in g/s."""
     n = len(acc_g)
     if n < int(fs_hz) + 1:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     energy = jerk_magnitude(acc_g, fs_hz)
     window = max(1, int(round(ACTIVITY_WINDOW_S * fs_hz)))
     activity = np.sqrt(uniform_filter1d(energy * energy, window))
@@ -94,11 +105,11 @@ def detect_initial_contacts(
     valid[maxima[keep]] = energy[maxima[keep]]
     peaks = find_peaks(valid, distance=max(1, int(MIN_STEP_INTERVAL_S * fs_hz)))
     if len(peaks) == 0:
-        return peaks.astype(np.int64)
+        return peaks.astype(np.int64), np.zeros(0)
     if vertical is None:
         vertical = vertical_dynamic(acc_g, fs_hz)
     window = 2 * int(round(CONFIRM_WINDOW_S * fs_hz)) + 1
     peaks = peaks[maximum_at(vertical, peaks, window) > MIN_VERTICAL_G]
     shifted = peaks + int(round(CONTACT_OFFSET_S * fs_hz))
-    return np.clip(shifted, 0, n - 1).astype(np.int64)
+    return np.clip(shifted, 0, n - 1).astype(np.int64), energy[peaks]
 

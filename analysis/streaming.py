@@ -93,8 +93,9 @@ def analyze_stream(
             stored_reference=stored_reference, wear_prior=wear_prior,
         )
     checker = _ChunkChecker()  # a long recording: checked chunk by chunk
-    for chunk in head:
-        checker.check(chunk, to_g(chunk.acc, units))
+    head_g = [to_g(chunk.acc, units) for chunk in head]  # converted once, used twice
+    for chunk, acc_g in zip(head, head_g, strict=True):
+        checker.check(chunk, acc_g)
     if acc_units is not None:
         detect_check = median_magnitude(to_g(acc_window, units))
         if not 0.5 <= detect_check <= 2.0:
@@ -115,8 +116,8 @@ def analyze_stream(
             acc_g = to_g(chunk.acc, units)
             checker.check(chunk, acc_g)
         else:
-            acc_g = to_g(chunk.acc, units)
-            head[i] = None  # let a processed chunk go
+            acc_g = head_g[i]
+            head[i] = head_g[i] = None  # let a processed chunk go
         if len(chunk):
             first_t = float(chunk.t_s[0]) if first_t is None else first_t
             last_t = float(chunk.t_s[-1])
@@ -142,19 +143,18 @@ class _ChunkChecker:
     def check(self, chunk: SampleChunk, acc_g: np.ndarray) -> None:
         if len(chunk) == 0:
             return
-        t, acc, gyro, offset = chunk.t_s, acc_g, chunk.gyro_dps, chunk.first_row
-        if self._last is not None:
-            t = np.concatenate([[self._last[0]], t])
-            acc = np.concatenate([self._last[1][None, :3], acc])
-            if gyro is not None:
-                gyro = np.concatenate([np.zeros((1, 3)), gyro])
-            offset -= 1
+        t, offset = chunk.t_s, chunk.first_row
         try:
-            validate_samples(t, acc, gyro, whole=False)
+            # the previous chunk's last sample passed already: check this chunk alone (no
+            # copies with that sample in front), then the step across the boundary
+            validate_samples(t, acc_g, chunk.gyro_dps, whole=False)
+            if self._last is not None and not t[0] > self._last[0]:
+                raise NotStreamable(f"time stamp t={t[0]:.6g} s not after "
+                                    f"t={self._last[0]:.6g} s", row=0)
             _check_order(t)
         except InputError as exc:
             raise type(exc)(exc.problem, None if exc.row is None else exc.row + offset) from exc
-        self._last = (float(chunk.t_s[-1]), acc_g[-1].copy())
+        self._last = (float(t[-1]), acc_g[-1].copy())
 
 
 def _check_order(t: np.ndarray) -> None:

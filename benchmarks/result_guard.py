@@ -60,6 +60,9 @@ def collect(day: Path) -> dict[str, dict]:
             continue
         session = sessions[0]
         session.pop("source")
+        header = session.get("recording") or {}
+        if header.get("started_at_source") == "file modified":  # when the file was written,
+            header.pop("started_at")  # not a result (a checkout or copy changes it)
         session["stderr"] = stderr
         results[name] = session
     return results

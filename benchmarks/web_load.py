@@ -42,7 +42,7 @@ from stridewatch.web.passwords import hash_password  # noqa: E402
 
 PASSWORD = "load-test-password"
 #: Every this many rounds a client also opens a session report (drawn with matplotlib, by far
-#: the costliest page; the server draws two at a time and keeps the last 64).
+#: the costliest page; the server's two worker processes draw them, the last shown are kept).
 REPORT_EVERY = 10
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SESSION_LINK = re.compile(r'href="/sessions/(\d+)"')
@@ -185,6 +185,9 @@ def main() -> int:
         for kind, values in sorted(times.items()):
             print(f"  {kind:9s} n={len(values):5d}  p50 {pct(values, .5) * 1000:7.0f} ms  "
                   f"p95 {pct(values, .95) * 1000:7.0f} ms  max {max(values) * 1000:7.0f} ms")
+        drawn = len(times.get("report", []))
+        print(f"reports: {drawn} in {wall:.1f} s ({drawn / wall:.2f}/s; each is drawn by the "
+              "server's worker processes, so their wait is the queue of reports ahead of them)")
         pages = [x for k, v in times.items() if k != "report" for x in v]
         print(f"p95 page time (all pages): {pct(everything, .95) * 1000:.0f} ms; "
               f"without reports: {pct(pages, .95) * 1000:.0f} ms")

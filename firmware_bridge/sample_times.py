@@ -1,17 +1,26 @@
 """Per-sample times for devices without a clock, from host arrival times of notifications.
 
+One policy for every path: ``record`` and ``replay`` (``stridewatch.live.view``) and
+``analyze`` (``firmware_bridge.trace.decode``) all time a clockless sensor's samples
+with :class:`ArrivalClock`, notification by notification, so a replayed trace gives
+exactly what analysing it gives. It is causal (a sample's time depends only on what
+had arrived by then), because the live view has no future to look at.
+
 Each notification carries ``count`` samples and arrives at a host time. Arrival times
 jitter with the BLE connection interval (several notifications can arrive at once), so
-instead of stamping samples with raw arrival times we fit, per run of notifications
-without a pause, a straight line ``time = c + dt × sample_number``:
+instead of stamping samples with raw arrival times, samples are laid back to back, per
+run of notifications without a pause:
 
-* ``dt`` (s per sample) is one slope pooled over all runs (the device's sample clock is
-  the same throughout); it falls back to 1/nominal rate when the fit is implausible.
-* ``c`` is the lower envelope: a sample cannot be later than the notification that
-  carried it, so the line is shifted down until it is nowhere later than an arrival.
+* at the sample rate the run's arrivals show (the least-squares slope of arrival time
+  over sample number so far), once ``RATE_LEARN_S`` of the run have passed and that
+  rate is plausible; at the nominal rate before;
+* never later than the notification that carried them: a run laid ahead of its
+  arrivals (a rate claimed too low) is pulled back to them, never compressing two
+  samples closer than ``MIN_SPACING`` of a period.
 
 A run ends at a segment change (connect/disconnect) or when notifications pause for
-longer than ``pause_s`` (and longer than three notifications' worth of samples).
+longer than ``pause_s`` (and longer than three notifications' worth of samples); a new
+run starts with its last sample at the arrival of its first notification.
 """
 
 from __future__ import annotations
@@ -23,6 +32,86 @@ import numpy as np
 
 DEFAULT_PAUSE_S = 1.0
 FALLBACK_RATE_HZ = 100.0
+#: Sample rates a sensor can have (as analysis.bounds; firmware_bridge does not import it).
+MIN_RATE_HZ, MAX_RATE_HZ = 1.0, 2000.0
+#: Pulled back to its arrivals, a run never lays two samples closer than this many periods.
+MIN_SPACING = 0.1
+#: A run's arrivals decide its rate once they span this long (jitter of a few ms is
+#: then well under 1 % of it).
+RATE_LEARN_S = 1.0
+
+
+class ArrivalClock:
+    """Sample times of a clockless sensor, one notification at a time (see module docstring).
+
+    ``times(arrival_s, count)`` returns the ``count`` samples' times on the arrivals'
+    clock; ``run_starts`` lists the notifications (0-based, in the order given) that
+    started a new run after a pause (segment changes are not listed: the caller knows).
+    """
+
+    def __init__(self, nominal_rate_hz: float | None, pause_s: float = DEFAULT_PAUSE_S) -> None:
+        ok = nominal_rate_hz is not None and MIN_RATE_HZ <= nominal_rate_hz <= MAX_RATE_HZ
+        self.nominal_period_s = 1.0 / nominal_rate_hz if ok else None  # type: ignore[operator]
+        self.period_s = self.nominal_period_s or 1.0 / FALLBACK_RATE_HZ
+        self.fitted = False
+        self.pause_s = pause_s
+        self.run_starts: list[int] = []
+        self._notifications = 0
+        self._run_first_arrival = 0.0
+        self._run_samples_after_first = 0
+        self._last_arrival: float | None = None
+        self._last_t: float | None = None
+        self._sums = np.zeros(5)  # n, Σx, Σy, Σx², Σxy of the run (x samples, y arrival)
+
+    def _learn(self, elapsed_s: float, arrival_s: float) -> None:
+        """Update the run's least-squares slope of arrival time over sample number."""
+        x = float(self._run_samples_after_first)
+        y = arrival_s - self._run_first_arrival
+        self._sums += np.array([1.0, x, y, x * x, x * y])
+        if elapsed_s < RATE_LEARN_S:
+            return
+        k, sx, sy, sxx, sxy = self._sums
+        denominator = k * sxx - sx * sx
+        if not denominator > 0:
+            return
+        period = float((k * sxy - sx * sy) / denominator)
+        nominal = self.nominal_period_s
+        plausible = 1.0 / MAX_RATE_HZ <= period <= 1.0 / MIN_RATE_HZ and (
+            nominal is None or 0.5 * nominal <= period <= 2.0 * nominal)
+        if plausible:
+            self.period_s = period
+            self.fitted = True
+
+    def times(self, arrival_s: float, count: int, new_segment: bool = False) -> np.ndarray:
+        """Times (s) of the ``count`` samples of a notification that arrived at ``arrival_s``."""
+        index = self._notifications
+        self._notifications += 1
+        n = int(count)
+        arrival = float(arrival_s)
+        last_arrival, last_t = self._last_arrival, self._last_t
+        paused = last_arrival is not None and arrival - last_arrival > max(
+            self.pause_s, 3.0 * n * (self.nominal_period_s or self.period_s))
+        if last_arrival is None or last_t is None or paused or new_segment:
+            if paused and not new_segment:
+                self.run_starts.append(index)
+            self._run_first_arrival, self._run_samples_after_first = arrival, 0
+            self._sums = np.array([1.0, 0.0, 0.0, 0.0, 0.0])  # the first point: (0, 0)
+            start = arrival - (n - 1) * self.period_s
+            if last_t is not None:  # a backlog burst reaching back into the last run
+                start = max(start, last_t + self.period_s)
+        else:
+            self._run_samples_after_first += n
+            elapsed = arrival - self._run_first_arrival
+            self._learn(elapsed, arrival)
+            start = last_t + self.period_s
+            latest = arrival - (n - 1) * self.period_s  # the last sample is not after arrival
+            if elapsed > 0 and latest < start:
+                start = max(latest, last_t + MIN_SPACING * self.period_s)
+        t = start + self.period_s * np.arange(n, dtype=np.float64)
+        if n:
+            self._last_t = float(t[-1])
+        self._last_arrival = arrival
+        return t
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,7 +119,7 @@ class HostTimeline:
     """Result of :func:`times_from_arrivals`.
 
     t_s: (N,) per-sample host times in s (same clock as the arrivals).
-    sample_period_s: the fitted (or fallback) seconds per sample.
+    sample_period_s: the learnt (or nominal/fallback) seconds per sample at the end.
     run_starts: indices of notifications that start a new run after a pause (segment
         changes are not listed: the caller knows them).
     fitted: False when the period came from the nominal rate or the fallback.
@@ -42,35 +131,6 @@ class HostTimeline:
     fitted: bool
 
 
-def _run_bounds(
-    arrival_s: np.ndarray,
-    counts: np.ndarray,
-    segment: np.ndarray,
-    nominal_period_s: float | None,
-    pause_s: float,
-) -> tuple[list[tuple[int, int]], list[int]]:
-    """Split notifications into runs; return [(start, stop)] and pause-run starts."""
-    m = arrival_s.shape[0]
-    bounds: list[tuple[int, int]] = []
-    pause_starts: list[int] = []
-    start = 0
-    for i in range(1, m):
-        gap = arrival_s[i] - arrival_s[i - 1]
-        threshold = pause_s
-        if nominal_period_s is not None:
-            threshold = max(pause_s, 3.0 * counts[i] * nominal_period_s)
-        if segment[i] != segment[i - 1]:
-            bounds.append((start, i))
-            start = i
-        elif gap > threshold:
-            bounds.append((start, i))
-            pause_starts.append(i)
-            start = i
-    if m:
-        bounds.append((start, m))
-    return bounds, pause_starts
-
-
 def times_from_arrivals(
     arrival_s: np.ndarray,
     counts: np.ndarray,
@@ -78,7 +138,7 @@ def times_from_arrivals(
     nominal_rate_hz: float | None = None,
     pause_s: float = DEFAULT_PAUSE_S,
 ) -> HostTimeline:
-    """Per-sample times from notification arrival times (see module docstring).
+    """All notifications of a trace through one :class:`ArrivalClock`.
 
     arrival_s: (m,) host arrival time in s of each notification (non-decreasing).
     counts: (m,) samples in each notification (≥ 1).
@@ -87,57 +147,16 @@ def times_from_arrivals(
     """
     arrival = np.asarray(arrival_s, dtype=np.float64)
     n_per = np.asarray(counts, dtype=np.int64)
-    m = arrival.shape[0]
-    seg = np.zeros(m, dtype=np.int64) if segment is None else np.asarray(segment)
-    nominal_period = 1.0 / nominal_rate_hz if nominal_rate_hz else None
-    if m == 0:
-        period = nominal_period if nominal_period is not None else 1.0 / FALLBACK_RATE_HZ
-        return HostTimeline(np.zeros(0), period, [], False)
-
-    bounds, pause_starts = _run_bounds(arrival, n_per, seg, nominal_period, pause_s)
-
-    # pooled least-squares slope of arrival vs cumulative sample number, per-run intercepts
-    numerator = 0.0
-    denominator = 0.0
-    ends_by_run: list[np.ndarray] = []
-    for start, stop in bounds:
-        ends = np.cumsum(n_per[start:stop]).astype(np.float64)  # sample number of last sample
-        ends_by_run.append(ends)
-        if stop - start >= 2:
-            e = ends - ends.mean()
-            a = arrival[start:stop] - arrival[start:stop].mean()
-            numerator += float(e @ a)
-            denominator += float(e @ e)
-    fitted = False
-    period = nominal_period
-    if denominator > 0:
-        slope = numerator / denominator
-        plausible = slope > 0 and (
-            nominal_period is None or 0.5 * nominal_period <= slope <= 2.0 * nominal_period
-        )
-        if plausible:
-            period = slope
-            fitted = True
-    if period is None:
-        period = 1.0 / FALLBACK_RATE_HZ
-
-    times: list[np.ndarray] = []
-    previous_last = -np.inf
-    for (start, stop), ends in zip(bounds, ends_by_run, strict=True):
-        intercept = float(np.min(arrival[start:stop] - period * ends))
-        n_run = int(ends[-1])
-        run_t = intercept + period * np.arange(1, n_run + 1, dtype=np.float64)
-        if run_t[0] <= previous_last:  # a backlog burst reaching back into the last run
-            run_t += previous_last + period - run_t[0]
-        previous_last = float(run_t[-1])
-        times.append(run_t)
-    return HostTimeline(np.concatenate(times), period, pause_starts, fitted)
+    seg = np.zeros(len(arrival), dtype=np.int64) if segment is None else np.asarray(segment)
+    clock = ArrivalClock(nominal_rate_hz, pause_s)
+    parts = [clock.times(a, int(n), new_segment=bool(i and seg[i] != seg[i - 1]))
+             for i, (a, n) in enumerate(zip(arrival, n_per, strict=True))]
+    t_s = np.concatenate(parts) if parts else np.zeros(0)
+    return HostTimeline(t_s, clock.period_s, clock.run_starts, clock.fitted)
 
 
 #: Two rates agree when within this factor of each other.
 RATE_AGREEMENT = 1.25
-#: Sample rates a sensor can have (as analysis.bounds; firmware_bridge does not import it).
-MIN_RATE_HZ, MAX_RATE_HZ = 1.0, 2000.0
 #: An arrival further than this from the median of its neighbours is a bad stamp.
 OUTLIER_S = 5.0
 _RATE_WINDOW = 50

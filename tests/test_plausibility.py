@@ -61,3 +61,27 @@ def test_irregular_real_walks_keep_their_steps(name):
     n_truth = n_truth if isinstance(n_truth, int) else len(n_truth)
     # (the mobgap reference counts only its own walking bouts; stridewatch also counts turns)
     assert len(result.ic_t_s) >= 0.9 * n_truth
+
+
+def test_a_few_seconds_of_noise_that_repeats_by_chance_is_not_walking():
+    """Fuzz find: short noise can show step/stride regularity above the walking minimum
+    by chance (here up to ~0.66 in 4 s); it is rejected because its movement is not at
+    gait frequencies and its regularity over so few peaks could be chance."""
+    from analysis.plausibility import MIN_STEP_REGULARITY, MIN_STRIDE_REGULARITY
+
+    rng = np.random.default_rng(77)
+    regular_by_chance = 0
+    for k in range(48):
+        fs = (50, 100, 200)[k % 3]
+        n = int((4, 6, 8, 10, 12, 20)[k % 6] * fs)
+        sd = (0.02, 0.05, 0.1, 0.3)[k % 4]
+        draw = rng.normal if k % 2 else (lambda a, b, size: rng.uniform(-b, b, size))
+        acc = np.c_[draw(0, sd, (n, 2)), 1 + draw(0, sd, n)]
+        session = analyze(np.arange(n) / fs, acc, acc_units="g").to_dict("noise")
+        assert session["steps"] == 0, (k, session["asymmetry"])
+        asym = session["asymmetry"]
+        if (asym["step_regularity"] or 0) >= MIN_STEP_REGULARITY or (
+                asym["stride_regularity"] or 0) >= MIN_STRIDE_REGULARITY:
+            regular_by_chance += 1
+            assert any("not gait-like" in w for w in session["warnings"])
+    assert regular_by_chance >= 3  # the regularity cue alone would have called these walking

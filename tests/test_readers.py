@@ -94,7 +94,42 @@ def test_analyze_answers_once_per_trial_of_a_data_mat(capsys):
     assert lines[0]["input"]["format"] == "mobilise-d-mat"
 
 
-@pytest.mark.parametrize("name", [*sorted(CASES), "data.mat"])
+def test_mobilise_d_mat_saved_with_v7_3_reads_like_the_v7_file():
+    # tests/samples/data-v7.3.mat: the same struct as data.mat in MATLAB's -v7.3 (HDF5)
+    # layout (see make_samples.mobilise_d_mat73): column-major N x 3 arrays, char as uint16.
+    old = read_recordings(SAMPLES / "data.mat")
+    new = read_recordings(SAMPLES / "data-v7.3.mat")
+    assert [r.source.rsplit("#", 1)[1] for r in new] == [
+        "TimeMeasure1/Test5/Trial1", "TimeMeasure1/Test5/Trial2"]
+    for a, b in zip(old, new, strict=True):
+        assert b.format == "mobilise-d-mat" and b.acc.shape == a.acc.shape
+        np.testing.assert_array_equal(b.acc, a.acc)
+        np.testing.assert_array_equal(b.gyro_dps, a.gyro_dps)
+        np.testing.assert_array_equal(b.t_s, a.t_s)
+        assert b.nominal_rate_hz == 100.0 and b.meta == a.meta
+    assert new[0].meta["start_date_time_iso"] == "2025-12-01T10:00:00.000"
+    result = analyze_recording(new[0], rules=default_rules())
+    assert _matched(result.ic_t_s, TRUE_T) >= 0.85
+
+
+def test_damaged_v7_3_mat_file_is_named(tmp_path):
+    path = tmp_path / "data.mat"
+    path.write_bytes((SAMPLES / "data-v7.3.mat").read_bytes()[:3000])
+    with pytest.raises(InputFileError,
+                       match=rf"^{path}: damaged or unreadable MATLAB 7\.3 \.mat file"):
+        read_recordings(path)
+
+
+def test_v7_3_mat_without_h5py_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    with pytest.raises(InputFileError) as err:
+        read_recordings(SAMPLES / "data-v7.3.mat")
+    assert str(err.value) == (f"{SAMPLES / 'data-v7.3.mat'}: a MATLAB 7.3 (HDF5) .mat file; "
+                              "reading it needs the h5py library: "
+                              'pip install "stridewatch[matlab]"')
+
+
+@pytest.mark.parametrize("name", [*sorted(CASES), "data.mat", "data-v7.3.mat"])
 def test_format_is_detected_from_the_content_of_a_renamed_file(tmp_path, name):
     expected = CASES[name][0] if name in CASES else "mobilise-d-mat"
     for new_name in ("recording.csv", "recording", "recording.dat"):

@@ -92,6 +92,54 @@ def test_reversed_calibration_is_refused_before_connecting(tmp_path, capsys, mon
     assert not (tmp_path / "w.swtrace").exists()
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_final_analysis_still_files_the_session(tmp_path, capsys,
+                                                                    monkeypatch, signum):
+    from stridewatch.live.view import LiveView
+
+    finish = LiveView.finish
+
+    def signalled(self):  # noqa: ANN001, ANN202 - Ctrl-C (or a kill) in the final analysis
+        os.kill(os.getpid(), signum)
+        return finish(self)
+
+    monkeypatch.setattr(LiveView, "finish", signalled)
+    trace, db = tmp_path / "w.swtrace", tmp_path / "s.db"
+    code = main(["record", "--emulate", "--emulate-speed", "20", "--duration", "2",
+                 "-o", str(trace), "--db", str(db), "--patient", "S1"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert ("finishing the final analysis and saving the session of the complete trace; "
+            "another Ctrl-C stops without it") in out.err
+    assert "saved session 1 in" in out.out
+    (stored,) = store.list_sessions(db, patient_id="S1")
+    assert stored.trace_path == str(trace.resolve())
+    # the handlers are back as they were
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_two_signals_during_the_final_analysis_stop_without_filing_the_session(
+        tmp_path, capsys, monkeypatch):
+    from stridewatch.store import filing
+
+    save = filing.save_recording_session
+
+    def interrupted_save(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)  # the second one interrupts the save
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(filing, "save_recording_session", interrupted_save)
+    trace, db = tmp_path / "w.swtrace", tmp_path / "s.db"
+    code = main(["record", "--emulate", "--emulate-speed", "20", "--duration", "2",
+                 "-o", str(trace), "--db", str(db), "--patient", "S1"])
+    err = capsys.readouterr().err
+    assert code == 130
+    assert f"interrupted during the final analysis; the trace {trace} is complete" in err
+    assert store.list_sessions(db) == []  # nothing filed
+    assert read_trace(trace).events
+
+
 def test_ctrl_c_during_the_final_analysis_says_how_to_finish_it(tmp_path, capsys, monkeypatch):
     from stridewatch.live.view import LiveView
 

@@ -92,3 +92,14 @@ def test_standing_only_has_no_steps():
     session = result.to_dict("standing.csv")
     assert session["cadence_spm"] is None
     assert [f["rule"] for f in session["flags"]] == ["short-walk"]
+
+
+def test_bout_cadence_is_the_median_stride_rate_despite_hesitant_ends_and_a_missed_contact():
+    from analysis.cadence import cadence_spm
+
+    steady = 2.0 + np.arange(20) * 0.5  # 120 steps/min
+    start = np.array([0.0, 0.9, 1.4])  # hesitant first steps
+    contacts = np.r_[start, steady, steady[-1] + np.array([0.8, 1.9])]  # and stopping
+    contacts = np.delete(contacts, 12)  # one contact missed mid-walk
+    assert cadence_spm(contacts) == pytest.approx(120.0)
+    assert np.isnan(cadence_spm(contacts[:2]))

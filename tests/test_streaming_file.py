@@ -91,3 +91,64 @@ def test_non_number_in_a_later_chunk(tmp_path):
     with pytest.raises(InputFileError, match=r", line 2502: column ay: 'abc' is not a number"):
         for _ in csv_chunks(path, chunk_rows=1000):
             pass
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample-walk.csv"
+
+
+@pytest.mark.parametrize("path", [*sorted(LAB.glob("*.csv")), SAMPLE], ids=lambda p: p.name)
+def test_small_plain_file_parsed_by_numpy_gives_the_readers_samples(path):
+    from stridewatch.inputs.chunks import recording_chunks, streamable
+
+    assert streamable(path)
+    (chunk,) = list(recording_chunks(path))  # small: one chunk, parsed without pandas
+    recording = read_input(path)  # the tolerant whole-file reader (pandas)
+    np.testing.assert_array_equal(chunk.t_s, recording.t_s)
+    np.testing.assert_array_equal(chunk.acc, recording.acc)
+    if recording.gyro_dps is None:
+        assert chunk.gyro_dps is None
+    else:
+        np.testing.assert_array_equal(chunk.gyro_dps, recording.gyro_dps)
+
+
+@pytest.mark.parametrize("change", [
+    lambda lines: lines.insert(50, ""),  # a blank line (np.loadtxt would skip it)
+    lambda lines: lines.__setitem__(50, "0.49,0.1,NaN,1"),
+    lambda lines: lines.__setitem__(50, "0.49,0.1,,1"),
+    lambda lines: lines.__setitem__(50, '0.49,0.1,"0.2",1'),
+    lambda lines: lines.__setitem__(50, "0.49,0.1,0.2"),
+    lambda lines: lines.__setitem__(50, "0.49,0.1,abc,1"),
+    lambda lines: lines.__setitem__(50, "0.49,0.1,inf,1"),
+    lambda lines: lines.__setitem__(50, "# a comment"),
+    lambda lines: lines.__setitem__(slice(1, None), []),  # header only
+])
+def test_small_file_not_plain_numbers_is_read_whole(tmp_path, change):
+    from stridewatch.inputs.chunks import recording_chunks
+
+    lines = ["t,ax,ay,az"] + [f"{i / 100:.2f},0,0,1" for i in range(1000)]
+    change(lines)
+    path = tmp_path / "odd.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(streaming.NotStreamable):
+        list(recording_chunks(path))
+
+
+def test_cli_reads_an_irregular_small_file_as_before(tmp_path, capsys):
+    """A blank line: not streamed, so the whole-file reader's answer (repair and warning, or
+    error) is what the user gets, exactly as without the numpy fast path."""
+    import stridewatch.inputs.chunks as chunks
+    from stridewatch.cli import main
+
+    lines = SAMPLE.read_text().splitlines()
+    lines.insert(500, "")
+    path = tmp_path / "blank.csv"
+    path.write_text("\n".join(lines) + "\n")
+    code = main(["analyze", str(path), "--json"])
+    fast = capsys.readouterr()
+    real_streamable = chunks.streamable
+    try:
+        chunks.streamable = lambda *a, **k: False
+        assert main(["analyze", str(path), "--json"]) == code
+    finally:
+        chunks.streamable = real_streamable
+    assert capsys.readouterr() == fast

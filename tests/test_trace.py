@@ -425,9 +425,13 @@ def test_decode_metawear_host_time_is_fitted_per_sample(tmp_path: Path) -> None:
     assert decoded.gyro_dps is None
     assert decoded.acc_g[0, 2] == pytest.approx(1.0)  # range learned from the config write
     assert decoded.sample_rate_hz == pytest.approx(rate_hz, rel=2e-3)
-    np.testing.assert_allclose(np.diff(decoded.t_s), 1 / rate_hz, rtol=2e-3)
     residual = (decoded.t_s + (true_t[0])) - true_t
-    assert np.ptp(residual) < 0.01  # the per-sample timeline is straight despite jitter
+    # timed causally (the live view's ArrivalClock): the first notification's latency
+    # (5-40 ms) is taken back as later arrivals show it, within the first seconds
+    assert np.ptp(residual) < 0.04
+    settled = true_t > true_t[0] + 2.5
+    np.testing.assert_allclose(np.diff(decoded.t_s)[settled[1:]], 1 / rate_hz, rtol=2e-3)
+    assert np.ptp(residual[settled]) < 0.01  # the per-sample timeline is straight despite jitter
     assert decoded.gaps == []
 
 

@@ -104,13 +104,20 @@ def test_clinician_walkthrough(server, browser) -> None:
     assert browser.find_element(By.ID, "viewer-range").text != shown
 
     browser.get(base + "/patients/P1")
+    assert browser.find_elements(By.ID, "chart-cadence")  # the trends, drawn as inline SVG
     go(By.ID, "edit-rules")
-    box = browser.find_element(By.ID, "rules_toml")
+    box = browser.find_element(By.ID, "field-slow-pace-threshold_spm")  # per-field form
+    assert box.get_attribute("value") == "100"
     box.clear()
-    box.send_keys("[slow-pace]\nthreshold_spm = 150\n")
-    go(By.ID, "save-rules")
-    assert "analysed again" in browser.find_element(By.CLASS_NAME, "flash").text
+    box.send_keys("150")
+    go(By.ID, "save-fields")
+    assert "1 session analysed again" in browser.find_element(By.CLASS_NAME, "flash").text
     assert "slow-pace" in flags_cells()[0]  # cadence 110 is now below the threshold
+    go(By.ID, "edit-rules")
+    assert "[slow-pace] threshold_spm: default → 150" in browser.find_element(
+        By.CSS_SELECTOR, "#rules-history td.what").text
+    assert browser.find_element(By.CSS_SELECTOR, "#rules-history td.changed-by").text == "alice"
+    go(By.ID, "patient-link")
 
     second = write_walk(server["tmp"] / "second-walk.csv", walk_s=45.0, cadence_spm=100.0)
     browser.find_element(By.ID, "recording").send_keys(str(second))
@@ -123,3 +130,25 @@ def test_clinician_walkthrough(server, browser) -> None:
     assert browser.current_url.endswith("/login")
     browser.get(base + "/patients/P1")
     assert browser.current_url.endswith("/login")
+
+
+def test_served_upload_over_the_limit_is_refused_before_its_body(server) -> None:
+    """The real server (not Flask's test client) answers a 200 MB upload's headers with 413
+    without waiting for the body, and keeps serving."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server["url"])
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn.putrequest("POST", "/patients/P1/upload")
+    conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+    conn.putheader("Content-Length", str(200 * 2**20))
+    conn.endheaders()
+    conn.send(b"--x\r\n" + b"0" * 65536)  # a little of the body, never the rest
+    response = conn.getresponse()
+    assert response.status == 413
+    conn.close()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn.request("GET", "/login")
+    assert conn.getresponse().status == 200
+    conn.close()

@@ -188,6 +188,8 @@ class ProfileSpec(ABC):
     default_range_g: float | None
     min_mtu: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: False for sensors that send no acceleration at all (RSC foot pods: speed, cadence).
+    streams_acceleration: bool = True
 
     @abstractmethod
     def matches_advertisement(self, name: str | None, service_uuids: list[str]) -> bool:

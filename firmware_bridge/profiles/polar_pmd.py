@@ -289,8 +289,14 @@ class AccFrame:
         return (self.stamp_ns + PMD_EPOCH_UNIX_NS) / 1e9
 
 
+_NATIVE_SIGNED_LE = {1: np.dtype("<i1"), 2: np.dtype("<i2")}
+
+
 def _signed_le(data: bytes, width: int) -> np.ndarray:
     """Little-endian signed integers of ``width`` bytes (1..3) as int64."""
+    native = _NATIVE_SIGNED_LE.get(width)
+    if native is not None:  # numpy reads these itself (the same numbers, a few µs less)
+        return np.frombuffer(data, dtype=native).astype(np.int64)
     raw = np.frombuffer(data, dtype=np.uint8).reshape(-1, width).astype(np.int64)
     value = np.zeros(raw.shape[0], dtype=np.int64)
     for k in range(width):

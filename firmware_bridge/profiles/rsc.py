@@ -121,4 +121,5 @@ RSC = RscProfile(
     default_rate_hz=None,
     default_range_g=None,
     notes=("Cadence may be strides of one foot per minute on some pods: check.",),
+    streams_acceleration=False,
 )

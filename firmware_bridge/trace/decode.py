@@ -17,6 +17,7 @@ from firmware_bridge.profiles import (
     StreamConfig,
 )
 from firmware_bridge.sample_times import RATE_AGREEMENT, host_time_evidence, times_from_arrivals
+from firmware_bridge.trace.arrival_order import in_arrival_order
 from firmware_bridge.trace.events import (
     ConnectEvent,
     DisconnectEvent,
@@ -246,7 +247,11 @@ def decode_trace(trace: Trace) -> DecodedTrace:
     disconnect: DisconnectEvent | None = None
     recent: deque[bytes] = deque(maxlen=RECENT_FRAMES)
     repeats = 0
-    for event in trace.events:
+    events, moved = in_arrival_order(trace.events)
+    if moved:
+        problems.append(f"{name}: {moved} notification(s) were written out of arrival order "
+                        "(host times going back); decoded in the order they arrived")
+    for event in events:
         if isinstance(event, NotifyEvent):
             index = packet_index
             packet_index += 1

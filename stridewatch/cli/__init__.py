@@ -38,7 +38,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from stridewatch.inputs.chunks import streamable
     from stridewatch.report.header import recording_header
     from stridewatch.report.summary import wearer_summary
-    from stridewatch.store.engine import describe
     from stridewatch.store.filing import (
         analyze_recording,
         analyze_streamed_csv,
@@ -86,6 +85,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             session["recording"] = recording_header(recording, session,
                                                     patient_id=args.patient)
             if args.save:
+                from stridewatch.store.engine import describe
+
                 saved = save_recording_session(db, session, ref.path, recording=recording,
                                                patient_id=args.patient, rules=rules)
                 print(f"{saved.verb} session {saved.id} in {describe(db)}", file=sys.stderr)
@@ -127,6 +128,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return run_simulate(args)
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (importlib.metadata
+    scans the installed packages, a tenth of a second at every start otherwise)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:  # noqa: A002
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0,
+                         help=help or "show the program's version number and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"stridewatch {software_version()}")  # on stdout, as argparse's own action
+        parser.exit()
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with the project's one-line ``error: …`` (exit 2) instead of usage + error."""
 
@@ -148,14 +164,14 @@ usage: stridewatch COMMAND [options]   (stridewatch COMMAND -h for a command's o
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; given the ``command`` being run, only what that command needs."""
     parser = _Parser(
         prog="stridewatch",
         description="Step-and-posture checks for walking with low back pain, from a trunk "
         "accelerometer.",
     )
-    parser.add_argument("--version", action="version",
-                        version=f"stridewatch {software_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="analyse the bundled synthetic sample (no sensor needed)")
@@ -179,25 +195,53 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p)
     p.set_defaults(func=cmd_simulate)
 
-    for register in _extra_commands():
+    for register in _extra_commands(command):
         register(sub)
     return parser
 
 
-def _extra_commands() -> list:
-    """Commands that live in their own modules (BLE, reports, history)."""
+#: Modules holding the commands that do not live here, in the order `--help` lists them.
+EXTRA_COMMAND_MODULES = (
+    "stridewatch.cli.record",
+    "stridewatch.cli.replay",
+    "stridewatch.cli.report",
+    "stridewatch.cli.history",
+    "stridewatch.cli.patient",
+    "stridewatch.cli.sessions",
+    "stridewatch.cli.calibrate",
+    "stridewatch.cli.sync",
+    "stridewatch.cli.web",
+)
+#: Commands registered in this module: running one imports none of the modules above.
+BUILTIN_COMMANDS = ("demo", "analyze", "simulate")
+#: The module registering each extra command, so that running one imports only its module
+#: (importing them all costs asyncio, the BLE profiles...). A command missing here still
+#: works: every module is then imported, as for `--help`.
+COMMAND_MODULES = {
+    "scan": "stridewatch.cli.record",
+    "record": "stridewatch.cli.record",
+    "replay": "stridewatch.cli.replay",
+    "export": "stridewatch.cli.replay",
+    "report": "stridewatch.cli.report",
+    "history": "stridewatch.cli.history",
+    "patient": "stridewatch.cli.patient",
+    "sessions": "stridewatch.cli.sessions",
+    "calibrate": "stridewatch.cli.calibrate",
+    "sync": "stridewatch.cli.sync",
+    "serve": "stridewatch.cli.web",
+    "users": "stridewatch.cli.web",
+}
+
+
+def _extra_commands(command: str | None = None) -> list:
+    """Commands that live in their own modules (BLE, reports, history): only the one that
+    registers ``command`` when that is known, else all (for `--help` and usage errors)."""
+    if command in BUILTIN_COMMANDS:
+        return []
+    names = ((COMMAND_MODULES[command],) if command in COMMAND_MODULES
+             else EXTRA_COMMAND_MODULES)
     registers = []
-    for module_name in (
-        "stridewatch.cli.record",
-        "stridewatch.cli.replay",
-        "stridewatch.cli.report",
-        "stridewatch.cli.history",
-        "stridewatch.cli.patient",
-        "stridewatch.cli.sessions",
-        "stridewatch.cli.calibrate",
-        "stridewatch.cli.sync",
-        "stridewatch.cli.web",
-    ):
+    for module_name in names:
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:
@@ -213,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         print(SHORT_USAGE, end="")
         return 0
-    parser = build_parser()
+    parser = build_parser(argv[0])
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error already printed

@@ -154,7 +154,8 @@ def require_accelerometer(profile: Any, where: str) -> None:
     speed and cadence only): the analysis is built on a trunk accelerometer."""
     from stridewatch.inputs import InputFileError
 
-    if profile is not None and not profile.supported_ranges_g:
+    # (a fixed range is no reason: the micro:bit streams acceleration at a range it chooses)
+    if profile is not None and not profile.streams_acceleration:
         raise InputFileError(
             f"{where}: {profile.title} sends cadence only, no acceleration; stridewatch "
             "analyses a trunk-worn accelerometer (steps, lean and asymmetry), so this sensor "

@@ -29,6 +29,8 @@ from stridewatch.terminal import terminal_text
 # numpy, the profiles and the simulator are imported by the functions that use them, so
 # registering these commands (every CLI start) stays cheap.
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from analysis.simulate import Simulation
 
 EMULATED_RATE_HZ = 200.0
@@ -135,17 +137,14 @@ async def _scan(args: argparse.Namespace) -> int:
 async def _record(args: argparse.Namespace) -> int:
     import asyncio
 
-    from analysis.errors import InputError
     from firmware_bridge.profiles import StreamConfig, get_profile
     from firmware_bridge.recorder import RecordingError, record
     from firmware_bridge.scanner import AmbiguousDeviceError, find_sensor, scan
     from stridewatch.inputs.wear_prior import device_wear_prior
     from stridewatch.live.calibration import GuidedCalibration
     from stridewatch.live.view import LiveView
-    from stridewatch.report.summary import wearer_summary
-    from stridewatch.store import lean_references
-    from stridewatch.store.engine import describe
-    from stridewatch.store.filing import db_path, resolve_rules, save_recording_session
+    from stridewatch.store import lean_references, paired_sensors
+    from stridewatch.store.filing import db_path, resolve_rules
 
     output = check_output(args.output or time.strftime("walk-%Y%m%d-%H%M%S.swtrace"),
                           overwrite=False)
@@ -198,6 +197,10 @@ async def _record(args: argparse.Namespace) -> int:
         rules = resolve_rules(args.rules, args.patient, db)
         stored = lean_references.get_lean_reference(db, args.patient, device.address) if (
             db is not None and args.patient) else None
+        if db is not None and args.patient:
+            other = paired_sensors.check_sensor(db, args.patient, device.address, device.name)
+            if other:
+                print(f"warning: {terminal_text(other)}", file=sys.stderr)
         trace_marks: list = []  # the trace writer, once the recorder has opened it
         guide = None if args.no_calibration else GuidedCalibration(
             sys.stdout, mark=lambda label: trace_marks and trace_marks[0].record_mark(label))
@@ -251,41 +254,69 @@ async def _record(args: argparse.Namespace) -> int:
                     loop.remove_signal_handler(signum)
             if sensor is not None and args.duration is None:
                 watcher.cancel()
+    if db is not None and args.patient and summary.samples:
+        # the first sensor that really streamed for this patient becomes theirs
+        paired, now = paired_sensors.pair_sensor(db, args.patient, device.address, device.name,
+                                                 profile.name, source=f"record {output}")
+        if now:
+            print(terminal_text(f"paired {paired.label()} with patient {args.patient}; "
+                                "another sensor answering later is warned about"))
     print(f"\n{summary.notifications} notifications, {summary.samples} samples, "
           f"{summary.link_losses} link loss(es), {len(summary.decode_errors)} bad packet(s); "
           f"trace: {terminal_text(output)}")
     if live.samples:
+        save = f" --save --db {db}" if args.save else ""
+        how = (f"the trace {output} is complete: analyse it with "
+               f"`stridewatch analyze{save} {output}`")
+        # a signal now (a second Ctrl-C, a kill) lets the analysis finish and the session
+        # be filed; only another one stops without it
         try:
-            with _signals_interrupt():
-                result = live.finish()
-                session = result.to_dict(str(output))
-        except InputError as exc:
-            print(f"error: {terminal_text(output)}: {terminal_text(exc)} (the trace is complete; "
-                  "analyse it again with other options)", file=sys.stderr)
-            return 2
+            with _finish_despite_one_signal(
+                    f"finishing the final analysis{' and saving the session' if args.save else ''}"
+                    f" of the complete trace; another Ctrl-C stops without it ({how})"):
+                code = _finish(args, live, output, rules, db, device)
         except KeyboardInterrupt:
-            save = f" --save --db {db}" if args.save else ""
-            print(terminal_text(
-                f"interrupted during the final analysis; the trace {output} is complete: "
-                f"analyse it with `stridewatch analyze{save} {output}`"), file=sys.stderr)
+            print(terminal_text(f"interrupted during the final analysis; {how}"),
+                  file=sys.stderr)
             return 130
-        print(wearer_summary(session, rules))
-        if args.save:
-            # filed under the trace's identity and clock, as `report`/`analyze` of the
-            # trace will find it (the trace is read back for that)
-            saved = save_recording_session(db, session, output, patient_id=args.patient,
-                                           rules=rules)
-            print(f"{saved.verb} session {saved.id} in {describe(db)} "
-                  "(see `stridewatch history`)")
-        reference = result.lean_reference
-        if (args.patient and db is not None and reference is not None
-                and reference.kind in ("calibrated", "standing")
-                and reference.gravity_g is not None):
-            lean_references.save_lean_reference(
-                db, args.patient, device.address, reference.gravity_g, reference.segment_s,
-                source=f"record {output}")
-            print(terminal_text(f"stored the upright reference of patient {args.patient} for "
-                                f"{device.address} (used when a later walk has no standing)"))
+        if code:
+            return code
+    return 0
+
+
+def _finish(args: argparse.Namespace, live: object, output: Path, rules: object, db: object,
+            device: object) -> int:
+    """The final analysis of a recording: summary, session filed, upright reference kept."""
+    from analysis.errors import InputError
+    from stridewatch.report.summary import wearer_summary
+    from stridewatch.store import lean_references
+    from stridewatch.store.engine import describe
+    from stridewatch.store.filing import save_recording_session
+
+    try:
+        result = live.finish()
+        session = result.to_dict(str(output))
+    except InputError as exc:
+        print(f"error: {terminal_text(output)}: {terminal_text(exc)} (the trace is complete; "
+              "analyse it again with other options)", file=sys.stderr)
+        return 2
+    print(wearer_summary(session, rules))
+    if args.save:
+        # filed under the trace's identity and clock, as `report`/`analyze` of the
+        # trace will find it (the trace is read back for that); one transaction
+        saved = save_recording_session(db, session, output, patient_id=args.patient,
+                                       rules=rules)
+        print(f"{saved.verb} session {saved.id} in {describe(db)} "
+              "(see `stridewatch history`)")
+    reference = result.lean_reference
+    if (args.patient and db is not None and reference is not None
+            and reference.kind in ("calibrated", "standing")
+            and reference.gravity_g is not None):
+        lean_references.save_lean_reference(
+            db, args.patient, device.address, reference.gravity_g, reference.segment_s,
+            source=f"record {output}")
+        print(terminal_text(f"stored the upright reference of patient {args.patient} for "
+                            f"{device.address} (used when a later walk has no standing)"))
     return 0
 
 
@@ -295,17 +326,24 @@ STOP_SIGNALS = tuple(
 
 
 @contextlib.contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """While the final analysis runs (no event loop to stop), SIGTERM and SIGHUP
-    interrupt it like Ctrl-C does, so the same message says how to finish it."""
+def _finish_despite_one_signal(note: str) -> Iterator[None]:
+    """While the final analysis runs (no event loop to stop): the first Ctrl-C, SIGTERM
+    or SIGHUP prints ``note`` and lets the work finish (the trace is complete, so its
+    session can still be filed); a second one raises KeyboardInterrupt. Every write in
+    that work is one store transaction, so an interrupted save leaves nothing half-written.
+    """
+    received: list[int] = []
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    def on_signal(signum: int, frame: object) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            raise KeyboardInterrupt
+        print(terminal_text(note), file=sys.stderr, flush=True)
 
     previous = {}
     for signum in STOP_SIGNALS:
         with contextlib.suppress(ValueError, OSError):  # not the main thread
-            previous[signum] = signal.signal(signum, interrupt)
+            previous[signum] = signal.signal(signum, on_signal)
     try:
         yield
     finally:

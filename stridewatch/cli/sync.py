@@ -21,6 +21,7 @@ from stridewatch.cli.lazy import LazyModule
 from stridewatch.cli.options import add_store_options
 from stridewatch.inputs import InputFileError
 from stridewatch.sync.messages import NO_DEVICE, SyncRefused
+from stridewatch.terminal import terminal_text
 
 _filing = LazyModule("stridewatch.store.filing")  # the store only when a command runs
 
@@ -121,6 +122,7 @@ async def _emulated(args: argparse.Namespace) -> AsyncIterator[Any]:
 
 async def _sync(args: argparse.Namespace) -> int:
     from firmware_bridge.scanner import find_sensor
+    from stridewatch.store import paired_sensors
     from stridewatch.store import synced_recordings as ledger
     from stridewatch.sync.metawear import start_or_stop_logging, sync_metawear
     from stridewatch.sync.polar import SyncOptions, start_or_stop_recording, sync_polar
@@ -149,6 +151,10 @@ async def _sync(args: argparse.Namespace) -> int:
             elif profile is None or profile.name != "polar-pmd":
                 raise SyncRefused(f"{wanted}: not a sensor that records on its own "
                                   "(Polar Verity Sense or MetaWear)")
+        if args.patient:
+            other = paired_sensors.check_sensor(db, args.patient, device.address, device.name)
+            if other:
+                print(f"warning: {terminal_text(other)}", file=sys.stderr)
         if args.start or args.stop:
             rate_hz = _start_rate_hz(args, kind)  # checked before the calibration
             if args.start:
@@ -173,6 +179,11 @@ async def _sync(args: argparse.Namespace) -> int:
             report = await sync_metawear(device, options, backend=backend)
         else:
             report = await sync_polar(device, options, backend=backend)
+    if args.patient:
+        paired, now = paired_sensors.pair_sensor(db, args.patient, device.address, device.name,
+                                                 kind, source="sync")
+        if now:
+            print(terminal_text(f"paired {paired.label()} with patient {args.patient}"))
     print(f"sync: {len(report.stored)} stored, {len(report.already)} already stored, "
           f"{len(report.deleted)} deleted on the sensor"
           + (f", {report.reconnects} reconnect(s)" if report.reconnects else ""))

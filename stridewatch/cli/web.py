@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import ipaddress
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ def describe(db: object) -> str:
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8250
+#: Requests served at once (a report being drawn waits in its thread without holding the
+#: interpreter: drawing runs in stridewatch.web.reports' worker processes).
+SERVER_THREADS = 16
 
 
 def is_local_host(host: str) -> bool:
@@ -63,8 +67,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: serve: {problem}", file=sys.stderr)
         return 2
     try:
-        from werkzeug.serving import make_server
+        from cheroot import wsgi
 
+        from stridewatch.web import reports
         from stridewatch.web.app import WebConfig, create_app
     except ModuleNotFoundError as exc:
         print(f"error: serve needs the web extra ({exc.name} missing): "
@@ -75,18 +80,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
                        max_upload_bytes=int(args.max_upload_mb * 2**20),
                        tls=args.tls_cert is not None)
     app = create_app(config)
-    ssl_context = (args.tls_cert, args.tls_key) if args.tls_cert else None
-    server = make_server(args.host, args.port, app, threaded=True, ssl_context=ssl_context)
-    scheme = "https" if ssl_context else "http"
-    print(f"serving {describe(db)} on {scheme}://{args.host}:{server.server_port}/ "
-          "(Ctrl+C stops)", flush=True)
+    # cheroot: a WSGI server with a fixed pool of request threads (more requests wait for a
+    # free thread instead of each starting one) and TLS of its own
+    server = wsgi.Server((args.host, args.port), app, numthreads=SERVER_THREADS,
+                         server_name="stridewatch")
+    # a body larger than the upload limit is refused before it is read
+    server.max_request_body_size = app.config["MAX_CONTENT_LENGTH"]
+    if args.tls_cert:
+        from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+        server.ssl_adapter = BuiltinSSLAdapter(args.tls_cert, args.tls_key)
+    scheme = "https" if args.tls_cert else "http"
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
+        server.prepare()
+        reports.start()
+        print(f"serving {describe(db)} on {scheme}://{args.host}:{server.bind_addr[1]}/ "
+              "(Ctrl+C stops)", flush=True)
+        server.serve()
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        server.server_close()
+        server.stop()
+        reports.shutdown()
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _read_password(args: argparse.Namespace) -> str:

@@ -5,8 +5,14 @@ Layout (Mobilise-D data format, as read by mobgap's
 e.g. ``data.TimeMeasure1.Test5.Trial1``; a level holding ``SU`` (the
 single-sensor unit) is one test. ``SU.LowerBack`` holds ``Acc`` (N×3, in g),
 ``Gyr`` (N×3, deg/s), ``Fs.Acc`` (Hz) and optionally ``Timestamp`` (N, Unix s);
-the test level may carry ``StartDateTime`` and ``TimeZone``. Files saved by
-MATLAB ``-v7.3`` are HDF5 inside and need ``h5py``, not installed by default.
+the test level may carry ``StartDateTime`` and ``TimeZone``.
+
+Files saved by MATLAB ``-v7.3`` (the usual Mobilise-D export) are HDF5 inside,
+after a 512-byte header that starts ``MATLAB 7.3 MAT-file``: a struct is a
+group (attribute ``MATLAB_class`` = ``struct``, field order in
+``MATLAB_fields``), a numeric array a dataset stored column-major (an N×3
+matrix is a 3×N dataset), a ``char`` array uint16 codes. They are read with
+``h5py``, an optional dependency: ``pip install "stridewatch[matlab]"``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import numpy as np
 
 from stridewatch.inputs.recording import InputFileError, Recording
 
+H5PY_EXTRA = "matlab"
 SENSOR = "SU"
 POSITION = "LowerBack"
 
@@ -27,13 +34,15 @@ def read_mobilised_mat(path: Path, units: str | None = None,
     from scipy import io as sio
 
     with open(path, "rb") as handle:
-        if b"MATLAB 7.3" in handle.read(128):
-            raise InputFileError(f"{path}: a MATLAB 7.3 (HDF5) .mat file; save it with -v7 "
-                                 "or convert it (7.3 files are not read yet)")
-    try:
-        mat = sio.loadmat(str(path), squeeze_me=True, struct_as_record=False, mat_dtype=True)
-    except (ValueError, TypeError, OSError, EOFError) as exc:
-        raise InputFileError(f"{path}: damaged or unreadable .mat file ({exc})") from exc
+        is_hdf5 = b"MATLAB 7.3" in handle.read(128)
+    if is_hdf5:
+        mat = _load_hdf5_mat(path)
+    else:
+        try:
+            mat = sio.loadmat(str(path), squeeze_me=True, struct_as_record=False,
+                              mat_dtype=True)
+        except (ValueError, TypeError, OSError, EOFError) as exc:
+            raise InputFileError(f"{path}: damaged or unreadable .mat file ({exc})") from exc
     if "data" not in mat:
         raise InputFileError(f"{path}: no 'data' struct (not a Mobilise-D data.mat); "
                              f"variables: {', '.join(k for k in mat if not k.startswith('__'))}")
@@ -43,6 +52,60 @@ def read_mobilised_mat(path: Path, units: str | None = None,
     if not recordings:
         raise InputFileError(f"{path}: no test holds {SENSOR}.{POSITION} sensor data")
     return recordings
+
+
+class _MatStruct:
+    """A MATLAB struct read from a 7.3 file, shaped like scipy's ``mat_struct``."""
+
+    def __init__(self, fields: dict[str, object]) -> None:
+        self._fieldnames = list(fields)
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+
+def _load_hdf5_mat(path: Path) -> dict[str, object]:
+    """The variables of a MATLAB 7.3 file as scipy's ``loadmat(squeeze_me=True)`` gives them."""
+    try:
+        import h5py
+    except ModuleNotFoundError as exc:
+        raise InputFileError(
+            f"{path}: a MATLAB 7.3 (HDF5) .mat file; reading it needs the h5py library: "
+            f'pip install "stridewatch[{H5PY_EXTRA}]"'
+        ) from exc
+    try:
+        with h5py.File(path, "r") as root:
+            return {key: _hdf5_value(root[key], root, h5py)
+                    for key in _field_order(root) if not key.startswith("#")}
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise InputFileError(f"{path}: damaged or unreadable MATLAB 7.3 .mat file ({exc})") \
+            from exc
+
+
+def _field_order(group: object) -> list[str]:
+    """Field names in MATLAB's order (``MATLAB_fields``) when stored, else the group's."""
+    stored = group.attrs.get("MATLAB_fields")
+    if stored is None:
+        return list(group.keys())
+    names = [b"".join(np.asarray(name).astype("S1").tolist()).decode("ascii") for name in stored]
+    return [n for n in names if n in group] + [k for k in group.keys() if k not in names]
+
+
+def _hdf5_value(node: object, root: object, h5py: object) -> object:
+    if isinstance(node, h5py.Group):
+        return _MatStruct({key: _hdf5_value(node[key], root, h5py) for key in _field_order(node)})
+    matlab_class = node.attrs.get("MATLAB_class", b"double")
+    matlab_class = matlab_class.decode() if isinstance(matlab_class, bytes) else str(matlab_class)
+    if node.attrs.get("MATLAB_empty", 0):
+        return np.zeros(0)
+    data = node[()]
+    if node.dtype == h5py.ref_dtype:  # cell or struct array: a 1-element one is its element
+        cells = [_hdf5_value(root[ref], root, h5py) for ref in np.ravel(data)]
+        return cells[0] if len(cells) == 1 else cells
+    array = np.asarray(data).T  # HDF5 holds MATLAB's column-major dimensions reversed
+    if matlab_class == "char":
+        return "".join(chr(code) for code in np.ravel(array, order="F"))
+    array = np.squeeze(array)
+    return array.item() if array.ndim == 0 else array
 
 
 def _tests(node: object, name: tuple[str, ...]) -> list[tuple[tuple[str, ...], object]]:

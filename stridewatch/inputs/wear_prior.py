@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.orientation import WearPrior, parse_wear_prior
-from firmware_bridge.profiles import get_profile
 
 
 def device_wear_prior(profile_name: str | None, device_name: str | None) -> WearPrior | None:
     """The device prior for a profile and advertised name; None when there is none."""
     if not profile_name:
         return None
+    from firmware_bridge.profiles import get_profile  # here: CSV inputs need no BLE profiles
+
     try:
         spec = get_profile(profile_name)
     except ValueError:

@@ -53,9 +53,13 @@ def replay_trace(
                                trace.header.device_name)
     decoder = spec.new_decoder(config)
     rate = config.sample_rate_hz or decoder.sample_rate_hz
+    # With nothing to show (``out`` None: --json) the view never refreshes: a refresh only
+    # prints the status line and alerts, and costs a whole provisional analysis every second
+    # (more as the trace gets longer); the final result does not depend on it.
     view = LiveView(float(rate), rules=rules, calibrate_s=calibrate_s, axes=axes, out=out,
-                    clock=clock, wear_prior=device_wear_prior(trace.header.profile,
-                                                              trace.header.device_name))
+                    clock=clock, refresh_s=1.0 if out is not None else float("inf"),
+                    wear_prior=device_wear_prior(trace.header.profile,
+                                                 trace.header.device_name))
     started = clock()
     packet = 0
     for event in trace:
@@ -65,6 +69,7 @@ def replay_trace(
                 sleep(wait)
         if isinstance(event, ConnectEvent | DisconnectEvent):
             decoder.reset()
+            view.new_connection()
         elif isinstance(event, WriteEvent):
             decoder.note_write(event.char_uuid, event.payload)
         elif isinstance(event, NotifyEvent):

@@ -19,10 +19,9 @@ from analysis.orientation import WearPrior
 from analysis.pipeline import SessionAnalyzer, SessionResult
 from analysis.rules import Flag, RuleSet
 from firmware_bridge.profiles.base import DecodedBlock
+from firmware_bridge.sample_times import ArrivalClock
 from stridewatch.live.calibration import GuidedCalibration
 
-PAUSE_S = 1.0
-RATE_LEARN_S = 5.0
 # Judged on the whole session, not while walking.
 SESSION_ONLY_RULES = ("short-walk",)
 
@@ -31,8 +30,8 @@ class LiveView:
     """Feed blocks with ``on_block``; a status line is printed at most every ``refresh_s``.
 
     Times: the device clock (relative to its first sample) where the profile has
-    one; otherwise samples are laid at the nominal rate and re-anchored on the
-    host arrival time after a pause (a gap then splits the analysis).
+    one; otherwise the arrival times through ``ArrivalClock``, as ``analyze`` times
+    the same trace (a pause starts a new run; the analysis then sees a gap).
     """
 
     def __init__(
@@ -62,12 +61,10 @@ class LiveView:
         self.clock = clock
         self._origin: float | None = None
         self._host_origin: float | None = None
-        self._next_t: float | None = None
-        self._last_arrival: float | None = None
+        self._arrival_clock: ArrivalClock | None = None
+        self._new_connection = False
         self._last_t: float | None = None
         self._last_host: float | None = None
-        self._run_start = 0.0
-        self._run_samples = 0
         self._last_refresh = -float("inf")
         self._alerted: set[tuple[str, float]] = set()
         self.samples = 0
@@ -115,31 +112,20 @@ class LiveView:
     def _host_times(self, host_s: float, n: int) -> np.ndarray:
         """Sample times for a device without a clock, from notification arrival times.
 
-        Within a run of notifications the samples are laid back to back at the
-        rate measured so far (arrivals over samples, once ``RATE_LEARN_S`` have
-        passed; the nominal rate before), so a device running 2 % slow does not
-        drift away from real time. A silence longer than ``PAUSE_S`` starts a new
-        run anchored on the arrival time; the analysis then sees a gap.
+        The same ``ArrivalClock`` as ``analyze`` of the trace (one timing policy, see
+        ``firmware_bridge.sample_times``), relative to the first sample.
         """
+        if self._arrival_clock is None:
+            self._arrival_clock = ArrivalClock(self.fs_hz)
+        t = self._arrival_clock.times(host_s, n, new_segment=self._new_connection)
+        self._new_connection = False
         if self._host_origin is None:
-            self._host_origin = host_s
-        arrival = host_s - self._host_origin
-        paused = self._last_arrival is not None and arrival - self._last_arrival > PAUSE_S
-        if self._next_t is None or paused:
-            self._run_start, self._run_samples = arrival, 0
-            start = arrival - (n - 1) / self.fs_hz
-            if self._next_t is not None:
-                start = max(start, self._next_t)
-            rate = self.fs_hz
-        else:
-            elapsed = arrival - self._run_start
-            rate = self._run_samples / elapsed if elapsed >= RATE_LEARN_S else self.fs_hz
-            start = self._next_t
-        t = start + np.arange(n) / rate
-        self._next_t = float(t[-1]) + 1.0 / rate
-        self._run_samples += n
-        self._last_arrival = arrival
-        return t
+            self._host_origin = float(t[0])
+        return t - self._host_origin
+
+    def new_connection(self) -> None:
+        """The link was lost or made again: the next notification starts a new run."""
+        self._new_connection = True
 
     def feed(self, t_s: np.ndarray, acc_g: np.ndarray) -> None:
         """Add samples (t in s on the recording's clock, acceleration (n,3) in g)."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from stridewatch.report.durations import format_clock, format_duration
 from stridewatch.report.limits import Thresholds, finite_or_none
+from stridewatch.report.wording import count_of
 
 FAST_SPM = 120.0  # literature band: >= 120 steps/min is fast walking
 
@@ -152,10 +153,6 @@ def pace_spm(session: Mapping[str, Any]) -> float | None:
     return steps / (walking_s / 60.0)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def _steps_sentence(session: Mapping[str, Any], limits: Thresholds) -> str | None:
     asym = session.get("asymmetry") or {}
     si = finite_or_none(asym.get("step_time_si_pct"))
@@ -238,7 +235,7 @@ def session_facts(session: Mapping[str, Any], limits: Thresholds | None = None) 
     else:
         sentences.append(
             f"You took {steps:,} steps in {format_duration(walking_s)} of walking "
-            f"({_plural(len(bouts), 'walk')} in a {format_duration(duration_s)} recording).")
+            f"({count_of(len(bouts), 'walk')} in a {format_duration(duration_s)} recording).")
         brisk = limits.brisk_spm
         slow_s = flagged_seconds(session, "slow-pace")
         if brisk is None:

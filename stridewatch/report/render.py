@@ -25,17 +25,20 @@ from stridewatch.report.durations import format_clock, format_duration
 from stridewatch.report.history import HistorySession, PatientEntry
 from stridewatch.report.limits import Thresholds
 from stridewatch.report.signal import ReportSignal
+from stridewatch.report.wording import count_of
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("stridewatch.report", "templates"),
         autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["count_of"] = count_of
+    return env
 
 
 def _asset(name: str) -> str:

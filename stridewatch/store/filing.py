@@ -13,13 +13,14 @@ from analysis.errors import InputError
 from analysis.rules import RuleSet
 from stridewatch.inputs import TRACE_SUFFIX, Recording, located, read_input
 from stridewatch.inputs.wear_prior import recording_wear_prior
-from stridewatch.store import database as store
-from stridewatch.store.identity import identify
 from stridewatch.terminal import terminal_text
 
-if TYPE_CHECKING:  # the analysis is imported only when a recording is analysed
+# The analysis is imported only when a recording is analysed, and the store (SQLAlchemy,
+# ~0.4 s to import) only when it is used: `analyze` without --save or --patient never is.
+if TYPE_CHECKING:
     from analysis.lean import LeanReference
     from analysis.pipeline import SessionResult
+    from stridewatch.store import database as store
 
 
 def analyze_recording(
@@ -61,7 +62,7 @@ def analyze_streamed_csv(
     db: store.DbLike = None,
     patient_id: str | None = None,
 ) -> tuple[SessionResult, Recording] | None:
-    """Analyse a large plain-layout CSV (``stridewatch.inputs.chunks.streamable``) as a stream
+    """Analyse a plain-layout CSV (``stridewatch.inputs.chunks.streamable``) as a stream
     of chunks: memory independent of its length, no samples kept. Returns the result and a
     recording holding no samples (how the input was read), or None when the file is not
     streamed (not that layout, or its clock needs repairs): read it whole then."""
@@ -69,14 +70,15 @@ def analyze_streamed_csv(
 
     from analysis.streaming import NotStreamable, analyze_stream
     from analysis.timebase import TimeUnit
-    from stridewatch.inputs.chunks import csv_chunks
+    from stridewatch.inputs.chunks import recording_chunks
 
     recording = Recording(source=str(path), t_s=np.zeros(0), acc=np.zeros((0, 3)),
                           gyro_dps=None, acc_units=units,
                           time_unit=TimeUnit("s", False, time_unit is None).describe())
     try:
         result = analyze_stream(
-            csv_chunks(path), acc_units=units, rules=rules, calibrate_s=calibrate_s, axes=axes,
+            recording_chunks(path), acc_units=units, rules=rules, calibrate_s=calibrate_s,
+            axes=axes,
             stored_reference=stored_lean_reference(db, patient_id, None),
             wear_prior=recording_wear_prior(None),
         )
@@ -103,6 +105,8 @@ def stored_lean_reference(
 def recorded_at(recording: Recording, path: Path) -> datetime:
     """When the walk was recorded (aware, UTC), by the store's one recording clock
     (``stridewatch.store.identity``)."""
+    from stridewatch.store.identity import identify
+
     return identify(recording, path).clock.start_utc
 
 
@@ -122,6 +126,9 @@ def save_recording_session(
     ``recording``: the samples as read from ``path`` (read again when not given).
     ``session_date``: a date or time the user gave; default: the recording clock.
     """
+    from stridewatch.store import database as store
+    from stridewatch.store.identity import identify
+
     if recording is None:
         recording = read_input(path)
     ident = identify(recording, Path(path), session.get("duration_s"), session_date)
@@ -151,6 +158,8 @@ def resolve_rules(
         return load_rules(rules)
     base = default_rules()
     if patient_id is not None and db is not None:
+        from stridewatch.store import database as store
+
         stored = store.get_patient_rules(db, patient_id)
         if stored is not None:
             source = f"patient {patient_id} rules v{stored.version}"
@@ -167,5 +176,7 @@ def resolve_rules(
 def db_path(args: argparse.Namespace) -> str | Path:
     """The session store named by ``--db`` (a path or a ``postgresql://`` URL), else by
     ``STRIDEWATCH_DB``, else the default file in the user's data folder."""
+    from stridewatch.store import database as store
+
     chosen = getattr(args, "db", None) or os.environ.get(store.ENV_VAR)
     return chosen if chosen else store.default_db_path()

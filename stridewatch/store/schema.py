@@ -134,5 +134,16 @@ rules_history = sa.Table(
     sa.Column("changed_at_utc", sa.Text, nullable=False),
 )
 
+# revision 0004: the sensor each patient wears (stridewatch.store.paired_sensors)
+paired_sensors = sa.Table(
+    "paired_sensors", metadata,
+    sa.Column("patient_id", sa.Text, sa.ForeignKey("patients.id"), primary_key=True),
+    sa.Column("device_address", sa.Text, nullable=False),
+    sa.Column("device_name", sa.Text),
+    sa.Column("profile", sa.Text),
+    sa.Column("paired_at_utc", sa.Text, nullable=False),
+    sa.Column("source", sa.Text),
+)
+
 #: The newest migration revision; equal to the head of ``migrations/versions`` (tested).
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"

@@ -30,14 +30,17 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from analysis.errors import InputError
 from stridewatch.cli.options import default_rules
+from stridewatch.report.wording import count_of
 from stridewatch.store import clinicians
 from stridewatch.store import database as store
 from stridewatch.store.filing import resolve_rules
-from stridewatch.web import passwords, recordings, reports, security
+from stridewatch.web import passwords, recordings, reports, rules_form, security, trends
 
 DEFAULT_MAX_UPLOAD_MB = 64
 #: Weeks of plan totals shown on a patient page.
 PLAN_WEEKS_SHOWN = 8
+#: Weeks drawn in a patient page's trend charts.
+TREND_WEEKS_SHOWN = 26
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def create_app(config: WebConfig) -> Flask:
         MAX_CONTENT_LENGTH=config.max_upload_bytes + 64 * 1024,
         MAX_FORM_MEMORY_SIZE=256 * 1024,
     )
+    app.jinja_env.filters["count_of"] = count_of
     db = store.connect(config.db)
     logins = security.LoginSessions()
     limiter = security.LoginLimiter()
@@ -169,9 +173,11 @@ def create_app(config: WebConfig) -> Flask:
         rules = resolve_rules(None, patient_id, db)
         sessions = list(reversed(store.list_sessions(db, patient_id=patient_id)))
         flags = clinicians.session_flags(db, [s.id for s in sessions])
-        weeks = store.weekly_totals(db, patient_id=patient_id, plan=rules.plan)
+        weeks = store.plan_weeks(sessions, rules.plan)
+        charts = trends.patient_charts(sessions, weeks[-TREND_WEEKS_SHOWN:], rules)
         return render_template("patient.html", patient_id=patient_id, sessions=sessions,
                                flags=flags, weeks=weeks[-PLAN_WEEKS_SHOWN:][::-1],
+                               charts=charts,
                                plan=rules.plan, rules_version=rules.version,
                                max_upload_mb=config.max_upload_bytes // 2**20)
 
@@ -179,23 +185,37 @@ def create_app(config: WebConfig) -> Flask:
     def patient_rules(patient_id: str) -> Any:
         _patient_or_404(patient_id)
         stored = store.get_patient_rules(db, patient_id)
-        history = clinicians.rules_history(db, patient_id)
+        shipped = default_rules()
+        groups = rules_form.form_groups(resolve_rules(None, patient_id, db), shipped)
+        changes = _rules_changes(clinicians.rules_history(db, patient_id))
+
+        def page(text: str, error: str | None = None, status: int = 200,
+                 shown: list[rules_form.FieldGroup] | None = None) -> Any:
+            return render_template(
+                "rules.html", patient_id=patient_id, text=text, stored=stored,
+                groups=shown or groups, changes=changes, error=error,
+                error_field=rules_form.error_field(error) if error else None), status
+
         if request.method == "GET":
-            text = stored.toml_text if stored else ""
-            return render_template("rules.html", patient_id=patient_id, text=text,
-                                   stored=stored, history=history, error=None)
-        text = request.form.get("rules_toml", "").replace("\r\n", "\n")
-        source = f"rules of patient {patient_id}"
+            return page(stored.toml_text if stored else "")
+        sent = request.form.to_dict(flat=False)
+        if request.form.get("form") == "fields":
+            text = rules_form.overrides_from_form(sent, shipped,
+                                                  stored.toml_text if stored else None)
+            shown = rules_form.with_sent_values(groups, sent)
+        else:  # the advanced box: the overrides as TOML text
+            text = request.form.get("rules_toml", "").replace("\r\n", "\n")
+            shown = None
         try:
             # the same check as `stridewatch patient --set-rules FILE`
-            ruleset = default_rules().with_overrides(text, source)
+            shipped.with_overrides(text, f"rules of patient {patient_id}")
         except InputError as exc:
-            return render_template("rules.html", patient_id=patient_id, text=text,
-                                   stored=stored, history=history, error=str(exc)), 400
+            return page(text, str(exc), 400, shown)
         version = clinicians.change_patient_rules(db, patient_id, text, g.user.username)
         ruleset = resolve_rules(None, patient_id, db)
         redone = recordings.reanalyse_patient(db, patient_id, ruleset)
-        flash(f"rules version {version} saved; {redone} session(s) analysed again with them")
+        flash(f"rules version {version} saved; {count_of(redone, 'session')} analysed again "
+              "with them")
         return redirect(url_for("patient", patient_id=patient_id))
 
     @app.post("/patients/<path:patient_id>/upload")
@@ -271,10 +291,10 @@ def create_app(config: WebConfig) -> Flask:
             try:
                 if request.form.get("action") == "unassign":
                     n = clinicians.unassign_patients(db, username, patient_ids)
-                    flash(f"{n} patient(s) unassigned from {username}")
+                    flash(f"{count_of(n, 'patient')} unassigned from {username}")
                 else:
                     n = clinicians.assign_patients(db, username, patient_ids, g.user.username)
-                    flash(f"{n} patient(s) assigned to {username}")
+                    flash(f"{count_of(n, 'patient')} assigned to {username}")
             except (KeyError, ValueError) as exc:
                 flash(f"not changed: {exc}")
             return redirect(url_for("admin"))
@@ -283,6 +303,15 @@ def create_app(config: WebConfig) -> Flask:
         return render_template("admin.html", users=users, assigned=assigned)
 
     return app
+
+
+def _rules_changes(history: list[clinicians.RulesChange]) -> list[tuple[Any, list[str]]]:
+    """Each change of a patient's rules (newest first) with the settings it changed."""
+    out = []
+    for i, change in enumerate(history):
+        before = history[i + 1].rules_toml if i + 1 < len(history) else None
+        out.append((change, rules_form.changes_between(before, change.rules_toml)))
+    return out
 
 
 def _download(body: bytes | str, mimetype: str, filename: str) -> Response:

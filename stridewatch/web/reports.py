@@ -1,13 +1,28 @@
 """A stored session's report and downloads, through the file report's public functions
-(``stridewatch.cli.report`` builds the same inputs for ``stridewatch report``)."""
+(``stridewatch.cli.report`` builds the same inputs for ``stridewatch report``).
+
+The report is drawn from the stored session (its stored analysis and the patient's current
+rules; the recording is read only for the signal viewer's samples, never analysed again).
+Drawing (matplotlib figures, WeasyPrint) is CPU-bound and would hold the server's
+interpreter: it runs in a small pool of worker processes, first come first served, so a report
+being drawn never stalls the other pages and two clients asking for the same report share one
+drawing. The last shown pages are kept in memory (up to CACHED_REPORT_BYTES), keyed by the
+session's analysis and the patient's rules version (a new analysis or a rules change draws it
+again).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
+import os
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +32,14 @@ from stridewatch.inputs import Recording
 from stridewatch.store import database as store
 from stridewatch.store.filing import resolve_rules
 from stridewatch.web.recordings import stored_recording
+
+#: Worker processes drawing reports (each a core; more would only queue on this machine).
+RENDER_PROCESSES = max(1, min(2, os.cpu_count() or 1))
+#: How much lower the drawing processes' CPU priority is than the server's.
+WORKER_NICENESS = 5
+#: Memory for rendered reports (about 0.3 MB for a short walk, 1 MB for an hour with its
+#: signal viewer), the least recently shown dropped first.
+CACHED_REPORT_BYTES = 128 * 2**20
 
 
 def _inputs(db: store.DbLike, stored: store.StoredSession) -> tuple[dict, Any, dict, dict]:
@@ -44,14 +67,95 @@ def _inputs(db: store.DbLike, stored: store.StoredSession) -> tuple[dict, Any, d
         "guidelines": guidelines_from_rules(rules)}
 
 
-#: Reports drawn at once (drawing holds the interpreter; more would stall every other page).
-CONCURRENT_RENDERS = 2
-#: Rendered reports kept in memory (about 250 kB each), keyed by what they are drawn from.
-CACHED_REPORTS = 64
+# --------------------------------------------------------------------------- in a worker
 
-_renders = threading.BoundedSemaphore(CONCURRENT_RENDERS)
+
+def _draw_html(session: dict, signal: Any, provenance: dict, patient_id: str | None,
+               extra: dict) -> str:
+    from stridewatch.report.render import render_report
+
+    return render_report(session, signal, provenance, patient_id, **extra)
+
+
+def _draw_pdf(session: dict, signal: Any, provenance: dict, patient_id: str | None,
+              extra: dict) -> bytes:
+    from stridewatch.report.render import render_pdf
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = render_pdf(session, signal, provenance, Path(folder) / "report.pdf",
+                          patient_id, **extra)
+        return Path(path).read_bytes()
+
+
+def _worker_start() -> None:
+    """In each worker: yield the CPU to the server's pages (drawing a report may take longer,
+    a page may not) and leave when the server process is gone (killed without a shutdown)."""
+    os.nice(WORKER_NICENESS)
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    import stridewatch.report.render  # noqa: F401  (imported once, before the first report)
+
+
+# --------------------------------------------------------------------------- the pool
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
 _cache: OrderedDict[tuple, str] = OrderedDict()
+_cached_bytes = 0  # characters of the pages in _cache
+_drawing: dict[tuple, Future] = {}
 _cache_lock = threading.Lock()
+
+
+def _executor() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # spawned, not forked: the server's threads, locks and store connections stay
+            # in the server
+            _pool = ProcessPoolExecutor(
+                RENDER_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_start)
+        return _pool
+
+
+def start() -> None:
+    """Start the drawing processes now (the first report then needs no start-up)."""
+    pool = _executor()
+    for future in [pool.submit(os.getpid) for _ in range(RENDER_PROCESSES)]:
+        future.result()
+
+
+def shutdown() -> None:
+    """Stop the drawing processes (the server calls this on its way out)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _draw(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a worker process; a pool whose worker died is started again
+    once."""
+    global _pool
+    for attempt in (1, 2):
+        pool = _executor()
+        try:
+            return pool.submit(function, *args).result()
+        except BrokenProcessPool:
+            with _pool_lock:
+                if _pool is pool:
+                    _pool = None
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _cache_key(db: store.DbLike, stored: store.StoredSession) -> tuple:
@@ -63,31 +167,40 @@ def _cache_key(db: store.DbLike, stored: store.StoredSession) -> tuple:
 def session_report_html(db: store.DbLike, stored: store.StoredSession) -> str:
     """The same HTML report ``stridewatch report`` writes, for a stored session (kept until
     the session is analysed again or the patient's rules change)."""
-    from stridewatch.report.render import render_report
-
     key = _cache_key(db, stored)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    with _renders:
+        shared = _drawing.get(key)
+        if shared is None:
+            mine: Future = Future()
+            _drawing[key] = mine
+    if shared is not None:  # someone is drawing this very report: wait for theirs
+        return shared.result()
+    try:
         session, signal, provenance, extra = _inputs(db, stored)
-        page = render_report(session, signal, provenance, stored.patient_id, **extra)
+        page = _draw(_draw_html, session, signal, provenance, stored.patient_id, extra)
+    except BaseException as exc:
+        with _cache_lock:
+            _drawing.pop(key, None)
+        mine.set_exception(exc)
+        raise
+    global _cached_bytes
     with _cache_lock:
-        _cache[key] = page
-        while len(_cache) > CACHED_REPORTS:
-            _cache.popitem(last=False)
+        if key not in _cache:
+            _cache[key] = page
+            _cached_bytes += len(page)
+        while _cached_bytes > CACHED_REPORT_BYTES and len(_cache) > 1:
+            _cached_bytes -= len(_cache.popitem(last=False)[1])
+        _drawing.pop(key, None)
+    mine.set_result(page)
     return page
 
 
 def session_report_pdf(db: store.DbLike, stored: store.StoredSession) -> bytes:
-    from stridewatch.report.render import render_pdf
-
-    with _renders, tempfile.TemporaryDirectory() as folder:
-        session, signal, provenance, extra = _inputs(db, stored)
-        path = render_pdf(session, signal, provenance, Path(folder) / "report.pdf",
-                          stored.patient_id, **extra)
-        return Path(path).read_bytes()
+    session, signal, provenance, extra = _inputs(db, stored)
+    return _draw(_draw_pdf, session, signal, provenance, stored.patient_id, extra)
 
 
 def samples_csv(recording: Recording) -> str:

@@ -83,6 +83,56 @@ def mobilise_d_mat(t: np.ndarray, acc_g: np.ndarray) -> None:
     savemat(HERE / "data.mat", {"data": data}, do_compression=True)
 
 
+MAT73_HEADER = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Dec  1 10:00:00 2025 " \
+    b"HDF5 schema 1.00 ."
+
+
+def mobilise_d_mat73(t: np.ndarray, acc_g: np.ndarray) -> None:
+    """The same trials as data.mat, saved the way MATLAB ``save -v7.3`` lays them out: HDF5
+    after a 512-byte user block holding the 128-byte MAT header (116 bytes of text, 8 bytes
+    subsystem offset, version 0x0200, endian "IM"); structs as groups (MATLAB_class "struct",
+    MATLAB_fields = the field names as variable-length arrays of single characters);
+    numeric arrays as float64 datasets with the dimensions reversed (column-major: N x 3 is
+    stored 3 x N); char arrays as uint16 codes (MATLAB_int_decode 2)."""
+    import h5py
+
+    names_dtype = h5py.vlen_dtype(np.dtype("S1"))
+
+    def write(group: h5py.Group, fields: dict) -> None:
+        group.attrs["MATLAB_class"] = np.bytes_("struct")
+        names = np.empty(len(fields), dtype=object)
+        names[:] = [np.frombuffer(k.encode("ascii"), dtype="S1") for k in fields]
+        group.attrs.create("MATLAB_fields", names, dtype=names_dtype)
+        for key, value in fields.items():
+            if isinstance(value, dict):
+                write(group.create_group(key), value)
+            elif isinstance(value, str):
+                codes = np.array([[ord(c)] for c in value], dtype=np.uint16)  # 1 x n -> n x 1
+                ds = group.create_dataset(key, data=codes)
+                ds.attrs["MATLAB_class"] = np.bytes_("char")
+                ds.attrs["MATLAB_int_decode"] = np.int32(2)
+            else:
+                matrix = np.asarray(value, dtype=np.float64)
+                matrix = matrix.reshape(-1, 1) if matrix.ndim == 1 else np.atleast_2d(matrix)
+                ds = group.create_dataset(key, data=matrix.T, compression="gzip")  # as MATLAB
+                ds.attrs["MATLAB_class"] = np.bytes_("double")
+
+    def trial(part: slice) -> dict:
+        return {"StartDateTime": "2025-12-01T10:00:00.000", "TimeZone": "Europe/Berlin",
+                "SU": {"LowerBack": {
+                    "Acc": acc_g[part], "Gyr": np.zeros_like(acc_g[part]),
+                    "Fs": {"Acc": RATE_HZ, "Gyr": RATE_HZ},
+                    "Timestamp": START_UNIX_S + t[part]}}}
+
+    path = HERE / "data-v7.3.mat"
+    with h5py.File(path, "w", userblock_size=512) as root:
+        write(root.create_group("data"), {"TimeMeasure1": {"Test5": {
+            "Trial1": trial(slice(None)), "Trial2": trial(slice(0, 500))}}})
+    header = MAT73_HEADER.ljust(116, b" ") + b" " * 8 + b"\x00\x02" + b"IM"
+    with open(path, "r+b") as handle:
+        handle.write(header.ljust(512, b"\0"))
+
+
 def _ssp_float(value: float) -> int:
     """ActiGraph's SSP float encoding (GT3X-File-Format, LogRecords/Parameters.md):
     exponent in the top byte, 24-bit two's-complement significand / 2^23."""
@@ -195,6 +245,7 @@ def main() -> None:
     polar_sensor_logger(t, acc_g)
     xsens_text(t, acc_g)
     mobilise_d_mat(t, acc_g)
+    mobilise_d_mat73(t, acc_g)
     actigraph_gt3x(t, acc_g)
     axivity_cwa(t, acc_g)
 
