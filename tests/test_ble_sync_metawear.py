@@ -234,3 +234,30 @@ def test_start_log_reset_start_log_then_sync_follows_the_board_clock(tmp_path: P
     first_ticks = np.array([tick for u, tick, _ in board.logged if u == uids[0]])
     assert np.any(np.diff(first_ticks) < 0)  # the first walk really crossed the wrap
     assert min(tick for u, tick, _ in board.logged if u == uids[1]) < int(60.0 / TICK_S)
+
+
+def test_second_start_logs_into_the_same_loggers_and_both_walks_sync(tmp_path: Path) -> None:
+    """Two walks logged with no sync between them: the second `sync --start` reuses the
+    loggers (no board reset since they were made), so the first walk's entries still
+    belong to the loggers the host remembers and both walks are filed."""
+    db = tmp_path / "s.db"
+
+    async def scenario() -> tuple[SyncReport, MetaWearEmulator]:
+        async with emulated_metawear(time_scale=TIME_SCALE, walk_s=()) as b:
+            for _ in range(2):
+                for start, walk_s in ((True, 20.0), (False, 10.0)):
+                    await start_or_stop_logging(b.ble_device, db, start=start, rate_hz=50.0,
+                                                backend=b.client_backend,
+                                                wall_clock=b.board.unix_now)
+                    await b.board.clock.sleep(walk_s)
+            options = SyncOptions(db=db, traces_dir=tmp_path / "traces",
+                                  rules=default_rules(), out=io.StringIO(),
+                                  connect_timeout_s=1.0, wall_clock=b.board.unix_now)
+            return await sync_metawear(b.ble_device, options, backend=b.client_backend), b.board
+
+    report, board = run(scenario(), timeout_s=300.0)
+    triggers = [c for c in board.command_log if c[:2] == bytes([0x0B, 0x02])]
+    assert len(triggers) == 2  # x,y and z loggers made once
+    assert len(report.stored) == 2
+    logged = sum(len(decode_trace(read_trace(p)).t_s) for p in report.traces)
+    assert logged == len(board.logged)  # every logged sample filed

@@ -63,6 +63,8 @@ COMMAND = "326A9001-85CB-9195-D9DD-464CFBBAE75A"
 NOTIFY = "326A9006-85CB-9195-D9DD-464CFBBAE75A"
 TICK_S = 48.0 / 32768.0
 _RATES = {0x05: 12.5, 0x06: 25.0, 0x07: 50.0, 0x08: 100.0, 0x09: 200.0, 0x0A: 400.0}
+_XY_TRIGGER = bytes([0x03, 0x04, 0xFF, 0x60])  # loggers of the acceleration signal 03 04
+_Z_TRIGGER = bytes([0x03, 0x04, 0xFF, 0x24])
 _RANGES = {0x03: 2, 0x05: 4, 0x08: 8, 0x0C: 16}
 
 
@@ -227,11 +229,22 @@ class MetaWearEmulator:
         self.recordings.append(walk)
         return walk
 
-    def _append_sample(self, reset_uid: int, tick: int, x: int, y: int, z: int) -> None:
+    def _append_sample(self, reset_uid: int, tick: int, x: int, y: int, z: int,
+                       ids: tuple[int, int] = (0, 1)) -> None:
         xy = struct.unpack("<I", struct.pack("<hh", x, y))[0]
         zz = struct.unpack("<I", struct.pack("<hH", z, 0))[0]
-        self.entries.append(bytes([(reset_uid << 5) | 0]) + struct.pack("<II", tick, xy))
-        self.entries.append(bytes([(reset_uid << 5) | 1]) + struct.pack("<II", tick, zz))
+        self.entries.append(bytes([(reset_uid << 5) | ids[0]]) + struct.pack("<II", tick, xy))
+        self.entries.append(bytes([(reset_uid << 5) | ids[1]]) + struct.pack("<II", tick, zz))
+
+    def _acc_logger_ids(self) -> tuple[int, int] | None:
+        """Ids of the newest x,y and z accelerometer loggers (None: nothing logs them)."""
+        found = []
+        for trigger in (_XY_TRIGGER, _Z_TRIGGER):
+            ids = [k for k, body in enumerate(self._loggers) if body == trigger]
+            if not ids:
+                return None
+            found.append(ids[-1])
+        return found[0], found[1]
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -465,6 +478,9 @@ class MetaWearEmulator:
         return x, y, z
 
     def _log_sample(self, x: int, y: int, z: int) -> None:
+        ids = self._acc_logger_ids()
+        if ids is None:
+            return  # logging is on, but no logger takes the accelerometer
         capacity = self.behaviour.log_capacity_entries
         if capacity is not None and len(self.entries) + 2 > capacity:
             if not self._overwrite:
@@ -473,7 +489,7 @@ class MetaWearEmulator:
             del self.entries[:2]
         tick = self.tick_now()
         self.logged.append((self.reset_uid, tick, self.unix_at_tick(tick)))
-        self._append_sample(self.reset_uid, tick, x, y, z)
+        self._append_sample(self.reset_uid, tick, x, y, z, ids)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -283,8 +283,10 @@ async def start_or_stop_logging(
         memory.clocks.setdefault(uid, (tick, unix_now))
         if start:
             before = await log.read_length()
+            # loggers made since the last reset still exist: log into them again
+            kept = (memory.xy_logger, memory.z_logger) if memory.loggers_uid == uid else None
             try:
-                loggers = await log.start_acc_logging(rate_hz, range_g)
+                loggers = await log.start_acc_logging(rate_hz, range_g, loggers=kept)
             except TimeoutError as error:
                 raise SyncRefused(NO_FREE_LOGGER.format(device=name)) from error
             await asyncio.sleep(max(GROWTH_CHECK_S, 4.0 / rate_hz))
@@ -292,6 +294,7 @@ async def start_or_stop_logging(
                 await log.stop_acc_logging()
                 raise SyncRefused(FULL)
             memory.xy_logger, memory.z_logger = loggers
+            memory.loggers_uid = uid
             memory.rate_hz, memory.range_g = rate_hz, range_g
         else:
             await log.stop_acc_logging()
