@@ -132,7 +132,9 @@ async def _readout(device: BLEDevice, options: SyncOptions, backend: type[BaseBl
                     await client.disconnect()
                 except BleakError:
                     pass
-            if attempt == len(delays) - 1:
+            if attempt == len(delays) - 1 or isinstance(error, NotConnected) and attempt == 0:
+                # retries are for a link lost mid-readout; a board that never answered
+                # a connection (within its timeout) is connected elsewhere or away
                 if not ever_connected:
                     raise SyncRefused(BOARD_BUSY.format(device=device.name or device.address)
                                       ) from error
