@@ -1,15 +1,19 @@
 """`record --emulate --alert sensor`: an emulated MetaWear vibrates for a planted forward lean.
 
-The emulated board streams a walk with a forward lean planted from ``LEAN_START_S``; the
-forward-lean rule holds for ``hold_s`` (30 s by default). Times are recorded time: the
-board notes, with each haptic command, how far into the stream it was (samples / rate).
+The emulated board streams a walk with three planted forward leans (``LEANS_S``); the
+forward-lean rule holds for ``hold_s`` (30 s by default) and a rule vibrates at most once a
+minute. The whole command runs on a virtual-time loop (``tests.ble_harness.run``), so the
+board's clock, the stream and the host's analysis share one exact time whatever the
+machine's load, and the board notes for each haptic write where its stream was on receipt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,18 +23,26 @@ from firmware_bridge.emulation.metawear_board import MetaWearEmulator
 from stridewatch.cli import main, record, record_alerts
 from stridewatch.cli.options import default_rules
 from stridewatch.live.body_alerts import MIN_INTERVAL_S, BodyAlerts, is_still
+from tests.ble_harness import run
 
-LEAN_START_S = 70.0
-
-
-def short_walk() -> object:
-    return simulate_walk(
-        [Phase("stand", 10, sagittal_deg=0.0), Phase("walk", 60, cadence_spm=110),
-         Phase("walk", 45, cadence_spm=110, sagittal_deg=18.0)],
-        fs_hz=200.0, noise_g=0.01, seed=3)
+#: (onset s, end s) of each planted forward lean (18°) in the streamed walk.
+LEANS_S = ((70.0, 105.0), (115.0, 150.0), (175.0, 210.0))
+MOTOR_400_MS = bytes([0x08, 0x01, 0xF8, 0x90, 0x01, 0x00])  # motor 100 %, 400 ms
 
 
-def test_emulated_metawear_vibrates_after_the_hold_time(
+def three_leans() -> object:
+    phases = [Phase("stand", 10, sagittal_deg=0.0), Phase("walk", 60, cadence_spm=110)]
+    last_end = 70.0
+    for onset, end in LEANS_S:
+        if onset > last_end:
+            phases.append(Phase("walk", onset - last_end, cadence_spm=110))
+        phases.append(Phase("walk", end - onset, cadence_spm=110, sagittal_deg=18.0))
+        last_end = end
+    phases.append(Phase("walk", 5, cadence_spm=110))
+    return simulate_walk(phases, fs_hz=200.0, noise_g=0.01, seed=3)
+
+
+def test_emulated_metawear_vibrates_after_the_hold_time_within_the_rate_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     boards: list[MetaWearEmulator] = []
@@ -49,27 +61,37 @@ def test_emulated_metawear_vibrates_after_the_hold_time(
             boards.append(radio[2].board)  # type: ignore[attr-defined]
             yield radio
 
-    monkeypatch.setattr(record, "emulated_walk", short_walk)
+    def on_virtual_time(scenario: Coroutine[Any, Any, int]) -> int:
+        return run(scenario, timeout_s=1000.0, virtual_time=True)
+
+    monkeypatch.setattr(record, "emulated_walk", three_leans)
     monkeypatch.setattr(record_alerts, "emulated_metawear_radio", keep_board)
     monkeypatch.setattr(record_alerts, "body_alerts", keep_alerts)
-    status = main(["record", "--emulate", "--alert", "sensor", "--emulate-speed", "5",
-                   "--rate", "50", "-o", str(tmp_path / "walk.swtrace"), "--no-save"])
+    monkeypatch.setattr(asyncio, "run", on_virtual_time)  # the command's own event loop
+    status = main(["record", "--emulate", "--alert", "sensor", "--emulate-speed", "1",
+                   "--rate", "50", "-o", str(tmp_path / "walk.swtrace"), "--no-save",
+                   "--no-calibration"])
     assert status == 0
     (board,) = boards
-    hold_s = float(default_rules().rules["forward-lean"]["hold_s"])
     (alerts,) = senders
-    assert len(board.haptic_log) == 1 and len(alerts.sent) == 1  # one flag, one pulse
-    rule, sent_s = alerts.sent[0]
-    received_s, payload = board.haptic_log[0]
-    assert rule == "forward-lean"
-    assert payload == bytes([0x08, 0x01, 0xF8, 0x90, 0x01, 0x00])  # motor 100 %, 400 ms
-    due_s = LEAN_START_S + hold_s
-    # sent within 1 s (recorded time) after the hold time; the analysis places a lean's
-    # onset to about a second, so it may come up to that much before onset + hold
-    assert -1.5 <= sent_s - due_s <= 1.0
-    # and the board got it during the lean, not later (how far it had streamed by then is
-    # an upper bound: on a loaded machine the board's notifications run ahead of the host)
-    assert due_s - 1.5 <= received_s <= len(short_walk().acc) / 200.0
+    hold_s = float(default_rules().rules["forward-lean"]["hold_s"])
+    assert board.stream_started_s is not None
+    # every lean is flagged; the second comes 45 s after the first: the rate limit holds it
+    flagged = [(rule, t) for rule, t, _ in alerts.skipped] + alerts.sent
+    assert sorted(rule for rule, _ in flagged) == ["forward-lean"] * 3
+    assert [reason for _, _, reason in alerts.skipped] == ["rate limit"]
+    receipts = board.haptic_log
+    assert [r.payload for r in receipts] == [MOTOR_400_MS] * 2  # one pulse per alert sent
+    first, third = LEANS_S[0][0] + hold_s, LEANS_S[2][0] + hold_s
+    for receipt, due_s in zip(receipts, (first, third), strict=True):
+        assert receipt.sample_s is not None
+        # received within 1 s after onset + hold time on the board's own stream clock; the
+        # analysis places a lean's onset to about a second, so at most that much early
+        assert due_s - 1.5 <= receipt.sample_s <= due_s + 1.0, (receipt, due_s)
+        assert abs(receipt.clock_s - board.stream_started_s - receipt.sample_s) < 1e-9
+    # no more than the rate limit allows: consecutive pulses of the rule at least a minute
+    # apart on the board's clock
+    assert receipts[1].clock_s - receipts[0].clock_s >= MIN_INTERVAL_S
     assert "ALERT forward-lean" not in capsys.readouterr().out  # on the body, not the screen
 
 

@@ -25,7 +25,7 @@ from firmware_bridge.emulation.metawear_board import (
     wrap_scenario,
 )
 from firmware_bridge.emulation.radio import EmulatedRadio, OnEmulatedRadio
-from firmware_bridge.emulation.synthetic_walk import synthetic_walk
+from firmware_bridge.emulation.synthetic_walk import standing_still, synthetic_walk
 from firmware_bridge.emulation.verity_sense import (
     SenseBehaviour,
     VeritySenseEmulator,
@@ -52,15 +52,18 @@ async def emulated_verity_sense(
 ) -> AsyncIterator[EmulatedOfflineSensor]:
     """A powered, advertising emulated Verity Sense (default: three sample walks at 52 Hz).
 
-    An offline recording started on it (``sync --start``) records a synthetic walk.
+    An offline recording started on it (``sync --start``) records a synthetic walk that
+    starts walking at once (no standing of its own); an online ACC stream (the guided
+    calibration before it) shows the wearer standing still.
     """
     # a dropped link leaves bumble's controller warning about every packet still queued
     logging.getLogger("bumble.controller").setLevel(logging.ERROR)
     walks = sample_walk_recordings() if recordings is None else recordings
     radio = EmulatedRadio(requested_mtu=requested_mtu)
-    live = synthetic_walk(600.0, rate_hz=52.0, seed=21).acc_g
+    live = synthetic_walk(600.0, rate_hz=52.0, seed=21, stand_before_s=0.0).acc_g
     sense = VeritySenseEmulator(radio, walks, behaviour=behaviour,
-                                clock=EmulatedClock(time_scale), live_source=live)
+                                clock=EmulatedClock(time_scale), live_source=live,
+                                online_source=standing_still(120.0, rate_hz=52.0, seed=22))
     async with sense:
         yield EmulatedOfflineSensor(radio=radio, sense=sense)
 
@@ -93,12 +96,21 @@ async def emulated_metawear(
     stream_source_rate_hz: float = 100.0,
 ) -> AsyncIterator[EmulatedBoard]:
     """A MetaMotion board whose log holds three walks at 50 Hz: the first crosses the 2³²
-    tick wrap, then a board reset, then two more (see ``metawear_board.wrap_scenario``)."""
+    tick wrap, then a board reset, then two more (see ``metawear_board.wrap_scenario``).
+
+    Without ``stream_source`` it streams the wearer standing still (the guided calibration
+    of ``sync --start``) and logs a walk that starts walking at once."""
     logging.getLogger("bumble.controller").setLevel(logging.ERROR)
     radio = EmulatedRadio(requested_mtu=23)
+    log_source = None
+    if stream_source is None:
+        stream_source = standing_still(120.0, rate_hz=100.0, seed=32)
+        stream_source_rate_hz = 100.0
+        log_source = synthetic_walk(600.0, rate_hz=100.0, seed=33, stand_before_s=0.0).acc_g
     board = MetaWearEmulator(radio, behaviour=behaviour, clock=EmulatedClock(time_scale),
                              stream_source=stream_source,
-                             stream_source_rate_hz=stream_source_rate_hz)
+                             stream_source_rate_hz=stream_source_rate_hz,
+                             log_source=log_source)
     walks = [synthetic_walk(s, rate_hz=50.0, seed=31 + k).acc_g for k, s in enumerate(walk_s)]
     references = wrap_scenario(board, walks) if walk_s else {}
     async with board:

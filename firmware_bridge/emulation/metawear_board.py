@@ -15,10 +15,21 @@ without response) and notify characteristic 9006, and Device Information. Behavi
   after each page of ``page_entries`` sends ``0B 0D`` and waits for ``0B 0E``;
   ``0B 09 FF FF FF FF`` clears what was read;
 - haptic 0x08: ``08 01 <duty> <pulse ms u16> <0 motor|1 buzzer>`` is logged in
-  :attr:`MetaWearEmulator.haptic_log` (emulated time, payload) when the board has a motor.
+  :attr:`MetaWearEmulator.haptic_log` as a :class:`HapticReceipt` (the board's clock and
+  the stream's sample time when the write arrived, and the payload) when the board has a
+  motor. Run on a virtual-time loop (tests/ble_harness.py), both are exact whatever the
+  machine's load.
 
 Tests set faults in :class:`BoardBehaviour` (drop the link once after some entries,
-pace the readout). Recordings stored with :meth:`store_recording` keep their truth.
+pace the readout) and the MetaWear equivalents of a busy or full sensor
+(``data/offline-recording.md``): ``other_central`` — the board is connected to another app
+(it accepts one central at a time and stops advertising while connected, so it is not
+found and cannot be connected); ``log_capacity_entries`` — the log memory holds this many
+entries, and once full a logger started without overwrite (``0B 0B 00``) drops every new
+sample (with overwrite the oldest entries go); ``logger_slots`` — how many loggers the
+board can hold (the SDK's module info ``extra[0]``): a trigger beyond them gets no answer.
+There is no "unbonded" fault: MetaWear boards do not use bonding (the SDK connects and
+logs without pairing). Recordings stored with :meth:`store_recording` keep their truth.
 """
 
 from __future__ import annotations
@@ -52,6 +63,8 @@ COMMAND = "326A9001-85CB-9195-D9DD-464CFBBAE75A"
 NOTIFY = "326A9006-85CB-9195-D9DD-464CFBBAE75A"
 TICK_S = 48.0 / 32768.0
 _RATES = {0x05: 12.5, 0x06: 25.0, 0x07: 50.0, 0x08: 100.0, 0x09: 200.0, 0x0A: 400.0}
+_XY_TRIGGER = bytes([0x03, 0x04, 0xFF, 0x60])  # loggers of the acceleration signal 03 04
+_Z_TRIGGER = bytes([0x03, 0x04, 0xFF, 0x24])
 _RANGES = {0x03: 2, 0x05: 4, 0x08: 8, 0x0C: 16}
 
 
@@ -68,6 +81,22 @@ class BoardBehaviour:
     down_s: float = 0.5
     entries_per_s: float | None = None
     advertising_interval_ms: float = 20.0
+    other_central: bool = False
+    log_capacity_entries: int | None = None
+    logger_slots: int = 8
+
+
+@dataclass(frozen=True)
+class HapticReceipt:
+    """One haptic write as the board received it. ``clock_s``: the board's emulated clock;
+    ``sample_s``: how far into the streamed source the accelerometer was (emulated time since
+    streaming started, i.e. the recording time of the sample it was measuring; None when not
+    streaming); ``streamed_s``: samples notified so far / rate."""
+
+    clock_s: float
+    sample_s: float | None
+    streamed_s: float
+    payload: bytes
 
 
 @dataclass(frozen=True)
@@ -95,6 +124,7 @@ class MetaWearEmulator:
         *,
         stream_source: np.ndarray | None = None,
         stream_source_rate_hz: float = 100.0,
+        log_source: np.ndarray | None = None,
         behaviour: BoardBehaviour | None = None,
         clock: EmulatedClock | None = None,
         reset_uid: int = 2,
@@ -113,13 +143,16 @@ class MetaWearEmulator:
         self.unix_at_power_on = unix_at_power_on
         self.stream_source = stream_source
         self.stream_source_rate_hz = stream_source_rate_hz
+        #: What the accelerometer measures while logging (same rate; default: the stream
+        #: source), from its start each time logging is switched on.
+        self.log_source = log_source
+        self._log_j = 0
         #: 9-byte log entries in the board's memory, oldest first.
         self.entries: list[bytes] = []
         #: Recordings stored, with their truth.
         self.recordings: list[LoggedWalk] = []
-        #: (stream time s, payload) of every haptic command received; stream time is the
-        #: time into the streamed source (samples sent / rate), i.e. recorded time.
-        self.haptic_log: list[tuple[float, bytes]] = []
+        #: Every haptic command received (when the board has a motor), in order.
+        self.haptic_log: list[HapticReceipt] = []
         self._streamed = 0
         #: Every command written, in order.
         self.command_log: list[bytes] = []
@@ -129,6 +162,11 @@ class MetaWearEmulator:
         #: Emulated time when the accelerometer was started for streaming (None before).
         self.stream_started_s: float | None = None
         self.cleared = 0
+        #: Truth of every sample logged live: (reset uid, tick, Unix s on the board's clock).
+        self.logged: list[tuple[int, int, float]] = []
+        #: Samples the logger could not keep because the log memory was full (no overwrite).
+        self.dropped_samples = 0
+        self._overwrite = False
         self._loggers: list[bytes] = []
         self._acc_rate_hz = 100.0
         self._acc_range_g = 16
@@ -160,6 +198,23 @@ class MetaWearEmulator:
     def unix_now(self) -> float:
         return self.unix_at_power_on + self.clock.now_s()
 
+    def unix_at_tick(self, tick: int) -> float:
+        """The Unix time of ``tick`` of the current reset uid (on the board's clock)."""
+        since_power_on = ((tick - self.tick_at_power_on) % (1 << 32)) * TICK_S
+        return self.unix_at_power_on + since_power_on
+
+    async def reset_board(self) -> None:
+        """A board reset (power cycle, firmware reset): the link drops, the reset uid
+        moves on, ticks count from 0 again, loggers and logging are gone; the log's entries
+        stay in flash (as on the real board)."""
+        now = self.clock.now_s()
+        self._logging = self._acc_on = False
+        self._loggers.clear()
+        self.reset_uid = (self.reset_uid + 1) % 8
+        self.tick_at_power_on = (-int(now / TICK_S)) % (1 << 32)  # tick 0 now
+        if self._connection is not None:
+            await self._connection.disconnect(reason=hci.HCI_CONNECTION_TIMEOUT_ERROR)
+
     def store_recording(self, reset_uid: int, start_tick: int, start_unix_s: float,
                         acc_g: np.ndarray, rate_hz: float, range_g: int = 16) -> LoggedWalk:
         """Put a recording into the log as logger entries (x,y id 0, z id 1), ticks wrapping."""
@@ -174,11 +229,22 @@ class MetaWearEmulator:
         self.recordings.append(walk)
         return walk
 
-    def _append_sample(self, reset_uid: int, tick: int, x: int, y: int, z: int) -> None:
+    def _append_sample(self, reset_uid: int, tick: int, x: int, y: int, z: int,
+                       ids: tuple[int, int] = (0, 1)) -> None:
         xy = struct.unpack("<I", struct.pack("<hh", x, y))[0]
         zz = struct.unpack("<I", struct.pack("<hH", z, 0))[0]
-        self.entries.append(bytes([(reset_uid << 5) | 0]) + struct.pack("<II", tick, xy))
-        self.entries.append(bytes([(reset_uid << 5) | 1]) + struct.pack("<II", tick, zz))
+        self.entries.append(bytes([(reset_uid << 5) | ids[0]]) + struct.pack("<II", tick, xy))
+        self.entries.append(bytes([(reset_uid << 5) | ids[1]]) + struct.pack("<II", tick, zz))
+
+    def _acc_logger_ids(self) -> tuple[int, int] | None:
+        """Ids of the newest x,y and z accelerometer loggers (None: nothing logs them)."""
+        found = []
+        for trigger in (_XY_TRIGGER, _Z_TRIGGER):
+            ids = [k for k, body in enumerate(self._loggers) if body == trigger]
+            if not ids:
+                return None
+            found.append(ids[-1])
+        return found[0], found[1]
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -194,7 +260,8 @@ class MetaWearEmulator:
         self._device.on(self._device.EVENT_CONNECTION, self._on_connection)
         await self._device.power_on()
         self.clock.start()
-        await self._advertise()
+        if not self.behaviour.other_central:  # connected elsewhere: not advertising
+            await self._advertise()
 
     async def close(self) -> None:
         self._closing = True
@@ -288,7 +355,11 @@ class MetaWearEmulator:
         module, register, body = command[0], command[1], command[2:]
         if module == 0x08 and register == 0x01 and len(body) == 4:
             if self.behaviour.has_motor:
-                self.haptic_log.append((self.stream_time_s(), command))
+                now = self.clock.now_s()
+                started = self.stream_started_s
+                self.haptic_log.append(HapticReceipt(
+                    now, None if started is None else now - started, self.stream_time_s(),
+                    command))
         elif module == 0x03:
             self._accelerometer(connection, register, body)
         elif module == 0x0B:
@@ -307,9 +378,15 @@ class MetaWearEmulator:
 
     async def _logger(self, connection: Connection, register: int, body: bytes) -> None:
         if register == 0x02 and len(body) == 4:
+            if len(self._loggers) >= self.behaviour.logger_slots:
+                return  # no free logger: the board does not answer (the SDK times out)
             self._loggers.append(body)
             await self._notify_host(connection, bytes([0x0B, 0x02, len(self._loggers) - 1]))
+        elif register == 0x0B and body:
+            self._overwrite = bool(body[0])
         elif register == 0x01 and body:
+            if body[0] and not self._logging:
+                self._log_j = 0
             self._logging = bool(body[0])
         elif register == 0x84:
             await self._notify_host(connection, bytes([0x0B, 0x84]) + struct.pack(
@@ -371,25 +448,48 @@ class MetaWearEmulator:
         while self._acc_on and not self._closing:
             rate = self._acc_rate_hz
             await self.clock.sleep_until(t0 + (j + 1) / rate)
+            if self._logging:
+                logged = self.log_source if self.log_source is not None else source
+                if logged is not None and len(logged):
+                    k = int(self._log_j * self.stream_source_rate_hz / rate) % len(logged)
+                    self._log_j += 1
+                    self._log_sample(*self._counts(logged[k]))
+                j += 1
+                continue
             if source is None or len(source) == 0:
                 j += 1
                 continue
             k = int(j * self.stream_source_rate_hz / rate)
-            if not self._logging and k >= len(source):
+            if k >= len(source):
                 self.source_exhausted.set()
                 return
-            k %= len(source)
-            counts = np.clip(np.rint(source[k] * 32768.0 / self._acc_range_g), -32768, 32767)
-            x, y, z = (int(c) for c in counts)
-            if self._logging:
-                self._append_sample(self.reset_uid, self.tick_now(), x, y, z)
-            elif self._acc_subscribed and self._connection is connection:
+            x, y, z = self._counts(source[k])
+            if self._acc_subscribed and self._connection is connection:
                 await self._notify_host(connection, bytes([0x03, 0x04]) + struct.pack(
                     "<hhh", x, y, z))
                 self._streamed += 1
             elif self._connection is not connection:
                 return
             j += 1
+
+    def _counts(self, acc_g: np.ndarray) -> tuple[int, int, int]:
+        counts = np.clip(np.rint(acc_g * 32768.0 / self._acc_range_g), -32768, 32767)
+        x, y, z = (int(c) for c in counts)
+        return x, y, z
+
+    def _log_sample(self, x: int, y: int, z: int) -> None:
+        ids = self._acc_logger_ids()
+        if ids is None:
+            return  # logging is on, but no logger takes the accelerometer
+        capacity = self.behaviour.log_capacity_entries
+        if capacity is not None and len(self.entries) + 2 > capacity:
+            if not self._overwrite:
+                self.dropped_samples += 1
+                return
+            del self.entries[:2]
+        tick = self.tick_now()
+        self.logged.append((self.reset_uid, tick, self.unix_at_tick(tick)))
+        self._append_sample(self.reset_uid, tick, x, y, z, ids)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -149,3 +149,14 @@ def synthetic_walk(
         step_times_s=steps,
         walk_span_s=(walk_start, walk_end),
     )
+
+
+def standing_still(duration_s: float, *, rate_hz: float = 52.0, noise_g: float = 0.01,
+                   axes: str = "x=up,y=right,z=forward", seed: int = 0) -> np.ndarray:
+    """(N, 3) g of a wearer standing tall and still: gravity straight up plus sensor noise
+    (what an emulated sensor streams during the guided calibration)."""
+    n = int(round(duration_s * rate_hz))
+    body = np.zeros((n, 3))
+    body[:, 0] = 1.0
+    body += noise_g * np.random.default_rng(seed).standard_normal(body.shape)
+    return body @ _axis_map(axes).T

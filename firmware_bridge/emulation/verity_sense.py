@@ -5,6 +5,10 @@ notify) and Polar's file transfer service 0xFEEE (MTU characteristic FB005C51 wr
 notify, FB005C52 notify, FB005C53 write). Behaviour, byte for byte as described in
 ``data/offline-recording.md``:
 
+- PMD ``02 02 <settings>`` starts an online ACC stream (answer ``F0 02 02 00``): int16
+  frames in mg on the PMD data characteristic, stamped on the sensor clock, sampled from
+  ``online_source`` (what the wearer does while connected, e.g. standing for the guided
+  calibration of ``sync --start``); ``03 02`` stops it;
 - PMD ``02 82 <settings>`` starts an offline ACC recording (answer ``F0 02 82 <status>``:
   14 DISK_FULL when the memory is full, 6 ALREADY_IN_STATE when one runs); ``03 82``
   stops it and files it as ``/U/0/<date>/R/<time>/ACC0.REC`` (ACC1… when long);
@@ -42,6 +46,7 @@ from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
+from firmware_bridge.emulation import pmd_device_bytes as pmd_bytes
 from firmware_bridge.emulation.emulated_clock import EmulatedClock
 from firmware_bridge.emulation.polar_offline_bytes import (
     acc_factor,
@@ -144,6 +149,8 @@ class VeritySenseEmulator:
         name: str = SENSE_NAME,
         address: str = SENSE_ADDRESS,
         live_source: np.ndarray | None = None,
+        online_source: np.ndarray | None = None,
+        online_source_rate_hz: float = 52.0,
     ) -> None:
         self.radio = radio
         self.behaviour = behaviour or SenseBehaviour()
@@ -163,6 +170,11 @@ class VeritySenseEmulator:
         self.link_log: list[tuple[float, str, int]] = []
         self.recording_active = self.behaviour.recording_active
         self._live_source = live_source
+        self._online_source = online_source
+        self._online_source_rate_hz = online_source_rate_hz
+        self._online: asyncio.Task[None] | None = None
+        #: Samples sent on the online stream (source indices, in order).
+        self.online_sent: list[int] = []
         self._live: tuple[float, int, int] | None = None  # (start emulated s, rate, range)
         self._drops_done: set[str] = set()
         self._accept_after_s = 0.0
@@ -353,11 +365,61 @@ class VeritySenseEmulator:
             return
         mtype = request[1] if len(request) > 1 else 0
         status = 3  # not supported
-        if mtype == 0x82 and op == 0x02:
+        if mtype == 0x02 and op == 0x02:
+            status = self._start_online(connection, request[2:])
+        elif mtype == 0x02 and op == 0x03:
+            status = self._stop_online()
+        elif mtype == 0x82 and op == 0x02:
             status = self._start_offline(request[2:])
         elif mtype == 0x82 and op == 0x03:
             status = self._stop_offline()
         await self._indicate(connection, bytes([0xF0, op, mtype, status, 0x00]))
+
+    def _start_online(self, connection: Connection, body: bytes) -> int:
+        if self._online is not None and not self._online.done():
+            return PMD_ALREADY
+        try:
+            settings = {k: v[0] for k, v in pmd_bytes.parse_settings(body).items() if v}
+        except ValueError:
+            return PMD_INVALID_RATE
+        rate = settings.get(0, 52)
+        if rate not in (26, 52, 104, 208, 416):
+            return PMD_INVALID_RATE
+        task = asyncio.get_running_loop().create_task(self._stream_online(connection, rate))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+        self._online = task
+        return 0
+
+    def _stop_online(self) -> int:
+        if self._online is None or self._online.done():
+            return PMD_ALREADY
+        self._online.cancel()
+        self._online = None
+        return 0
+
+    async def _stream_online(self, connection: Connection, rate: int) -> None:
+        """Frames of int16 mg samples at ``rate`` while the link lasts (source repeats)."""
+        source = self._online_source
+        if source is None or len(source) == 0:
+            return
+        per_frame = pmd_bytes.acc_samples_per_frame(connection.att_mtu)
+        t0 = self.clock.now_s()
+        start_ns = round((self.sensor_now().replace(tzinfo=UTC).timestamp() - POLAR_EPOCH_S)
+                         * 1e9)
+        j = 0
+        while self._connection is connection and not self._closing:
+            await self.clock.sleep_until(t0 + (j + per_frame) / rate)
+            index = (np.arange(j, j + per_frame) * self._online_source_rate_hz / rate
+                     ).astype(np.int64) % len(source)
+            mg = np.rint(source[index] * 1000.0).astype(np.int64)
+            stamp = start_ns + round((j + per_frame - 1) * 1e9 / rate)
+            if self._subscribed.get(self._data.handle, (False, False))[0]:
+                await self._device.notify_subscriber(
+                    connection, self._data, pmd_bytes.acc_frame_int16(stamp, mg))
+                self.online_sent.extend(int(i) for i in index)
+            j += per_frame
 
     def _start_offline(self, body: bytes) -> int:
         if self.recording_active:

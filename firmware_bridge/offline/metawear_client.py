@@ -82,10 +82,19 @@ class MetaWearLogClient:
         tick, uid = mw.parse_time(answer)
         return tick, uid, self.wall_clock()
 
-    async def start_acc_logging(self, rate_hz: float, range_g: float) -> tuple[int, int]:
-        """Create the x,y and z loggers, start logging and the accelerometer; their ids."""
-        ids = []
-        for trigger in (mw.ACC_XY_TRIGGER, mw.ACC_Z_TRIGGER):
+    async def read_length(self) -> int:
+        """Entries in the log now."""
+        await self.write(mw.read_command(mw.REG_LENGTH))
+        return mw.parse_length(await self._answer(bytes([mw.MODULE_LOGGING,
+                                                         mw.READ_BIT | mw.REG_LENGTH])))
+
+    async def start_acc_logging(self, rate_hz: float, range_g: float,
+                                loggers: tuple[int, int] | None = None) -> tuple[int, int]:
+        """Create the x,y and z loggers (unless ``loggers`` names existing ones), start
+        logging and the accelerometer; the loggers' ids. TimeoutError when the board does
+        not answer a trigger (no free logger)."""
+        ids = list(loggers) if loggers is not None else []
+        for trigger in () if loggers is not None else (mw.ACC_XY_TRIGGER, mw.ACC_Z_TRIGGER):
             await self.write(trigger)
             answer = await self._answer(bytes([mw.MODULE_LOGGING, mw.REG_TRIGGER]))
             ids.append(answer[2])

@@ -42,9 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "session store)")
     p.add_argument("--start", action="store_true", help="start an offline recording")
     p.add_argument("--stop", action="store_true", help="stop the offline recording")
-    p.add_argument("--rate", type=int, default=52, help="offline sample rate in Hz "
-                                                        "(13, 26 or 52; with --start)")
+    p.add_argument("--rate", type=float, help="sample rate of the recording in Hz, with "
+                                             "--start (Verity Sense: 13, 26 or 52, default "
+                                             "52; MetaWear: 12.5–400, default 50)")
     p.add_argument("--range", type=int, default=8, help="range in g (2, 4, 8, 16; with --start)")
+    p.add_argument("--no-calibration", action="store_true",
+                   help="with --start: skip the guided calibration (standing still for 5 s "
+                        "before the walk; it runs when you are at the terminal)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to look for the sensor")
     add_store_options(p, save_by_default=True)
     p.add_argument("--emulate", choices=EMULATED_SENSORS,
@@ -84,11 +88,19 @@ async def _emulated(args: argparse.Namespace) -> AsyncIterator[Any]:
         from firmware_bridge.emulation.emulated_offline import emulated_metawear
         from firmware_bridge.emulation.metawear_board import BoardBehaviour
 
-        if fault not in (None, "drop"):
-            raise InputFileError(f"--emulate-fault {fault} is emulated for verity-sense only")
-        board_behaviour = BoardBehaviour(drop_after_entries=3000 if fault == "drop" else None)
+        if fault == "unbonded":
+            raise InputFileError("--emulate-fault unbonded: MetaWear boards do not use bonding "
+                                 "(there is no such fault on them); try busy, full or drop")
+        # busy: connected to another app; full: the log memory holds no more than the walks
+        board_behaviour = BoardBehaviour(drop_after_entries=3000 if fault == "drop" else None,
+                                         other_central=fault == "busy")
         async with emulated_metawear(time_scale=args.emulate_speed,
                                      behaviour=board_behaviour) as b:
+            if fault == "full":
+                import dataclasses
+
+                b.board.behaviour = dataclasses.replace(
+                    board_behaviour, log_capacity_entries=len(b.board.entries))
             # what `sync --start` would have remembered when each walk's logging started
             from stridewatch.sync import board_memory
 
@@ -130,8 +142,9 @@ async def _sync(args: argparse.Namespace) -> int:
                 raise SyncRefused(NO_DEVICE)
             found = await find_sensor(wanted, args.timeout)
             if found is None:
-                raise SyncRefused(f"no device {wanted!r} found in {args.timeout:g} s: is it on "
-                                  "and near?")
+                raise SyncRefused(f"no device {wanted!r} found in {args.timeout:g} s: is it on, "
+                                  "near, and not connected to another app (a MetaWear "
+                                  "connected to MetaBase does not advertise)?")
             device, profile = found
             if profile is not None and profile.name == "metawear":
                 kind = "metawear"
@@ -143,13 +156,16 @@ async def _sync(args: argparse.Namespace) -> int:
             if other:
                 print(f"warning: {terminal_text(other)}", file=sys.stderr)
         if args.start or args.stop:
+            rate_hz = _start_rate_hz(args, kind)  # checked before the calibration
+            if args.start:
+                await _calibrate(args, device, kind, db, backend, emulated is not None)
             if kind == "metawear":
                 await start_or_stop_logging(device, db, start=args.start,
-                                            rate_hz=float(args.rate), range_g=float(args.range),
+                                            rate_hz=rate_hz, range_g=float(args.range),
                                             backend=backend, out=sys.stderr,
                                             wall_clock=wall_clock)
             else:
-                await start_or_stop_recording(device, start=args.start, rate_hz=args.rate,
+                await start_or_stop_recording(device, start=args.start, rate_hz=int(rate_hz),
                                               range_g=args.range, backend=backend)
             return 0
         from stridewatch.store.engine import files_folder
@@ -172,3 +188,80 @@ async def _sync(args: argparse.Namespace) -> int:
           f"{len(report.deleted)} deleted on the sensor"
           + (f", {report.reconnects} reconnect(s)" if report.reconnects else ""))
     return 0
+
+
+#: Offline sample rates (Hz) per sensor kind: the allowed ones and the default.
+START_RATES_HZ = {"polar": ((13.0, 26.0, 52.0), 52.0)}
+DEFAULT_LOG_RATE_HZ = 50.0
+
+
+def _start_rate_hz(args: argparse.Namespace, kind: str) -> float:
+    """``--rate`` for this sensor, checked (a bad one is a one-line error, exit 2)."""
+    if kind == "metawear":
+        from firmware_bridge.profiles import METAWEAR, StreamConfig
+
+        rate = args.rate or DEFAULT_LOG_RATE_HZ
+        try:
+            METAWEAR.check_config(StreamConfig(rate, float(args.range)))
+        except ValueError as error:
+            raise InputFileError(f"--rate/--range: {error}") from error
+        return float(rate)
+    allowed, default = START_RATES_HZ["polar"]
+    rate = args.rate or default
+    if rate not in allowed:
+        raise InputFileError(f"--rate {rate:g}: a Verity Sense records offline at 13, 26 or "
+                             "52 Hz")
+    return float(rate)
+
+
+#: Live stream of the guided calibration, per sensor kind: (rate Hz, range g).
+CALIBRATION_STREAM = {"polar": (52.0, 8.0), "metawear": (50.0, 8.0)}
+
+
+def wearer_present() -> bool:
+    """Someone is at the terminal to follow the guided calibration."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+async def _calibrate(args: argparse.Namespace, device: Any, kind: str, db: Any,
+                     backend: Any, emulated: bool) -> None:
+    """``sync --start``: the guided standing calibration, its reference stored for the
+    patient and sensor (the synced walk is judged against it)."""
+    if args.no_calibration:
+        return
+    if not wearer_present():
+        print("note: no guided calibration (nobody at the terminal to follow it); posture "
+              "is judged against a stored upright reference or standing in the walk",
+              file=sys.stderr)
+        return
+    if not args.patient:
+        print("note: no guided calibration without --patient ID (the upright reference is "
+              "kept per patient and sensor)", file=sys.stderr)
+        return
+    from firmware_bridge.profiles import METAWEAR, POLAR_PMD, StreamConfig
+    from firmware_bridge.recorder import RecordingError
+    from stridewatch.store.engine import files_folder
+    from stridewatch.store.lean_references import save_lean_reference
+    from stridewatch.sync.calibration import guided_standing
+    from stridewatch.terminal import terminal_text
+
+    profile = METAWEAR if kind == "metawear" else POLAR_PMD
+    rate_hz, range_g = CALIBRATION_STREAM[kind]
+    config = profile.check_config(StreamConfig(rate_hz, range_g), device.name)
+    traces = Path(args.traces) if args.traces else files_folder(db) / "traces"
+    safe = "".join(c for c in device.address if c.isalnum())
+    trace = traces / f"{safe}_calibration_{time.strftime('%Y%m%d_%H%M%S')}.swtrace"
+    try:
+        standing = await guided_standing(
+            device, profile, config, trace, rules=_filing.resolve_rules(None, args.patient, db),
+            out=sys.stdout, backend=backend, sample_clock=emulated)
+    except RecordingError as error:
+        print(f"note: guided calibration not possible ({terminal_text(error)}); starting "
+              "without it", file=sys.stderr)
+        return
+    if standing is None:
+        return  # the guide said why (the wearer did not stand still)
+    save_lean_reference(db, args.patient, device.address, standing.gravity_g,
+                        standing.segment_s, source=f"sync --start {standing.trace_path}")
+    print(terminal_text(f"stored the upright reference of patient {args.patient} for "
+                        f"{device.address} (the synced walk is judged against it)"))

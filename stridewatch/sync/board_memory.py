@@ -24,6 +24,8 @@ class BoardMemory:
     rate_hz: float = 50.0
     range_g: float = 16.0
     clocks: dict[int, tuple[int, float]] = field(default_factory=dict)  # uid -> (tick, unix s)
+    #: The reset uid under which the loggers were created (a reset removes them), or None.
+    loggers_uid: int | None = None
 
 
 def _path(db: str | Path) -> Path:
@@ -43,6 +45,7 @@ def load(db: Path, address: str) -> BoardMemory | None:
         int(data.get("xy_logger", 0)), int(data.get("z_logger", 1)),
         float(data.get("rate_hz", 50.0)), float(data.get("range_g", 16.0)),
         {int(uid): (int(v[0]), float(v[1])) for uid, v in data.get("clocks", {}).items()},
+        None if data.get("loggers_uid") is None else int(data["loggers_uid"]),
     )
 
 
@@ -56,6 +59,7 @@ def save(db: Path, address: str, memory: BoardMemory) -> None:
         "xy_logger": memory.xy_logger, "z_logger": memory.z_logger,
         "rate_hz": memory.rate_hz, "range_g": memory.range_g,
         "clocks": {str(uid): [tick, unix] for uid, (tick, unix) in memory.clocks.items()},
+        "loggers_uid": memory.loggers_uid,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")

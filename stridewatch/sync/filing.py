@@ -15,11 +15,19 @@ def file_trace_as_session(
     """Analyse the trace and store it as a session; None (with a warning) if it cannot be
     analysed (e.g. too short) — the trace itself is kept either way."""
     from stridewatch.inputs.swtrace import read_trace_recording
-    from stridewatch.store.filing import analyze_recording, save_recording_session
+    from stridewatch.store.filing import (
+        analyze_recording,
+        save_recording_session,
+        stored_lean_reference,
+    )
 
     try:
         recording = read_trace_recording(path)
-        result = analyze_recording(recording, rules=rules)
+        # the upright reference of `sync --start` (or `calibrate`) for this patient and
+        # sensor, used when the walk has no standing of its own
+        result = analyze_recording(
+            recording, rules=rules,
+            stored_reference=stored_lean_reference(db, patient_id, recording))
         session = result.to_dict(str(path))
         return save_recording_session(db, session, path, recording=recording,
                                       patient_id=patient_id, rules=rules).id

@@ -18,3 +18,9 @@ LINK_GAVE_UP = ("the link to the sensor was lost and did not come back: bring it
                 "rest stay on the sensor")
 NO_DEVICE = ("no sensor chosen: pass --device NAME-OR-ADDRESS (the sensor you synced from "
              "last is remembered after the first sync)")
+BOARD_BUSY = ("cannot connect to {device}: a MetaWear board takes one connection at a time; "
+              "if the MetaBase app or another program is connected to it, disconnect it "
+              "there (or bring the board closer), then run the command again")
+NO_FREE_LOGGER = ("{device} has no free logger (its logger slots are taken, e.g. by another "
+                  "app's logging): reset the board from that app or with MetaBase, then "
+                  "`stridewatch sync --start` again; nothing logged so far was touched")

@@ -33,11 +33,19 @@ from firmware_bridge.trace import NotifyEvent, decode_trace, read_trace
 from stridewatch.store import synced_recordings as ledger
 from stridewatch.sync import board_memory
 from stridewatch.sync.filing import file_trace_as_session
-from stridewatch.sync.messages import LINK_GAVE_UP, SyncRefused
+from stridewatch.sync.messages import (
+    BOARD_BUSY,
+    FULL,
+    LINK_GAVE_UP,
+    NO_FREE_LOGGER,
+    SyncRefused,
+)
 from stridewatch.sync.polar import SyncOptions, SyncReport, device_key
 from stridewatch.sync.progress import DownloadProgress
 
 SPLIT_GAP_S = 2.0
+#: After ``sync --start`` the log must have grown within this long (s), else it is full.
+GROWTH_CHECK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -74,12 +82,19 @@ def split_recordings(entries: list[mw.LogEntry]) -> list[LogRecording]:
             for run in runs]
 
 
+class NotConnected(BleakError):
+    """The board could not be connected at all (out of range, or connected elsewhere)."""
+
+
 async def _connect(device: BLEDevice, backend: type[BaseBleakClient] | None,
                    timeout_s: float, wall_clock: Callable[[], float] = time.time
                    ) -> tuple[BleakClient, MetaWearLogClient]:
     kwargs: dict[str, Any] = {} if backend is None else {"backend": backend}
     client = BleakClient(device, timeout=timeout_s, **kwargs)
-    await client.connect()
+    try:
+        await client.connect()
+    except (BleakError, TimeoutError) as error:
+        raise NotConnected(str(error)) from error
     log = MetaWearLogClient(client, wall_clock=wall_clock)
     await log.open()
     return client, log
@@ -89,12 +104,14 @@ async def _readout(device: BLEDevice, options: SyncOptions, backend: type[BaseBl
                    | None, report: SyncReport, clock: Callable[[], float]
                    ) -> tuple[BleakClient, MetaWearLogClient, Readout, tuple[int, int, float]]:
     delays = (0.0, *options.reconnect_delays_s)
+    ever_connected = False
     for attempt, delay in enumerate(delays):
         await asyncio.sleep(delay)
         client: BleakClient | None = None
         try:
             client, log = await _connect(device, backend, options.connect_timeout_s,
                                          options.wall_clock)
+            ever_connected = True
             now = await log.read_time()
             progress: DownloadProgress | None = None
 
@@ -115,9 +132,14 @@ async def _readout(device: BLEDevice, options: SyncOptions, backend: type[BaseBl
                     await client.disconnect()
                 except BleakError:
                     pass
-            if attempt == len(delays) - 1:
+            if attempt == len(delays) - 1 or isinstance(error, NotConnected) and attempt == 0:
+                # retries are for a link lost mid-readout; a board that never answered
+                # a connection (within its timeout) is connected elsewhere or away
+                if not ever_connected:
+                    raise SyncRefused(BOARD_BUSY.format(device=device.name or device.address)
+                                      ) from error
                 raise SyncRefused(LINK_GAVE_UP) from error
-            if attempt == 0:  # later failures are reconnect attempts, not new drops
+            if attempt == 0 and ever_connected:  # later failures: reconnect attempts
                 report.reconnects += 1
                 options.out.write(f"\n  link lost during the readout ({error}); reconnecting "
                                   "to read the log again (nothing on the board is touched)\n")
@@ -246,15 +268,35 @@ async def start_or_stop_logging(
     backend: type[BaseBleakClient] | None = None, out: Any = None,
     wall_clock: Callable[[], float] = time.time,
 ) -> None:
-    """``sync --start`` / ``--stop`` on a MetaWear: loggers, clock reference, logging."""
-    client, log = await _connect(device, backend, 10.0, wall_clock)
+    """``sync --start`` / ``--stop`` on a MetaWear: loggers, clock reference, logging.
+
+    A start is checked: the log must grow once logging runs, else the board's memory is
+    full (logging stopped again, :data:`FULL` refusal); a board that does not answer the
+    logger triggers has no free logger (:data:`NO_FREE_LOGGER`)."""
+    name = device.name or device.address
+    try:
+        client, log = await _connect(device, backend, 10.0, wall_clock)
+    except NotConnected as error:
+        raise SyncRefused(BOARD_BUSY.format(device=name)) from error
     try:
         key = device_key(device)
         memory = board_memory.load(db, key) or board_memory.BoardMemory()
         tick, uid, unix_now = await log.read_time()
         memory.clocks.setdefault(uid, (tick, unix_now))
         if start:
-            memory.xy_logger, memory.z_logger = await log.start_acc_logging(rate_hz, range_g)
+            before = await log.read_length()
+            # loggers made since the last reset still exist: log into them again
+            kept = (memory.xy_logger, memory.z_logger) if memory.loggers_uid == uid else None
+            try:
+                loggers = await log.start_acc_logging(rate_hz, range_g, loggers=kept)
+            except TimeoutError as error:
+                raise SyncRefused(NO_FREE_LOGGER.format(device=name)) from error
+            await asyncio.sleep(max(GROWTH_CHECK_S, 4.0 / rate_hz))
+            if await log.read_length() <= before:
+                await log.stop_acc_logging()
+                raise SyncRefused(FULL)
+            memory.xy_logger, memory.z_logger = loggers
+            memory.loggers_uid = uid
             memory.rate_hz, memory.range_g = rate_hz, range_g
         else:
             await log.stop_acc_logging()
