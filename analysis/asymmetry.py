@@ -20,8 +20,12 @@ precedes a late contact the marker lies halfway between the detector and the
 peak. That halfway point is an empirical choice, not a law: on that participant's
 walks the peak before a late contact is itself early against the foot reference
 (summed |SI| error over its five walks 15 pp halfway, 21 pp at the peak, 24 pp
-searching from the contact only). The window set is among the settings chosen
-leave-one-participant-out in benchmarks/asymmetry.py. Step times are taken
+searching from the contact only). The window set is fixed as a method, not
+tuned: searching before a late contact too is what lets the marker find the peak
+at all, shown on synthetic truth with a planted per-side bias (the contact-only
+search measures that even walk ~12 % uneven and flags it); benchmarks/asymmetry.py
+prints the other window sets too, and the earlier leave-one-participant-out that
+also chose among them. Step times are taken
 between these markers; the difference between the two sides' mean
 detector-minus-marker delay is reported as the corrected timing bias
 (``timing_bias_s``).
@@ -224,19 +228,18 @@ def _boot_means(cs: np.ndarray, starts: np.ndarray, block: int, n: int) -> np.nd
 
 
 def _interval(strides: Strides, starts: np.ndarray, block: int, n: int,
-              firsts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+              ) -> tuple[float, float]:
     """Bootstrap interval of the SI over resampled strides, widened to cover both timings
     (markers and the detector's own): how far the contact timing can be trusted is part
-    of the uncertainty. With ``firsts``: one interval per window of ``n`` strides."""
+    of the uncertainty."""
     tail = 100.0 * (1.0 - CI_LEVEL) / 2.0
-    at = starts if firsts is None else firsts[:, None, None] + starts[None]
     bounds = []
     for left, right in ((strides.left_s, strides.right_s),
                         (strides.raw_left_s, strides.raw_right_s)):
         cl, cr = np.r_[0.0, np.cumsum(left)], np.r_[0.0, np.cumsum(right)]
-        boot = _si(_boot_means(cl, at, block, n), _boot_means(cr, at, block, n))
-        bounds.append(np.percentile(boot, [tail, 100.0 - tail], axis=-1))
-    return np.minimum(bounds[0][0], bounds[1][0]), np.maximum(bounds[0][1], bounds[1][1])
+        boot = _si(_boot_means(cl, starts, block, n), _boot_means(cr, starts, block, n))
+        bounds.append(np.percentile(boot, [tail, 100.0 - tail]))
+    return float(min(bounds[0][0], bounds[1][0])), float(max(bounds[0][1], bounds[1][1]))
 
 
 def step_asymmetry(strides: Strides) -> StepAsymmetry:
@@ -251,41 +254,6 @@ def step_asymmetry(strides: Strides) -> StepAsymmetry:
     starts, block = _block_starts(n, BOOTSTRAP_SAMPLES, np.random.default_rng(BOOTSTRAP_SEED))
     lo, hi = _interval(strides, starts, block, n)
     return StepAsymmetry(si, float(lo), float(hi), n, strides.bias_s)
-
-
-def windowed_lower_bounds_pct(
-    strides: Strides, window: int, hop: int, screen_pct: float = 0.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lower bound of |SI| over windows of ``window`` consecutive strides (one bout).
-
-    Returns (first stride index of each window, lower bound %). Every window uses
-    the same seeded resampling pattern, so the bounds are comparable and reproducible.
-    Windows whose |SI| (either timing) is at most ``screen_pct`` get 0 without a
-    bootstrap: their lower bound cannot be above it.
-    """
-    n = len(strides)
-    if n < window or window < MIN_STRIDES:
-        return np.zeros(0, dtype=int), np.zeros(0)
-    firsts = np.arange(0, n - window + 1, max(1, hop))
-    if firsts[-1] != n - window:
-        firsts = np.r_[firsts, n - window]
-    # The lower bound cannot exceed the smaller |SI| of the two timings: only windows
-    # where that is above ``screen_pct`` need the bootstrap (an even walker's need none).
-    point = np.full(len(firsts), np.inf)
-    for left, right in ((strides.left_s, strides.right_s),
-                        (strides.raw_left_s, strides.raw_right_s)):
-        cl, cr = np.r_[0.0, np.cumsum(left)], np.r_[0.0, np.cumsum(right)]
-        si = np.abs(_si(cl[firsts + window] - cl[firsts], cr[firsts + window] - cr[firsts]))
-        point = np.minimum(point, si)
-    lower = np.zeros(len(firsts))
-    todo = np.flatnonzero(point > screen_pct)
-    starts, block = _block_starts(window, BOOTSTRAP_SAMPLES,
-                                  np.random.default_rng(BOOTSTRAP_SEED))
-    for a in range(0, len(todo), 64):  # bounded memory: 64 windows at a time
-        chosen = todo[a : a + 64]
-        lo, hi = _interval(strides, starts, block, window, firsts[chosen])
-        lower[chosen] = np.where(lo > 0, lo, np.where(hi < 0, -hi, 0.0))
-    return firsts, lower
 
 
 def windowed_si_pct(

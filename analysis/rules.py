@@ -21,7 +21,6 @@ from analysis.asymmetry import (
     StepAsymmetry,
     Strides,
     step_asymmetry,
-    windowed_lower_bounds_pct,
 )
 from analysis.errors import InputError
 from analysis.sides import MIN_NAMING_CONFIDENCE
@@ -403,33 +402,68 @@ def _slow_pace(rule: Rule, x: RuleInputs) -> list[Flag]:
 
 
 def _uneven_steps(rule: Rule, x: RuleInputs) -> list[Flag]:
-    """Flag a stretch only when step times are clearly uneven: over every window of
-    ``min_strides`` strides in it the lower bound of the |SI| interval is above the
-    threshold, the stretch lasts ``hold_s`` and its own interval's lower bound is above the
-    threshold too. Chance swings of a rolling SI of an even walker do not pass."""
+    """Flag a stretch only when step times are clearly uneven, judged on all its strides.
+
+    A bout lasting ``hold_s`` with at least ``min_strides`` strides is judged whole and,
+    when it lasts at least twice ``hold_s``, also in consecutive segments of about equal
+    length, none shorter than ``hold_s`` nor with fewer than ``min_strides`` strides (a
+    limp in part of a long walk). Bout and segments are fixed before their SI is looked
+    at, and each flags only when the lower bound of its own |SI| interval (over all its
+    strides) is above the threshold; a flagged bout is one flag, flagged neighbouring
+    segments of an unflagged bout are reported as one stretch. Picking the
+    most uneven of many overlapping short windows instead is a search for chance: a rolling
+    SI of an even walker crosses the limit now and then, and a burst of ~20 strides has a
+    lower bound above a limit its walk as a whole is below."""
     if x.strides is None or len(x.strides) == 0:
         return []
-    window = max(2, int(rule["min_strides"]))
+    min_strides = max(2, int(rule["min_strides"]))
     threshold = rule["threshold_pct"]
     flags = []
     for bout in np.unique(x.strides.bout):
         strides = x.strides.select(x.strides.bout == bout)
-        firsts, lower = windowed_lower_bounds_pct(strides, window, max(1, window // 4),
-                                                  screen_pct=threshold)
-        over = np.zeros(len(strides), dtype=bool)
-        for first in firsts[lower > threshold]:
-            over[first : first + window] = True
-        for a, b in _index_runs(over):
-            run = strides.select(slice(a, b + 1))
-            start = float(run.t_s[0])
-            end = float(run.t_s[-1] + run.left_s[-1] + run.right_s[-1])
+        segments = _hold_segments(strides, rule["hold_s"], min_strides)
+        if not segments:
+            continue
+        confidence = (float(x.bout_side_confidence[bout])
+                      if x.bout_side_confidence is not None else float("nan"))
+        whole = step_asymmetry(strides)
+        if whole.abs_lower_pct > threshold:
+            flags.append(_uneven_flag(rule, *_span_s(strides), whole, confidence))
+            continue
+        over = [step_asymmetry(strides.select(slice(a, b))).abs_lower_pct > threshold
+                for a, b in segments] if len(segments) > 1 else [False]
+        for first, last in _index_runs(np.array(over, dtype=bool)):
+            run = strides.select(slice(segments[first][0], segments[last][1]))
             asym = step_asymmetry(run)
-            if end - start < rule["hold_s"] or not asym.abs_lower_pct > threshold:
+            if not asym.abs_lower_pct > threshold:  # merged neighbours disagree: each alone
+                for k in range(first, last + 1):
+                    part = strides.select(slice(*segments[k]))
+                    flags.append(_uneven_flag(rule, *_span_s(part), step_asymmetry(part),
+                                              confidence))
                 continue
-            confidence = (float(x.bout_side_confidence[bout])
-                          if x.bout_side_confidence is not None else float("nan"))
-            flags.append(_uneven_flag(rule, start, end, asym, confidence))
+            flags.append(_uneven_flag(rule, *_span_s(run), asym, confidence))
     return flags
+
+
+def _span_s(strides: Strides) -> tuple[float, float]:
+    """Start and end (s) of consecutive strides."""
+    return (float(strides.t_s[0]),
+            float(strides.t_s[-1] + strides.left_s[-1] + strides.right_s[-1]))
+
+
+def _hold_segments(strides: Strides, hold_s: float, min_strides: int) -> list[tuple[int, int]]:
+    """Stride index ranges [a, b) splitting one bout's strides into consecutive segments of
+    about equal stride count, as many as fit with each lasting ``hold_s`` and holding
+    ``min_strides`` strides; none when the bout itself is too short or has too few."""
+    n = len(strides)
+    if n < min_strides:
+        return []
+    start_s, end_s = _span_s(strides)
+    count = min(int((end_s - start_s) // hold_s) if hold_s > 0 else n, n // min_strides)
+    if count < 1:
+        return []
+    edges = np.linspace(0, n, count + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def _uneven_flag(rule: Rule, start: float, end: float, asym: StepAsymmetry,

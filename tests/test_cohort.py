@@ -69,20 +69,43 @@ def test_in_process_tables_hold_every_session_bout_and_step(cohort, tmp_path, ca
             "step_time_si_pct", "content_sha256"} <= set(sessions.columns)
     lines = (out / "sessions.jsonl").read_text().splitlines()
     assert [json.loads(line)["source"] for line in lines] == [str(p) for p in paths]
-    assert "missing column" in json.loads(lines[2])["error"]["message"]
+    error = json.loads(lines[2])
+    assert error["schema"] == "stridewatch.error/1" and error["source"] == str(paths[2])
+    assert error["error"].startswith(f"{paths[2]}, line 1: missing column(s) az")
+    capsys.readouterr()
+    assert main(["analyze", "--json", str(paths[2])]) == 2  # the error object analyze prints
+    assert json.loads(capsys.readouterr().out) == error
+    # and a session line is analyze's session, warnings and input included; only the
+    # recording header (local times of the machine that analysed it) is left out
+    assert main(["analyze", "--json", str(paths[0])]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer.pop("recording") and answer["input"]["format"] == "csv"
+    assert json.loads(lines[0]) == answer
 
 
-def test_dask_tables_equal_in_process_even_when_a_worker_is_killed(cohort, tmp_path):
+@pytest.mark.parametrize("grouped", [False, True], ids=["one-per-task", "grouped"])
+def test_dask_tables_equal_in_process_even_when_a_worker_is_killed(cohort, tmp_path, grouped,
+                                                                   monkeypatch):
     import distributed  # the 'cluster' extra (in 'test'): a missing one fails, not skips
 
+    from stridewatch.cohort import dask_engine
+
     paths, _ = cohort
+    if grouped:  # 7 inputs on 2 workers in groups of 3, 3, 1: a killed worker loses a group
+        monkeypatch.setattr(dask_engine, "MIN_GROUPS_PER_WORKER", 1)
+        items = [(i, str(p), None) for i, p in enumerate(paths)]
+        assert [len(g) for g in dask_engine.plan_groups(items, 2)] == [3, 3, 1]
     local = tmp_path / "local"
     run_cohort(paths, local, progress=None)
 
     killed: list[tuple[str, list[str]]] = []
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    # one per task on a default LocalCluster (as an existing cluster may be set up); grouped
+    # on the cluster a run starts itself (every task handed out at once: the dead worker's
+    # queue goes elsewhere too)
+    cluster = (dask_engine.start_local_cluster(2) if grouped else
+               distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                        dashboard_address=None))
+    with cluster, distributed.Client(cluster) as client:
 
         def kill_a_busy_worker(_result: dict) -> None:
             if killed:
@@ -158,3 +181,48 @@ def test_identical_results_do_not_depend_on_arrival_order(cohort, tmp_path):
     merged = sb.set_index("source").loc[list(sa_["source"])].reset_index()
     pd.testing.assert_frame_equal(merged, sa_)
     assert np.isfinite(sa_["cadence_spm"].dropna()).all()
+
+
+def test_groups_follow_input_size_and_keep_every_worker_busy(tmp_path):
+    from stridewatch.cohort.dask_engine import GROUP_TARGET_BYTES, plan_groups
+
+    small, big = tmp_path / "small.csv", tmp_path / "big.csv"
+    small.write_bytes(b"x" * (GROUP_TARGET_BYTES // 10))
+    big.write_bytes(b"x" * (GROUP_TARGET_BYTES * 2))
+    items = [(i, str(small), None) for i in range(400)]
+    groups = plan_groups(items, n_workers=2)
+    assert [item for group in groups for item in group] == items  # all, once, in order
+    assert {len(g) for g in groups[:-1]} == {10}  # ~GROUP_TARGET_BYTES of input each
+    # a long recording is a task of its own; a missing file (fails fast) counts as nothing
+    mixed = [(0, str(small), None), (1, str(big), None), (2, str(small), None),
+             (3, str(tmp_path / "missing.csv"), None)] * 100
+    assert all(len(g) == 1 for g in plan_groups(mixed, 2) if str(big) in {s for _, s, _ in g})
+    # few recordings: at least 8 tasks per worker, so one recording per task here
+    assert [len(g) for g in plan_groups(items[:15], n_workers=2)] == [1] * 15
+    assert [len(g) for g in plan_groups(items[:40], n_workers=2)] == [2] * 20
+
+
+def test_a_worker_keeps_results_only_where_it_sees_the_run_folder(cohort, tmp_path):
+    from stridewatch.cohort.results import ResultDir
+    from stridewatch.cohort.task import AnalysisOptions, analyze_group
+
+    paths, true_steps = cohort
+    items = [(0, str(paths[0]), None), (2, str(paths[2]), None)]  # a walk and the broken one
+    results = ResultDir(tmp_path / "out")
+    run_id = results.mark_run()
+    kept = analyze_group(items, AnalysisOptions(), str(results.root), run_id)
+    assert [r["source"] for r in kept] == [str(paths[0]), str(paths[2])]
+    assert all(r["kept"] and "session" not in r for r in kept)  # receipts only
+    assert abs(results.load(str(paths[0]))["session"]["steps"] - true_steps[str(paths[0])]) <= 2
+    assert "missing column" in results.load(str(paths[2]))["error"]
+    assert kept[1]["error"] == results.load(str(paths[2]))["error"]
+
+    # a worker on another machine (no marker of this run in its view of the folder): whole
+    # results go back, nothing is written there
+    elsewhere = ResultDir(tmp_path / "elsewhere")
+    sent = analyze_group(items, AnalysisOptions(), str(elsewhere.root), run_id)
+    assert not any(r.get("kept") for r in sent)
+    assert sent[0]["session"]["steps"] == results.load(str(paths[0]))["session"]["steps"]
+    assert list(elsewhere.results.iterdir()) == []
+    results.unmark_run(run_id)
+    assert not ResultDir.sees_run(str(results.root), run_id)

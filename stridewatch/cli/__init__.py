@@ -14,14 +14,13 @@ from stridewatch.cli.options import (
     parse_calibrate,
     shipped_file,
 )
+from stridewatch.error_record import error_record
 from stridewatch.inputs import InputFileError
 from stridewatch.store.errors import StoreError
 from stridewatch.terminal import terminal_text
 
 # Each command imports what it uses when it runs (numpy, pandas, scipy, the store), so
 # `--help` and the store-only commands start fast: keep heavy imports out of module level.
-
-ERROR_SCHEMA = "stridewatch.error/1"
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -44,6 +43,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         db_path,
         resolve_rules,
         save_recording_session,
+        session_json,
         stored_lean_reference,
     )
 
@@ -79,9 +79,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 failed += 1
                 _print_error(args, recording.source, exc)
                 continue
-            session = result.to_dict(recording.source)
-            session["warnings"][:0] = recording.warnings
-            session["input"] = recording.describe()
+            session = session_json(result, recording)
             session["recording"] = recording_header(recording, session,
                                                     patient_id=args.patient)
             if args.save:
@@ -103,8 +101,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def _print_error(args: argparse.Namespace, source: str, exc: InputFileError) -> None:
     """The error line on stderr; with --json also the error object in the output's order."""
     if args.json:
-        print(json.dumps({"schema": ERROR_SCHEMA, "source": source, "error": str(exc)},
-                         separators=(",", ":")), flush=True)
+        print(json.dumps(error_record(source, str(exc)), separators=(",", ":")), flush=True)
     sys.stdout.flush()
     print(f"error: {terminal_text(exc)}", file=sys.stderr, flush=True)
 

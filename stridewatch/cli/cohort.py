@@ -15,8 +15,8 @@ def add_cohort_options(parser: argparse.ArgumentParser) -> None:
         "and sessions.jsonl (needs the 'cluster' extra: pyarrow; dask for --engine dask)")
     group.add_argument("--out", metavar="DIR", help="write the cohort tables to DIR")
     group.add_argument("--engine", choices=["local", "dask"],
-                       help="local: this process (default with --out); dask: one task per "
-                            "recording on Dask distributed")
+                       help="local: this process (default with --out); dask: on Dask "
+                            "distributed, short recordings grouped into tasks")
     group.add_argument("--scheduler", metavar="ADDRESS",
                        help="with --engine dask: an existing scheduler (tcp://host:8786); "
                             "default: a LocalCluster on this machine")

@@ -1,4 +1,4 @@
-"""Cohort analysis: many recordings, one task each, on this process or a Dask cluster.
+"""Cohort analysis: many recordings, each analysed once, on this process or a Dask cluster.
 
 ``run.run_cohort`` analyses inputs with the in-process engine or Dask distributed (a
 ``LocalCluster``, or an existing scheduler), writes each result as it finishes

@@ -1,17 +1,15 @@
-"""Run a cohort: every input analysed once (one task each), results kept as they finish.
+"""Run a cohort: every input analysed once, its result kept as it finishes.
 
 Engines: ``"local"`` analyses in this process, one recording after the other; ``"dask"`` runs
-one task per recording on Dask distributed (a ``LocalCluster`` of ``workers`` single-threaded
-processes, or the cluster behind ``scheduler``). A worker that dies takes its running tasks
-with it; the scheduler runs them again on another worker, and since results are kept by
-source here (not by the worker) none is lost or doubled. A recording that fails is kept with
-its error and the run goes on.
+on Dask distributed (a ``LocalCluster`` of ``workers`` single-threaded processes, or the
+cluster behind ``scheduler``), short recordings grouped into tasks (``dask_engine``). A worker
+that dies takes its running task with it; the scheduler runs it again on another worker, and
+since results are kept by source (one file each, replaced whole) none is lost or doubled. A
+recording that fails is kept with its error and the run goes on.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -19,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from stridewatch.cohort.results import ResultDir, result_key
+from stridewatch.cohort.results import ResultDir, receipt
 from stridewatch.cohort.tables import write_tables
-from stridewatch.cohort.task import AnalysisOptions, analyze_one, prepare
+from stridewatch.cohort.task import AnalysisOptions, analyze_one
 
 ENGINES = ("local", "dask")
 #: Rewrite the tables at least this often during a long run (they are also written at the end).
@@ -104,7 +102,8 @@ def run_cohort(
     """Analyse ``inputs`` into ``out_dir`` (see the module docstring); return the counts.
 
     ``resume``: inputs whose kept result has the same content hash are not analysed again.
-    ``on_result``: called with each new result as it is kept. ``client``: a Dask client to
+    ``on_result``: called with each new result's receipt (``results.receipt``: source,
+    content hash, error; no session) as it is kept. ``client``: a Dask client to
     use instead of starting one. An interrupted run (Ctrl-C) still writes the tables of what
     it finished, then re-raises.
     """
@@ -123,14 +122,15 @@ def run_cohort(
         if result.get("skipped"):
             summary.skipped += 1
         else:
-            results.write(result)
+            if not result.get("kept"):  # a worker that shares the folder kept it already
+                results.write(result)
             if result.get("error"):
                 summary.failed += 1
                 summary.errors.append(result["error"])
             else:
                 summary.analysed += 1
             if on_result is not None:
-                on_result(result)
+                on_result(receipt(result))
         bar.update()
         if time.monotonic() - last_flush[0] > TABLE_FLUSH_S:
             _write_tables(results, sources)
@@ -141,8 +141,14 @@ def run_cohort(
             for index, source in enumerate(sources):
                 keep(analyze_one(index, source, options, known.get(source)))
         else:
-            _run_dask(sources, options, known, keep, scheduler=scheduler, workers=workers,
-                      client=client)
+            try:
+                from stridewatch.cohort.dask_engine import run_on_dask
+            except ModuleNotFoundError as exc:
+                raise RuntimeError("--engine dask needs Dask distributed: "
+                                   "pip install 'stridewatch[cluster]'") from exc
+            run_on_dask([(index, source, known.get(source))
+                         for index, source in enumerate(sources)], options, results, keep,
+                        scheduler=scheduler, workers=workers, client=client)
     finally:
         summary.wall_s = time.monotonic() - started
         summary.files = _write_tables(results, sources)
@@ -153,53 +159,3 @@ def run_cohort(
 def _write_tables(results: ResultDir, sources: Sequence[str]) -> dict[str, Path]:
     kept = [r for r in (results.load(src) for src in sources) if r is not None]
     return write_tables(results.root, kept)
-
-
-def _run_dask(
-    sources: Sequence[str],
-    options: AnalysisOptions,
-    known: dict[str, str | None],
-    keep: Callable[[dict[str, Any]], None],
-    *,
-    scheduler: str | None,
-    workers: int | None,
-    client: Any,
-) -> None:
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ModuleNotFoundError as exc:
-        raise RuntimeError("--engine dask needs Dask distributed: "
-                           "pip install 'stridewatch[cluster]'") from exc
-
-    own_client = client is None
-    cluster = None
-    if own_client:
-        if scheduler:
-            client = Client(scheduler)
-        else:
-            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
-                                   threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-            client = Client(cluster)
-    try:
-        client.run(prepare, options)  # every worker imports and loads the rules once
-        futures = {}
-        for index, source in enumerate(sources):
-            future = client.submit(analyze_one, index, source, options, known.get(source),
-                                   key=f"stridewatch-analyze-{result_key(source)}",
-                                   pure=False)
-            futures[future] = (index, source)
-        for future in as_completed(list(futures)):
-            index, source = futures.pop(future)
-            if future.status == "finished":
-                keep(future.result())
-            else:  # the task itself cannot raise: its workers died (KilledWorker) or similar
-                exc = future.exception()
-                keep({"index": index, "source": source, "content_sha256": None,
-                      "session": None, "skipped": False,
-                      "error": f"{source}: not analysed: {type(exc).__name__}: {exc}"})
-    finally:
-        if own_client:
-            client.close()
-            if cluster is not None:
-                cluster.close()

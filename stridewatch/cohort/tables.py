@@ -2,7 +2,8 @@
 
 Column names and units follow the session JSON (``stridewatch.session/1``): ``source`` first,
 seconds ``_s``, steps/min ``_spm``, degrees ``_deg``, percent ``_pct``, Hz ``_hz``. A recording
-that failed is a ``sessions`` row with its ``error`` and no numbers. Rows are in input order.
+that failed is a ``sessions`` row with its ``error`` and no numbers, and in the JSON Lines the
+error object ``analyze --json`` prints (``stridewatch.error/1``). Rows are in input order.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from stridewatch.cohort.results import write_atomic
+from stridewatch.error_record import error_record
 
 SESSION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source", "string"), ("content_sha256", "string"), ("error", "string"),
@@ -102,7 +104,7 @@ def write_tables(out_dir: Path, results: Sequence[dict[str, Any]]) -> dict[str, 
         if r.get("session") is not None:
             lines.append(json.dumps(r["session"], separators=(",", ":")))
         else:
-            lines.append(json.dumps({"source": r["source"], "error": {"message": r.get("error")}},
+            lines.append(json.dumps(error_record(r["source"], r.get("error") or ""),
                                     separators=(",", ":")))
     write_atomic(out_dir / JSONL_FILE, "".join(line + "\n" for line in lines))
     written["jsonl"] = out_dir / JSONL_FILE

@@ -1,14 +1,17 @@
-"""One recording analysed: the unit of work of a cohort run (runs on a worker)."""
+"""One recording analysed: the unit of work of a cohort run; on Dask a task analyses a few
+short recordings one after the other (``analyze_group``) and keeps each result itself."""
 
 from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from stridewatch.cohort.results import ResultDir, receipt
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, read_input
 
 
@@ -52,7 +55,7 @@ def analyze_one(index: int, source: str, options: AnalysisOptions,
     ``error`` (one line, naming the file). ``known_sha256``: the content hash of the result
     already kept for this input; when the content still hashes to it the analysis is
     skipped (``skipped: True``)."""
-    from stridewatch.store.filing import analyze_recording
+    from stridewatch.store.filing import analyze_recording, session_json
 
     started = time.perf_counter()
     result: dict[str, Any] = {"index": index, "source": source, "content_sha256": None,
@@ -66,7 +69,7 @@ def analyze_one(index: int, source: str, options: AnalysisOptions,
             return result
         analysed = analyze_recording(recording, rules=_rules(options.rules),
                                      calibrate_s=options.calibrate_s, axes=options.axes)
-        result["session"] = analysed.to_dict(source)
+        result["session"] = session_json(analysed, recording)
     except InputFileError as exc:
         result["error"] = " ".join(str(exc).split())  # one line
     except Exception as exc:  # noqa: BLE001 - one bad recording never stops a cohort run
@@ -76,3 +79,21 @@ def analyze_one(index: int, source: str, options: AnalysisOptions,
     finally:
         result["elapsed_s"] = round(time.perf_counter() - started, 4)
     return result
+
+
+def analyze_group(items: Sequence[tuple[int, str, str | None]], options: AnalysisOptions,
+                  out_dir: str, run_id: str) -> list[dict[str, Any]]:
+    """Analyse ``items`` (index, source, known content hash) one after the other, each on
+    its own (one failing does not touch the others). When this worker shares the run's
+    output folder (``ResultDir.sees_run``) each result is kept there as it finishes and only
+    its receipt (no session) goes back; otherwise the whole results go back for the client
+    to keep."""
+    results = ResultDir(out_dir) if ResultDir.sees_run(out_dir, run_id) else None
+    answers = []
+    for index, source, known in items:
+        result = analyze_one(index, source, options, known)
+        if results is not None and not result["skipped"]:
+            results.write(result)
+            result = receipt(result) | {"kept": True}
+        answers.append(result)
+    return answers

@@ -51,6 +51,16 @@ def analyze_recording(
         raise located(exc, recording) from exc
 
 
+def session_json(result: SessionResult, recording: Recording) -> dict:
+    """The session object of a read recording, as ``analyze --json`` prints it (before its
+    ``recording`` header) and a cohort run keeps it: the analysis, the reader's warnings
+    (what it repaired) first, and ``input`` (what was read)."""
+    session = result.to_dict(recording.source)
+    session["warnings"][:0] = recording.warnings
+    session["input"] = recording.describe()
+    return session
+
+
 def analyze_streamed_csv(
     path: Path,
     units: str | None = None,
