@@ -272,7 +272,9 @@ def _extract_window(
     f.second_sumsq_g2.append(np.add.reduceat(acc[c0:c1] ** 2, starts, axis=0))
     if n < int(fs) + 1:
         return
-    vertical = vertical_dynamic(acc, fs)
+    # The gravity direction once per window: the vertical and the yaw cue both use it.
+    up = up_direction(acc, fs)
+    vertical = vertical_dynamic(acc, fs, up)
     ics, strength = initial_contacts_with_strength(acc, fs, vertical)
     core = (ics >= c0) & (ics < c1)
     in_core = ics[core]
@@ -292,7 +294,7 @@ def _extract_window(
             f.yaw_before_dps.append(np.full(len(in_core), np.nan))
         else:
             f.yaw_before_dps.append(
-                yaw_before_contacts(gyro_dps, up_direction(acc, fs), in_core, fs))
+                yaw_before_contacts(gyro_dps, up, in_core, fs))
     # Walking samples: between two contacts no more than MAX_WALKING_STEP_S apart.
     if len(ics) < 3:
         return

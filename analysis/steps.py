@@ -68,9 +68,15 @@ def up_direction(acc_g: np.ndarray, fs_hz: float, cutoff_hz: float = 0.3) -> np.
     return np.repeat(coarse, k, axis=0)[: len(acc_g)]
 
 
-def vertical_dynamic(acc_g: np.ndarray, fs_hz: float) -> np.ndarray:
-    """Acceleration along the local gravity direction minus 1 g, band-passed 0.5–5 Hz (g)."""
-    vertical = np.einsum("ij,ij->i", acc_g, up_direction(acc_g, fs_hz)) - 1.0
+def vertical_dynamic(
+    acc_g: np.ndarray, fs_hz: float, up: np.ndarray | None = None
+) -> np.ndarray:
+    """Acceleration along the local gravity direction minus 1 g, band-passed 0.5–5 Hz (g).
+
+    ``up``: ``up_direction(acc_g, fs_hz)`` when the caller already has it.
+    """
+    up = up_direction(acc_g, fs_hz) if up is None else up
+    vertical = np.einsum("ij,ij->i", acc_g, up) - 1.0
     return bandpass(vertical, fs_hz, 0.5, 5.0)
 
 
