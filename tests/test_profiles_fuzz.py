@@ -20,6 +20,8 @@ FUZZ = settings(
     derandomize=True,
     database=None,
 )
+#: CPU seconds of this thread per decode call (thread time, so a busy machine or other
+#: threads cannot make it fail; a pathological decoder still does)
 PER_CALL_LIMIT_S = 0.5
 
 
@@ -41,14 +43,14 @@ def feed_all(profile: str, messages: list[tuple[str, bytes]]) -> None:
     spec = PROFILES[profile]
     decoder = spec.new_decoder(spec.default_config())
     for index, (char, payload) in enumerate(messages):
-        started = time.perf_counter()
+        started = time.thread_time()
         try:
             block = decoder.feed(char, payload, index)
         except DecodeError as error:
             assert str(error).startswith(f"packet {index}: ")
         else:
             check_block(block)
-        assert time.perf_counter() - started < PER_CALL_LIMIT_S
+        assert time.thread_time() - started < PER_CALL_LIMIT_S
 
 
 def chars_of(profile: str) -> list[str]:

@@ -68,15 +68,28 @@ def browser():
 
 
 def test_clinician_walkthrough(server, browser) -> None:
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
+
+    def replaced(old):  # noqa: ANN001, ANN202
+        """True once ``old`` has left the document. Mid-navigation Chromium may answer
+        "node does not belong to the document" instead of a stale reference: also gone."""
+        def check(_driver) -> bool:  # noqa: ANN001
+            try:
+                return bool(expected_conditions.staleness_of(old)(_driver))
+            except WebDriverException as error:
+                if "does not belong to the document" in (error.msg or ""):
+                    return True
+                raise
+        return check
 
     def go(by: str, value: str) -> None:
         """Click a link or button and wait until the next page has replaced this one."""
         old = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(by, value).click()
-        WebDriverWait(browser, 120).until(expected_conditions.staleness_of(old))
+        WebDriverWait(browser, 120).until(replaced(old))
 
     def flags_cells() -> list[str]:
         return [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#sessions td.flags")]
