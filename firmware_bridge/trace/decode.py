@@ -170,6 +170,48 @@ def _device_times(
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+#: Frames a notification may have moved and still be put back by its device time: a
+#: line moved this far is out of order; a larger move is a clock reset, re-anchored.
+LOCAL_REORDER_FRAMES = 64
+
+
+def _in_device_order(chunks: list[_Chunk], gap_at: dict[int, list[_PendingGap]]) -> int:
+    """Put stamped frames moved a few lines back in device-clock order, per connection.
+
+    Used where arrival times cannot order them (equal or missing host times): a frame
+    whose device stamps fall between its neighbours' is out of place, not a clock jump,
+    and re-anchoring it would add time. A permutation is applied only when it is local
+    (no frame moves more than ``LOCAL_REORDER_FRAMES``) and leaves every block after
+    the previous one; otherwise the clock really jumped. Returns frames moved.
+    """
+    moved = 0
+    start = 0
+    while start < len(chunks):
+        end = start
+        while end < len(chunks) and chunks[end].segment == chunks[start].segment:
+            end += 1
+        run = chunks[start:end]
+        firsts = np.array([float(c.block.t_device_s[0]) for c in run])  # type: ignore[index]
+        order = np.argsort(firsts, kind="stable")
+        place = np.arange(len(run))
+        if np.any(order != place) and np.max(np.abs(order - place)) <= LOCAL_REORDER_FRAMES:
+            ordered = [run[k] for k in order]
+            fits = all(
+                float(a.block.t_device_s[-1]) < float(b.block.t_device_s[0])  # type: ignore[index]
+                for a, b in zip(ordered, ordered[1:], strict=False)
+            )
+            if fits:
+                chunks[start:end] = ordered
+                new_index = {start + int(old): start + new for new, old in enumerate(order)}
+                for old in [k for k in gap_at if start <= k < end]:
+                    gap_at.setdefault(-1 - new_index[old], []).extend(gap_at.pop(old))
+                moved += int(np.count_nonzero(order != place))
+        start = end
+    for key in [k for k in gap_at if k < 0]:
+        gap_at.setdefault(-1 - key, []).extend(gap_at.pop(key))
+    return moved
+
+
 def _device_rate(
     absolute: np.ndarray, counts: np.ndarray, nominal: float | None, name: str,
     problems: list[str],
@@ -319,6 +361,11 @@ def decode_trace(trace: Trace) -> DecodedTrace:
                         "(same bytes, same device time); skipped")
     nominal = decoder.sample_rate_hz or config.sample_rate_hz
     time_source = "device" if spec.has_device_clock else "host"
+    if time_source == "device" and chunks:
+        reordered = _in_device_order(chunks, gap_at)
+        if reordered:
+            problems.append(f"{name}: {reordered} frame(s) were out of device-clock order "
+                            "among their neighbours; put back in order")
     pause_starts: list[int] = []
     arrivals = np.array([c.host_t_s for c in chunks])
     counts_arr = np.array([c.block.n_samples for c in chunks])
