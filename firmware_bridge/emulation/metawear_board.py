@@ -35,7 +35,6 @@ logs without pairing). Recordings stored with :meth:`store_recording` keep their
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import struct
@@ -52,6 +51,7 @@ from bumble.device import Connection
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from firmware_bridge.emulation.emulated_clock import EmulatedClock
+from firmware_bridge.emulation.peripheral_shutdown import shut_down
 from firmware_bridge.emulation.radio import EmulatedRadio
 
 logger = logging.getLogger(__name__)
@@ -265,16 +265,7 @@ class MetaWearEmulator:
 
     async def close(self) -> None:
         self._closing = True
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.disconnect()
-        with contextlib.suppress(Exception):
-            await self._device.power_off()
+        await shut_down(self._device, self._connection, self._tasks, advertising=False)
 
     async def __aenter__(self) -> MetaWearEmulator:
         await self.start()

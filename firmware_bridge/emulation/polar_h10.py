@@ -32,7 +32,6 @@ stops, mangled frames (see :mod:`.notification_faults`) and MTU limits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import struct
@@ -50,6 +49,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from firmware_bridge.emulation.emulated_clock import EmulatedClock
 from firmware_bridge.emulation.notification_faults import FrameFault
+from firmware_bridge.emulation.peripheral_shutdown import shut_down
 from firmware_bridge.emulation.pmd_device_bytes import (
     H10_ACC_SETTINGS,
     H10_ECG_SETTINGS,
@@ -252,19 +252,8 @@ class PolarH10Emulator:
     async def close(self) -> None:
         """Stop everything and power off."""
         self._closing = True
-        for task in [*self._link_tasks, *self._background]:
-            task.cancel()
-        for task in [*self._link_tasks, *self._background]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._stream = None
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.disconnect()
-        with contextlib.suppress(Exception):
-            await self._device.stop_advertising()
-        with contextlib.suppress(Exception):
-            await self._device.power_off()
+        self._stream = None  # its task is among the link tasks, cancelled next
+        await shut_down(self._device, self._connection, [*self._link_tasks, *self._background])
 
     async def __aenter__(self) -> PolarH10Emulator:
         await self.start()

@@ -29,7 +29,6 @@ times) as the truth to compare a download with.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import struct
@@ -48,6 +47,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from firmware_bridge.emulation import pmd_device_bytes as pmd_bytes
 from firmware_bridge.emulation.emulated_clock import EmulatedClock
+from firmware_bridge.emulation.peripheral_shutdown import shut_down
 from firmware_bridge.emulation.polar_offline_bytes import (
     acc_factor,
     air_packets,
@@ -245,18 +245,7 @@ class VeritySenseEmulator:
 
     async def close(self) -> None:
         self._closing = True
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.disconnect()
-        with contextlib.suppress(Exception):
-            await self._device.stop_advertising()
-        with contextlib.suppress(Exception):
-            await self._device.power_off()
+        await shut_down(self._device, self._connection, self._tasks)
 
     async def __aenter__(self) -> VeritySenseEmulator:
         await self.start()
