@@ -185,6 +185,7 @@ def _in_device_order(chunks: list[_Chunk], gap_at: dict[int, list[_PendingGap]])
     the previous one; otherwise the clock really jumped. Returns frames moved.
     """
     moved = 0
+    remap: dict[int, int] = {}  # old chunk index -> new, for the gaps noted per chunk
     start = 0
     while start < len(chunks):
         end = start
@@ -202,13 +203,13 @@ def _in_device_order(chunks: list[_Chunk], gap_at: dict[int, list[_PendingGap]])
             )
             if fits:
                 chunks[start:end] = ordered
-                new_index = {start + int(old): start + new for new, old in enumerate(order)}
-                for old in [k for k in gap_at if start <= k < end]:
-                    gap_at.setdefault(-1 - new_index[old], []).extend(gap_at.pop(old))
+                remap.update({start + int(old): start + new for new, old in enumerate(order)})
                 moved += int(np.count_nonzero(order != place))
         start = end
-    for key in [k for k in gap_at if k < 0]:
-        gap_at.setdefault(-1 - key, []).extend(gap_at.pop(key))
+    if remap:
+        moved_gaps = {remap.get(k, k): gaps for k, gaps in gap_at.items()}
+        gap_at.clear()
+        gap_at.update(moved_gaps)
     return moved
 
 
