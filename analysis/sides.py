@@ -135,7 +135,8 @@ def label_sides(
             for _ in range(NULL_SHUFFLES if m > 1 else 0):
                 shuffled_free.append(f)
                 shuffled.append(rng.permutation(e)[:m])
-    runs = _most_likely_sequences(evidence + shuffled, free + shuffled_free)
+    runs = [_most_likely_sequence(e, f) for e, f in zip(evidence + shuffled,
+                                                         free + shuffled_free, strict=True)]
     chance_runs = iter(runs[len(bouts):])
     for k, b in enumerate(bouts):
         path, agreement, breaks = runs[k]
@@ -175,64 +176,47 @@ def _free_steps(t_s: np.ndarray) -> np.ndarray:
     return (ratio > LONG_STEP_RATIO) | (ratio < SHORT_STEP_RATIO)
 
 
-def _most_likely_sequences(
-    evidence: list[np.ndarray], free_steps: list[np.ndarray]
-) -> list[tuple[np.ndarray, float, int]]:
-    """Viterbi over states L (0) / R (1) for each of several independent sequences
-    (evidence per contact, ``_free_steps`` per step); per sequence: the path (0/1 per
-    contact), the share of the evidence that agrees with it (0..1) and the number of
-    breaks of alternation after ordinary steps.
+def _most_likely_sequence(
+    evidence: np.ndarray, free: np.ndarray
+) -> tuple[np.ndarray, float, int]:
+    """Viterbi over states L (0) / R (1) for one sequence: ``evidence`` per contact,
+    ``free`` per step (``_free_steps``). Returns the path (0/1 per contact), the share of
+    the evidence that agrees with it (0..1) and the number of breaks of alternation after
+    ordinary steps.
 
     A state's cost after a contact is the cheaper way in (alternating: free; staying:
     ``BREAK_COST`` unless the step is free) minus half the contact's evidence for it
-    (plus for R). All sequences run in lockstep, one contact index at a time, the longest
-    first, so the work per index is a few array operations however many bouts there are.
+    (plus for R). Two states only: plain floats in the loop are far faster than tiny
+    arrays, and the numpy calls are kept to a few per sequence (a day holds hundreds of
+    short bouts, each run four times).
     """
-    count = len(evidence)
-    lengths = np.array([len(e) for e in evidence], dtype=int)
-    order = np.argsort(-lengths, kind="stable")
-    longest = int(lengths.max()) if count else 0
-    half = np.zeros((longest, count))
-    free = np.ones((longest, count), dtype=bool)  # free[i]: the step into contact i
-    for col, lane in enumerate(order):
-        n = lengths[lane]
-        half[:n, col] = np.asarray(evidence[lane], dtype=float) / 2
-        free[1:n, col] = free_steps[lane]
-    switch = np.where(free, 0.0, BREAK_COST)
-    active = np.searchsorted(-lengths[order], -np.arange(longest), side="left")  # n > i
-    cost_l, cost_r = -half[0], half[0].copy()
-    stay_l = np.zeros((longest, count), dtype=bool)  # the best way into L at i came from L
-    stay_r = np.zeros((longest, count), dtype=bool)
-    for i in range(1, longest):
-        a = active[i]
-        extra = switch[i, :a]
-        from_l, from_r = cost_l[:a] + extra, cost_r[:a] + extra  # not alternating
-        stay_l[i, :a] = from_l <= cost_r[:a]
-        stay_r[i, :a] = from_r <= cost_l[:a]
-        new_l = np.minimum(from_l, cost_r[:a])
-        new_r = np.minimum(from_r, cost_l[:a])
-        cost_l[:a], cost_r[:a] = new_l - half[i, :a], new_r + half[i, :a]
-    state = np.where(cost_l <= cost_r, 0, 1).astype(np.int8)
-    path = np.zeros((longest, count), dtype=np.int8)
-    for i in range(longest - 1, 0, -1):
-        a = active[i]
-        path[i, :a] = state[:a]
-        stayed = np.where(state[:a] == 0, stay_l[i, :a], stay_r[i, :a])
-        state[:a] = np.where(stayed, state[:a], 1 - state[:a])
-    if longest:
-        path[0] = state
-    same = np.zeros(count, dtype=int)
-    if longest > 1:
-        same = np.sum((path[1:] == path[:-1]) & ~free[1:], axis=0)
-    runs: list[tuple[np.ndarray, float, int]] = [(np.zeros(0, dtype=np.int8), 0.0, 0)] * count
-    by_lane = path.T.copy()
-    for col, lane in enumerate(order):
-        n = lengths[lane]
-        if n == 0:
-            continue
-        e = evidence[lane]
-        signs = np.where(by_lane[col, :n] == 0, 1.0, -1.0)
-        total = float(np.sum(np.abs(e)))
-        agreement = float(np.sum(e * signs) / total) if total > 0 else 0.0
-        runs[lane] = (by_lane[col, :n], max(0.0, agreement), int(same[col]))
-    return runs
+    n = len(evidence)
+    if n == 0:
+        return np.zeros(0, dtype=np.int8), 0.0, 0
+    half = (np.asarray(evidence, dtype=float) / 2).tolist()
+    free_list = free.tolist()
+    cost_l, cost_r = -half[0], half[0]
+    stay_l = [False] * n  # the best way into L at i came from L at i-1
+    stay_r = [False] * n
+    for i in range(1, n):
+        extra = 0.0 if free_list[i - 1] else BREAK_COST
+        from_l, from_r = cost_l + extra, cost_r + extra  # not alternating
+        stay_l[i] = from_l <= cost_r
+        stay_r[i] = from_r <= cost_l
+        new_l = from_l if stay_l[i] else cost_r
+        new_r = from_r if stay_r[i] else cost_l
+        cost_l, cost_r = new_l - half[i], new_r + half[i]
+    state = 0 if cost_l <= cost_r else 1
+    path = [0] * n
+    path[-1] = state
+    breaks = 0
+    for i in range(n - 1, 0, -1):
+        if stay_l[i] if state == 0 else stay_r[i]:
+            breaks += not free_list[i - 1]
+        else:
+            state = 1 - state
+        path[i - 1] = state
+    states = np.array(path, dtype=np.int8)
+    total = float(np.sum(np.abs(evidence)))
+    agreement = float(np.sum(evidence * (1.0 - 2.0 * states)) / total) if total > 0 else 0.0
+    return states, max(0.0, agreement), breaks
