@@ -1,7 +1,8 @@
 """Guard for work that must change no result: record the analysis output, compare later.
 
 Runs ``stridewatch analyze --json`` (in process) on every recording of
-../shared/data/mobgap-lab and ../shared/data/stroke-treadmill, on data/sample-walk.csv (with and without
+../shared/data/mobgap-lab and ../shared/data/stroke-treadmill, on data/sample-walk.csv
+(with and without
 ``--calibrate 2:12``) and on a 3 h real-signal day (benchmarks/realday.py,
 fixed seed: it crosses many 300 s chunk boundaries and a few gaps), and keeps
 each whole session object (steps to the sample, sides, bouts, flags, series,
