@@ -46,9 +46,9 @@ same input always gives the same interval. Blocks of ``BOOTSTRAP_BLOCK_STRIDES``
 because consecutive strides are not independent (a contact's timing error enters
 the two strides it ends and starts; on the shared stroke walks the per-stride SI's
 lag-1 autocorrelation is a median 0.24, lag 2 0.08, lag 3 0.04): the long-run
-variance from those autocorrelations is ~1.2² times the per-stride one, and blocks
-of 5 widen the interval over single-stride resampling by a median 1.18×, the same
-(blocks of 8 or 12 add little more). Two uses: the two-sided ``CI_LEVEL`` interval
+variance from those autocorrelations is ~1.21² times the per-stride one, and blocks
+of 5 widen the interval over single-stride resampling by a median 1.12× (blocks of
+8 or 12: 1.15×, 1.16×), so the blocks do not make it wider than the data justify. Two uses: the two-sided ``CI_LEVEL`` interval
 (bootstrap percentiles) that the report shows, and one-sided bounds for a decision
 ("is |SI| clearly above a limit?" is one-sided) at ``ONE_SIDED_LEVEL`` or, for a rule
 looking at several stretches, higher: the SI minus the bootstrap standard error times
