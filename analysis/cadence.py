@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.bouts import MAX_WALKING_STEP_S
+from analysis.medians import median_1d
 
 ROLLING_WINDOW_S = 10.0
 
@@ -43,7 +44,7 @@ def cadence_spm(ic_t_s: np.ndarray) -> float:
     cadence of the bout" that the slow-pace rule is defined on.
     """
     rates = stride_cadences_spm(ic_t_s)
-    return float(np.median(rates)) if len(rates) else float("nan")
+    return median_1d(rates) if len(rates) else float("nan")
 
 
 def rolling_cadence_spm(ic_t_s: np.ndarray, at_t_s: np.ndarray) -> np.ndarray:

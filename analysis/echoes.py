@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from analysis.bouts import MAX_WALKING_STEP_S, Bout
+from analysis.medians import median_1d
 from analysis.sides import LONG_STEP_RATIO
 
 ECHO_STRENGTH_RATIO = 0.6
@@ -43,7 +44,7 @@ def same_stance_echoes(
         steps = steps[steps <= MAX_WALKING_STEP_S]
         if len(steps) == 0:
             continue
-        too_close_s = LONG_STEP_RATIO * float(np.median(steps))
+        too_close_s = LONG_STEP_RATIO * median_1d(steps)
         prev = b.first
         for i in range(b.first + 1, b.last + 1):
             same = labels[i] == labels[prev] and labels[i] in KNOWN_SIDES

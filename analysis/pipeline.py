@@ -416,7 +416,10 @@ def derive_session(
                 "left/right may be swapped (pass --axes to state the mounting)"
             )
 
-    side_labels = label_sides(ic_t, side_vec, axes, bouts, yaw_before)
+    # The first pass needs only the labels (to find the echoes); their confidence costs
+    # shuffled runs, computed once the contacts are final.
+    side_labels = label_sides(ic_t, side_vec, axes, bouts, yaw_before,
+                              with_confidence=not first_pass)
     sides = side_labels.labels
     if first_pass:
         echoes = same_stance_echoes(ic_t, sides, contacts.strength_g_per_s[keep], bouts)
@@ -429,6 +432,7 @@ def derive_session(
                 stored_reference=stored_reference, wear_prior=wear_prior,
                 contacts=contacts.subset(others),
             )
+        side_labels = label_sides(ic_t, side_vec, axes, bouts, yaw_before)
 
     bout_cadence = np.array([cadence_spm(ic_t[b.first : b.last + 1]) for b in bouts])
     bout_strides = [find_strides(ic_t[b.first : b.last + 1], sides[b.first : b.last + 1],

@@ -41,6 +41,7 @@ import numpy as np
 
 from analysis.bouts import Bout
 from analysis.filters import bandpass
+from analysis.medians import median_1d
 from analysis.orientation import BodyAxes
 
 YAW_BAND_HZ = (0.3, 1.5)
@@ -100,13 +101,16 @@ def label_sides(
     axes: BodyAxes,
     bouts: list[Bout],
     yaw_before_dps: np.ndarray | None = None,
+    *,
+    with_confidence: bool = True,
 ) -> SideLabels:
     """Labels and per-bout confidence for contacts ``ic_t_s`` grouped in ``bouts``.
 
     ``side_vec_g`` (n,3): stride-band acceleration just after each contact in
     the sensor frame (g); projected on the wearer's right axis it is positive
     after a left contact. ``yaw_before_dps`` (n,) from ``yaw_before_contacts``
-    or None / NaN without a gyroscope.
+    or None / NaN without a gyroscope. ``with_confidence`` False: the labels
+    only (confidence 0), the same labels without the shuffled runs.
     """
     n = len(ic_t_s)
     labels = np.full(n, "?", dtype="<U1")
@@ -114,23 +118,41 @@ def label_sides(
     ml = side_vec_g @ axes.right if n else np.zeros(0)
     yaw = np.full(n, np.nan) if yaw_before_dps is None else -np.asarray(yaw_before_dps)
     has_yaw = bool(n) and bool(np.isfinite(yaw).any())
-    for k, b in enumerate(bouts):
+    free, evidence = [], []
+    for b in bouts:
         sl = slice(b.first, b.last + 1)
-        evidence = ML_WEIGHT * _normalized(ml[sl]) if has_yaw else _normalized(ml[sl])
+        e = ML_WEIGHT * _normalized(ml[sl]) if has_yaw else _normalized(ml[sl])
         if has_yaw:
-            evidence = evidence + _normalized(yaw[sl])
-        labels[sl], agreement, breaks = _most_likely_sequence(ic_t_s[sl], evidence)
+            e = e + _normalized(yaw[sl])
+        free.append(_free_steps(ic_t_s[sl]))
+        evidence.append(e)
+    shuffled_free, shuffled = [], []
+    if with_confidence:
+        for b, f, e in zip(bouts, free, evidence, strict=True):
+            rng = np.random.default_rng(NULL_SEED)
+            m = min(len(e), NULL_MAX_CONTACTS)  # a sample of the shuffled evidence suffices
+            f = f if m == len(e) else _free_steps(ic_t_s[b.first : b.first + m])
+            for _ in range(NULL_SHUFFLES if m > 1 else 0):
+                shuffled_free.append(f)
+                shuffled.append(rng.permutation(e)[:m])
+    runs = [_most_likely_sequence(e, f) for e, f in zip(evidence + shuffled,
+                                                         free + shuffled_free, strict=True)]
+    chance_runs = iter(runs[len(bouts):])
+    for k, b in enumerate(bouts):
+        path, agreement, breaks = runs[k]
+        labels[b.first : b.last + 1] = np.where(path == 0, "L", "R")
+        if not with_confidence:
+            continue
+        m = min(b.steps, NULL_MAX_CONTACTS)
+        chance = np.mean([next(chance_runs)[1] for _ in range(NULL_SHUFFLES)]) if m > 1 else 1.0
         steady = max(0.0, 1.0 - breaks / max(1, b.steps - 1) / MAX_BREAK_RATE)
-        confidence[k] = _beyond_chance(ic_t_s[sl], evidence, agreement) * steady
+        confidence[k] = _beyond_chance(agreement, chance) * steady
     return SideLabels(labels, confidence, "mediolateral+yaw" if has_yaw else "mediolateral")
 
 
-def _beyond_chance(t_s: np.ndarray, evidence: np.ndarray, agreement: float) -> float:
-    """Agreement rescaled so that shuffled evidence (no real alternation) scores ~0."""
-    rng = np.random.default_rng(NULL_SEED)
-    m = min(len(evidence), NULL_MAX_CONTACTS)  # a sample of the shuffled evidence suffices
-    chance = np.mean([_most_likely_sequence(t_s[:m], rng.permutation(evidence)[:m])[1]
-                      for _ in range(NULL_SHUFFLES)]) if m > 1 else 1.0
+def _beyond_chance(agreement: float, chance: float) -> float:
+    """Agreement rescaled so that shuffled evidence (no real alternation; its agreement
+    ``chance``) scores ~0."""
     if chance >= 1.0:
         return 0.0
     return float(np.clip((agreement - chance) / (1.0 - chance), 0.0, 1.0))
@@ -139,47 +161,62 @@ def _beyond_chance(t_s: np.ndarray, evidence: np.ndarray, agreement: float) -> f
 def _normalized(values: np.ndarray) -> np.ndarray:
     """Evidence in units of a typical contact's (median |value|), clipped; NaN counts 0."""
     values = np.nan_to_num(values, nan=0.0)
-    scale = float(np.median(np.abs(values))) if len(values) else 0.0
+    scale = median_1d(np.abs(values)) if len(values) else 0.0
     if scale <= 0:
         return np.zeros(len(values))
     return np.clip(values / scale, -EVIDENCE_CLIP, EVIDENCE_CLIP)
 
 
-def _most_likely_sequence(
-    t_s: np.ndarray, evidence: np.ndarray
-) -> tuple[np.ndarray, float, int]:
-    """Viterbi over states L (0) / R (1); returns labels, the share of the evidence that
-    agrees with them (-1..1) and the number of breaks of alternation after ordinary steps."""
-    n = len(t_s)
-    if n == 0:
-        return np.zeros(0, dtype="<U1"), 0.0, 0
+def _free_steps(t_s: np.ndarray) -> np.ndarray:
+    """Per step (interval): True where breaking the alternation costs nothing, a step far
+    longer (a missed contact) or far shorter (an extra detection) than the median step."""
     intervals = np.diff(t_s)
-    typical = float(np.median(intervals)) if len(intervals) else 1.0
+    typical = median_1d(intervals) if len(intervals) else 1.0
     ratio = intervals / typical if typical > 0 else np.ones(len(intervals))
-    free = (ratio > LONG_STEP_RATIO) | (ratio < SHORT_STEP_RATIO)
-    # Two states only: plain floats in the loop are far faster than tiny arrays.
+    return (ratio > LONG_STEP_RATIO) | (ratio < SHORT_STEP_RATIO)
+
+
+def _most_likely_sequence(
+    evidence: np.ndarray, free: np.ndarray
+) -> tuple[np.ndarray, float, int]:
+    """Viterbi over states L (0) / R (1) for one sequence: ``evidence`` per contact,
+    ``free`` per step (``_free_steps``). Returns the path (0/1 per contact), the share of
+    the evidence that agrees with it (0..1) and the number of breaks of alternation after
+    ordinary steps.
+
+    A state's cost after a contact is the cheaper way in (alternating: free; staying:
+    ``BREAK_COST`` unless the step is free) minus half the contact's evidence for it
+    (plus for R). Two states only: plain floats in the loop are far faster than tiny
+    arrays, and the numpy calls are kept to a few per sequence (a day holds hundreds of
+    short bouts, each run four times).
+    """
+    n = len(evidence)
+    if n == 0:
+        return np.zeros(0, dtype=np.int8), 0.0, 0
     half = (np.asarray(evidence, dtype=float) / 2).tolist()
-    switch = np.where(free, 0.0, BREAK_COST).tolist()
+    free_list = free.tolist()
     cost_l, cost_r = -half[0], half[0]
-    stay_l = bytearray(n)  # 1: the best way into L at i came from L at i-1
-    stay_r = bytearray(n)
+    stay_l = [False] * n  # the best way into L at i came from L at i-1
+    stay_r = [False] * n
     for i in range(1, n):
-        extra = switch[i - 1]
+        extra = 0.0 if free_list[i - 1] else BREAK_COST
         from_l, from_r = cost_l + extra, cost_r + extra  # not alternating
-        new_l = min(from_l, cost_r)
-        new_r = min(from_r, cost_l)
         stay_l[i] = from_l <= cost_r
         stay_r[i] = from_r <= cost_l
+        new_l = from_l if stay_l[i] else cost_r
+        new_r = from_r if stay_r[i] else cost_l
         cost_l, cost_r = new_l - half[i], new_r + half[i]
-    path = np.zeros(n, dtype=np.int8)
     state = 0 if cost_l <= cost_r else 1
+    path = [0] * n
     path[-1] = state
+    breaks = 0
     for i in range(n - 1, 0, -1):
-        stayed = stay_l[i] if state == 0 else stay_r[i]
-        state = state if stayed else 1 - state
+        if stay_l[i] if state == 0 else stay_r[i]:
+            breaks += not free_list[i - 1]
+        else:
+            state = 1 - state
         path[i - 1] = state
-    signs = np.where(path == 0, 1.0, -1.0)
+    states = np.array(path, dtype=np.int8)
     total = float(np.sum(np.abs(evidence)))
-    agreement = float(np.sum(evidence * signs) / total) if total > 0 else 0.0
-    breaks = int(np.sum((path[1:] == path[:-1]) & ~free))
-    return np.where(path == 0, "L", "R"), max(0.0, agreement), breaks
+    agreement = float(np.sum(evidence * (1.0 - 2.0 * states)) / total) if total > 0 else 0.0
+    return states, max(0.0, agreement), breaks

@@ -1,7 +1,8 @@
 """Guard for work that must change no result: record the analysis output, compare later.
 
 Runs ``stridewatch analyze --json`` (in process) on every recording of
-../shared/data/mobgap-lab, on data/sample-walk.csv (with and without
+../shared/data/mobgap-lab and ../shared/data/stroke-treadmill, on data/sample-walk.csv
+(with and without
 ``--calibrate 2:12``) and on a 3 h real-signal day (benchmarks/realday.py,
 fixed seed: it crosses many 300 s chunk boundaries and a few gaps), and keeps
 each whole session object (steps to the sample, sides, bouts, flags, series,
@@ -29,6 +30,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from realday import LAB, write_day  # noqa: E402
 
+STROKE = ROOT.parent / "shared" / "data" / "stroke-treadmill"
+
 from stridewatch.cli import main as cli_main  # noqa: E402
 
 DAY_HOURS = 3.0
@@ -45,8 +48,8 @@ def _run(args: list[str]) -> tuple[list[dict], str]:
 
 def collect(day: Path) -> dict[str, dict]:
     cases: dict[str, list[str]] = {}
-    for path in sorted(LAB.glob("*.csv")):
-        cases[path.name] = [str(path)]
+    for path in sorted(LAB.glob("*.csv")) + sorted(STROKE.glob("*.csv")):
+        cases[path.name] = [str(path)]  # the stroke walks have a gyro: sides, asymmetry
     sample = ROOT / "data" / "sample-walk.csv"
     cases["sample-walk.csv"] = [str(sample)]
     cases["sample-walk.csv --calibrate 2:12"] = ["--calibrate", "2:12", str(sample)]

@@ -9,7 +9,6 @@ MetaMotion board holding three sample walks (needs the ``emulate`` extra: bumble
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 import time
@@ -64,6 +63,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.start and args.stop:
         print("error: --start and --stop exclude each other", file=sys.stderr)
         return 2
+    import asyncio  # here: `stridewatch --help` and the other verbs start without it
+
     try:
         return asyncio.run(_sync(args))
     except SyncRefused as refused:

@@ -24,6 +24,11 @@ from stridewatch.live.calibration import GuidedCalibration
 
 # Judged on the whole session, not while walking.
 SESSION_ONLY_RULES = ("short-walk",)
+# The analysis is fed in blocks of at least this many samples (~10 s at 200 Hz), not per
+# notification: its result does not depend on how the samples are split, and the work per
+# call (resampling, buffering) dominated at ~36 samples per notification. A status line or
+# alert (every ``refresh_s``) and the final result take what is waiting first.
+FEED_BATCH_SAMPLES = 2048
 
 
 class LiveView:
@@ -75,6 +80,10 @@ class LiveView:
         self.print_alerts = print_alerts
         self._recent: list[np.ndarray] = []
         self._recent_t = 0.0
+        # Samples not yet handed to the analysis (``FEED_BATCH_SAMPLES``); a summary or the
+        # final result takes them first.
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_n = 0
 
     def on_block(self, block: DecodedBlock, host_t_s: float | None = None) -> None:
         """Take one decoded notification (``host_t_s``: arrival, s; defaults to the clock)."""
@@ -129,7 +138,10 @@ class LiveView:
 
     def feed(self, t_s: np.ndarray, acc_g: np.ndarray) -> None:
         """Add samples (t in s on the recording's clock, acceleration (n,3) in g)."""
-        self.analyzer.feed(t_s, acc_g)
+        self._pending.append((np.asarray(t_s, dtype=float), np.asarray(acc_g, dtype=float)))
+        self._pending_n += len(t_s)
+        if self._pending_n >= FEED_BATCH_SAMPLES:
+            self._feed_pending()
         self.samples += len(t_s)
         if self.on_alert is not None and len(t_s):
             self._recent.append(np.asarray(acc_g))
@@ -149,6 +161,7 @@ class LiveView:
         """Recompute the summary of what has been processed so far and print it."""
         if self.samples == 0:
             return None
+        self._feed_pending()
         result = self.analyzer.result()
         if self.out is not None:
             self.out.write(status_line(result) + "\n")
@@ -169,7 +182,21 @@ class LiveView:
         return result
 
     def finish(self) -> SessionResult:
+        self._feed_pending()
         return self.analyzer.finish()
+
+    def _feed_pending(self) -> None:
+        """Hand the samples gathered since the last batch to the analysis, as one block."""
+        if not self._pending:
+            return
+        if len(self._pending) == 1:
+            t_s, acc_g = self._pending[0]
+        else:
+            t_s = np.concatenate([t for t, _ in self._pending])
+            acc_g = np.concatenate([a for _, a in self._pending])
+        self._pending.clear()
+        self._pending_n = 0
+        self.analyzer.feed(t_s, acc_g)
 
 
 def status_line(result: SessionResult) -> str:

@@ -316,9 +316,11 @@ def _refusal(error: PsftpError) -> SyncRefused:
 
 async def start_or_stop_recording(
     device: BLEDevice, *, start: bool, rate_hz: int = 52, range_g: int = 8,
-    backend: type[BaseBleakClient] | None = None, out: TextIO = sys.stderr,
+    backend: type[BaseBleakClient] | None = None, out: TextIO | None = None,
 ) -> None:
-    """``sync --start`` / ``--stop``: start or stop the offline ACC recording."""
+    """``sync --start`` / ``--stop``: start or stop the offline ACC recording (messages to
+    ``out``, standard error by default: looked up when called, not when imported)."""
+    out = sys.stderr if out is None else out
     link = _Link(device, backend)
     try:
         try:
