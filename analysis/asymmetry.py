@@ -48,8 +48,9 @@ the two strides it ends and starts; on the shared stroke walks the per-stride SI
 lag-1 autocorrelation is a median 0.24, lag 2 0.08, lag 3 0.04): the long-run
 variance from those autocorrelations is ~1.21² times the per-stride one, and blocks
 of 5 widen the interval over single-stride resampling by a median 1.12× (blocks of
-8 or 12: 1.15×, 1.16×), so the blocks do not make it wider than the data justify. Two uses: the two-sided ``CI_LEVEL`` interval
-(bootstrap percentiles) that the report shows, and one-sided bounds for a decision
+8 or 12: 1.15×, 1.16×), so the blocks do not make it wider than the data justify.
+Two uses: the two-sided ``CI_LEVEL`` interval (bootstrap percentiles) that the report
+shows, and one-sided bounds for a decision
 ("is |SI| clearly above a limit?" is one-sided) at ``ONE_SIDED_LEVEL`` or, for a rule
 looking at several stretches, higher: the SI minus the bootstrap standard error times
 Student's t quantile with (blocks − 1) degrees of freedom (the far tail a high level
@@ -64,6 +65,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 
 import numpy as np
@@ -323,6 +325,7 @@ def _intervals(strides: Strides, starts: np.ndarray, block: int, one_sided_level
     return float(lo.min()), float(hi.max()), float(lo_one.min()), float(hi_one.max())
 
 
+@lru_cache(maxsize=256)
 def t_quantile(p: float, df: int) -> float:
     """Student's t quantile: exact for 1 and 2 degrees of freedom, else Newton steps on
     the t distribution (its CDF by Simpson's rule) from the Cornish-Fisher expansion
