@@ -169,11 +169,14 @@ class SessionResult:
 def _asymmetry_details(a: StepAsymmetry | None, side_confidence: float) -> dict:
     """The interval, strides and timing correction behind a step-time |SI| (JSON)."""
     if a is None:
-        return {"step_time_si_ci_pct": None, "strides": 0, "side_timing_bias_s": None,
+        return {"step_time_si_ci_pct": None, "step_time_si_lower_bound_pct": None,
+                "strides": 0, "side_timing_bias_s": None,
                 "side_confidence": _num(side_confidence)}
     lo, hi = a.abs_ci_pct
     return {
         "step_time_si_ci_pct": [_num(lo), _num(hi)] if np.isfinite(lo) else None,
+        # one-sided: |SI| is above it with analysis.asymmetry.ONE_SIDED_LEVEL confidence
+        "step_time_si_lower_bound_pct": _num(a.abs_lower_bound_pct),
         "strides": int(a.strides),
         "side_timing_bias_s": _num(a.timing_bias_s, 3),
         "side_confidence": _num(side_confidence),

@@ -18,6 +18,7 @@ import numpy as np
 
 from analysis.asymmetry import (
     CI_LEVEL,
+    ONE_SIDED_LEVEL,
     StepAsymmetry,
     Strides,
     step_asymmetry,
@@ -37,7 +38,7 @@ PARAMETERS: dict[str, dict[str, tuple[float, str]]] = {
     "forward-lean": {"threshold_deg": (10.0, "deg"), "hold_s": (30.0, "s")},
     "back-arch": {"threshold_deg": (5.0, "deg"), "hold_s": (30.0, "s")},
     "side-lean": {"threshold_deg": (5.0, "deg"), "hold_s": (30.0, "s")},
-    "uneven-steps": {"threshold_pct": (10.0, "%"), "min_strides": (20.0, "strides"),
+    "uneven-steps": {"threshold_pct": (8.0, "%"), "min_strides": (20.0, "strides"),
                      "hold_s": (60.0, "s")},
     "no-break": {"max_continuous_min": (30.0, "min"), "min_pause_min": (2.0, "min")},
     "short-walk": {"min_total_min": (5.0, "min")},
@@ -408,12 +409,16 @@ def _uneven_steps(rule: Rule, x: RuleInputs) -> list[Flag]:
     when it lasts at least twice ``hold_s``, also in consecutive segments of about equal
     length, none shorter than ``hold_s`` nor with fewer than ``min_strides`` strides (a
     limp in part of a long walk). Bout and segments are fixed before their SI is looked
-    at, and each flags only when the lower bound of its own |SI| interval (over all its
-    strides) is above the threshold; a flagged bout is one flag, flagged neighbouring
-    segments of an unflagged bout are reported as one stretch. Picking the
-    most uneven of many overlapping short windows instead is a search for chance: a rolling
-    SI of an even walker crosses the limit now and then, and a burst of ~20 strides has a
-    lower bound above a limit its walk as a whole is below."""
+    at. "Clearly above the limit" is a one-sided test: the whole bout flags when the
+    one-sided ``ONE_SIDED_LEVEL`` lower bound of its |SI| is above the threshold; its
+    segments are more looks at the same walk, so each is tested at that level shared
+    among them (Bonferroni: 5 % / segments), and a walker below the limit is not flagged
+    merely because one of many segments came out high by chance. A flagged bout is one
+    flag, flagged neighbouring segments of an unflagged bout are reported as one
+    stretch. Picking the most uneven of many overlapping short windows instead is a
+    search for chance: a rolling SI of an even walker crosses the limit now and then,
+    and a burst of ~20 strides has a lower bound above a limit its walk as a whole is
+    below."""
     if x.strides is None or len(x.strides) == 0:
         return []
     min_strides = max(2, int(rule["min_strides"]))
@@ -427,19 +432,22 @@ def _uneven_steps(rule: Rule, x: RuleInputs) -> list[Flag]:
         confidence = (float(x.bout_side_confidence[bout])
                       if x.bout_side_confidence is not None else float("nan"))
         whole = step_asymmetry(strides)
-        if whole.abs_lower_pct > threshold:
+        if whole.abs_lower_bound_pct > threshold:
             flags.append(_uneven_flag(rule, *_span_s(strides), whole, confidence))
             continue
-        over = [step_asymmetry(strides.select(slice(a, b))).abs_lower_pct > threshold
-                for a, b in segments] if len(segments) > 1 else [False]
+        if len(segments) < 2:
+            continue
+        level = 1.0 - (1.0 - ONE_SIDED_LEVEL) / len(segments)
+        over = [step_asymmetry(strides.select(slice(a, b)), level).abs_lower_bound_pct
+                > threshold for a, b in segments]
         for first, last in _index_runs(np.array(over, dtype=bool)):
             run = strides.select(slice(segments[first][0], segments[last][1]))
-            asym = step_asymmetry(run)
-            if not asym.abs_lower_pct > threshold:  # merged neighbours disagree: each alone
+            asym = step_asymmetry(run, level)
+            if not asym.abs_lower_bound_pct > threshold:  # merged neighbours disagree
                 for k in range(first, last + 1):
                     part = strides.select(slice(*segments[k]))
-                    flags.append(_uneven_flag(rule, *_span_s(part), step_asymmetry(part),
-                                              confidence))
+                    flags.append(_uneven_flag(rule, *_span_s(part),
+                                              step_asymmetry(part, level), confidence))
                 continue
             flags.append(_uneven_flag(rule, *_span_s(run), asym, confidence))
     return flags
@@ -478,12 +486,16 @@ def _uneven_flag(rule: Rule, start: float, end: float, asym: StepAsymmetry,
     else:
         what = (f"steps on one side took {si:.0f}% longer than on the other "
                 "(which side could not be told reliably)")
+    bound = asym.abs_lower_bound_pct
     message = (f"Your steps were uneven: {what} over {asym.strides} strides "
-               f"({CI_LEVEL:.0%} interval {lo:.0f}–{hi:.0f}%, limit "
+               f"({CI_LEVEL:.0%} interval {lo:.0f}–{hi:.0f}%; above {bound:.1f}% with "
+               f"{100 * asym.one_sided_level:.3g}% confidence, limit "
                f"{rule['threshold_pct']:g}%). " + rule.guideline)
     evidence = {
         "ci_level": CI_LEVEL,
         "ci_pct": [round(lo, 2), round(hi, 2)],
+        "lower_bound_pct": round(bound, 2),
+        "lower_bound_level": round(asym.one_sided_level, 4),
         "strides": int(asym.strides),
         "longer_steps": ("left" if asym.si_pct > 0 else "right") if named else None,
         "side_confidence": round(side_confidence, 2) if np.isfinite(side_confidence) else None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.asymmetry import Strides, step_asymmetry, vertical_peak_offsets_s
+from analysis.asymmetry import Strides, step_asymmetry, t_quantile, vertical_peak_offsets_s
 from analysis.pipeline import analyze
 from benchmarks.scoring import match_events
 
@@ -159,6 +159,63 @@ def test_interval_covers_the_truth_about_as_often_as_it_says():
     assert 0.85 <= covered / trials <= 1.0
     # seeded: the same strides always give the same interval
     assert step_asymmetry(strides) == step_asymmetry(strides)
+
+
+def _strides(left: np.ndarray, right: np.ndarray) -> Strides:
+    n = len(left)
+    return Strides(np.arange(n, dtype=float), left, right, left, right, np.zeros(n, dtype=int))
+
+
+def test_stray_timing_errors_on_one_side_do_not_move_the_si(monkeypatch):
+    # 10 % uneven, and 5 of 110 left steps lengthened by half (a contact timed off its
+    # foot strike, short of the 1.7x missed-step screen): the typical step (10 %
+    # trimmed mean) keeps the SI within 1.5 pp and its interval narrow; plain means
+    # move it by ~2 pp and double the interval.
+    rng = np.random.default_rng(4)
+    errors, widths = {"trimmed": [], "mean": []}, {"trimmed": [], "mean": []}
+    for _ in range(20):
+        left = 0.63 * 1.05 * (1 + 0.04 * rng.standard_normal(110))
+        right = 0.63 * 0.95 * (1 + 0.04 * rng.standard_normal(110))
+        left[rng.choice(110, 5, replace=False)] *= 1.5
+        for name, trim in (("trimmed", 0.1), ("mean", 0.0)):
+            monkeypatch.setattr("analysis.asymmetry.TRIM_FRACTION", trim)
+            a = step_asymmetry(_strides(left, right))
+            errors[name].append(abs(a.si_pct - 10.0))
+            widths[name].append(a.ci_high_pct - a.ci_low_pct)
+    assert max(errors["trimmed"]) <= 1.5, np.round(errors["trimmed"], 2)
+    assert np.median(errors["mean"]) >= 1.5  # what the trimming is for
+    assert np.median(widths["trimmed"]) <= 0.7 * np.median(widths["mean"])
+
+
+def test_correlated_strides_are_resampled_in_blocks(monkeypatch):
+    # Consecutive strides are not independent (on the stroke walks the per-stride SI's
+    # lag-1 autocorrelation is a median 0.24, up to 0.40; a shared contact's timing
+    # error enters two strides). Blocks of 5 strides keep the interval honest where
+    # resampling single strides covers the truth far less often than it says.
+    def coverage() -> float:
+        rng = np.random.default_rng(3)
+        hits = 0
+        for _ in range(120):
+            common = np.zeros(110)
+            shocks = rng.standard_normal(110)
+            for k in range(110):  # AR(1), lag-1 correlation 0.5
+                common[k] = (0.5 * common[k - 1] if k else 0.0) + 0.87 * shocks[k]
+            left = 0.66 * (1 + 0.03 * (common + rng.standard_normal(110)))
+            right = 0.60 * (1 + 0.03 * (-common + rng.standard_normal(110)))
+            a = step_asymmetry(_strides(left, right))
+            hits += a.ci_low_pct <= 100 * 0.06 / 0.63 <= a.ci_high_pct
+        return hits / 120
+
+    assert coverage() >= 0.85
+    monkeypatch.setattr("analysis.asymmetry.BOOTSTRAP_BLOCK_STRIDES", 1)
+    assert coverage() <= 0.82
+
+
+@pytest.mark.parametrize(("p", "df", "table"), [
+    (0.95, 21, 1.721), (0.975, 4, 2.776), (0.995, 10, 3.169), (0.999, 3, 10.215),
+    (0.9995, 1, 636.619), (0.99, 2, 6.965), (0.95, 1000, 1.646)])
+def test_t_quantile_matches_the_printed_table(p, df, table):
+    assert t_quantile(p, df) == pytest.approx(table, abs=0.0015)
 
 
 def test_gyro_fed_in_random_chunks_gives_the_batch_result():
