@@ -71,6 +71,7 @@ from statistics import NormalDist
 import numpy as np
 
 from analysis.bouts import MAX_WALKING_STEP_S
+from analysis.medians import median_1d
 
 ROLLING_STEPS = 20
 MISSED_STEP_RATIO = 1.7
@@ -146,19 +147,15 @@ def find_strides(
     raw = np.diff(t)
     step = np.diff(marker)
     usable = _usable_steps(raw, sides) & (step > 0)
-    starts, lefts, rights, raw_lefts, raw_rights = [], [], [], [], []
-    k = 0
-    while k < len(step) - 1:
-        if usable[k] and usable[k + 1]:
-            a, b = (k, k + 1) if sides[k + 1] == "L" else (k + 1, k)
-            lefts.append(step[a])
-            rights.append(step[b])
-            raw_lefts.append(raw[a])
-            raw_rights.append(raw[b])
-            starts.append(t[k])
-            k += 2
-        else:
-            k += 1
+    # Pairs from the start of each run of usable steps: (s, s+1), (s+2, s+3), ...
+    edges = np.diff(np.r_[0, usable.astype(np.int8), 0])
+    run_start, run_end = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    pairs = (run_end - run_start) // 2
+    first = np.repeat(run_start, pairs) + 2 * (
+        np.arange(int(pairs.sum())) - np.repeat(np.cumsum(pairs) - pairs, pairs))
+    left_first = sides[first + 1] == "L"  # the second step ends with a left contact
+    a = np.where(left_first, first, first + 1)
+    b = np.where(left_first, first + 1, first)
     used = np.zeros(len(t), dtype=bool)
     used[1:] |= usable
     delay = -offset
@@ -166,9 +163,8 @@ def find_strides(
     sel_l, sel_r = used & known & (sides == "L"), used & known & (sides == "R")
     if sel_l.any() and sel_r.any():
         bias = float(np.mean(delay[sel_l]) - np.mean(delay[sel_r]))
-    n = len(starts)
-    return Strides(np.array(starts), np.array(lefts), np.array(rights), np.array(raw_lefts),
-                   np.array(raw_rights), np.full(n, bout, dtype=int), bias)
+    return Strides(t[first], step[a], step[b], raw[a], raw[b],
+                   np.full(len(first), bout, dtype=int), bias)
 
 
 def _usable_steps(raw: np.ndarray, sides: np.ndarray) -> np.ndarray:
@@ -177,12 +173,12 @@ def _usable_steps(raw: np.ndarray, sides: np.ndarray) -> np.ndarray:
     own side (uneven walkers' two sides differ by up to ~1.7×, so one typical step for
     both would drop the short side's steps)."""
     end, start = sides[1:], sides[:-1]
-    usable = (end != start) & np.isin(end, ("L", "R")) & np.isin(start, ("L", "R"))
+    usable = (end != start) & ((end == "L") | (end == "R")) & ((start == "L") | (start == "R"))
     usable &= raw <= MAX_WALKING_STEP_S
     for side in ("L", "R"):
         mine = usable & (end == side)
         if mine.any():
-            typical = float(np.median(raw[mine]))
+            typical = median_1d(raw[mine])
             usable[mine] &= (raw[mine] <= MISSED_STEP_RATIO * typical) & (
                 raw[mine] >= EXTRA_STEP_RATIO * typical)
     return usable
@@ -313,15 +309,16 @@ def _intervals(strides: Strides, starts: np.ndarray, block: int, one_sided_level
     tail = 100.0 * (1.0 - CI_LEVEL) / 2.0
     blocks = -(-len(strides) // block)
     t_q = t_quantile(one_sided_level, max(blocks - 1, 1))
-    bounds = []
+    boots, sis = [], []
     for left, right in ((strides.left_s, strides.right_s),
                         (strides.raw_left_s, strides.raw_right_s)):
         left, right = np.asarray(left, float), np.asarray(right, float)
-        boot = _boot_si(left, right, starts, block)
-        si = float(_si(typical_step_s(left), typical_step_s(right)))
-        spread = t_q * float(np.std(boot))
-        bounds.append((*np.percentile(boot, [tail, 100.0 - tail]), si - spread, si + spread))
-    lo, hi, lo_one, hi_one = np.array(bounds).T
+        boots.append(_boot_si(left, right, starts, block))
+        sis.append(float(_si(typical_step_s(left), typical_step_s(right))))
+    boot = np.stack(boots)  # one row per timing: one percentile and one std call for both
+    lo, hi = np.percentile(boot, [tail, 100.0 - tail], axis=1)
+    spread = t_q * np.std(boot, axis=1)
+    lo_one, hi_one = np.array(sis) - spread, np.array(sis) + spread
     return float(lo.min()), float(hi.max()), float(lo_one.min()), float(hi_one.max())
 
 
