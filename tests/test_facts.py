@@ -66,7 +66,7 @@ def test_zero_is_said_in_words() -> None:
     session["lean"].update(sagittal_deg_median=-0.4, frontal_deg_median=-0.2)
     facts = session_facts(session)
     assert facts.sentences[2] == ("Your steps were even: left and right steps took the same "
-                                  "time (limit 10 %).")
+                                  "time (limit 8 %).")
     assert facts.posture.startswith("Your trunk was typically upright, no side tilt")
     session["lean"].update(sagittal_deg_median=-3.4, frontal_deg_median=2.6)
     assert session_facts(session).posture.startswith(
@@ -77,7 +77,7 @@ def test_uneven_overall_but_never_flagged_is_not_called_even() -> None:
     session = make_session(bouts=(BoutSpec(10.0, 400.0, 110.0, 12.0),), with_flags=False)
     session["asymmetry"].update(step_time_si_pct=12.0, longer_steps="left")
     assert session_facts(session).sentences[2] == (
-        "Over the whole walk left steps took 12 % longer than the other side (limit 10 %), "
+        "Over the whole walk left steps took 12 % longer than the other side (limit 8 %), "
         "though never for long enough to be flagged.")
 
 

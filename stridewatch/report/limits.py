@@ -7,22 +7,32 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.rules import RuleSet
+from analysis.rules import PARAMETERS, RuleSet
+
+
+def _default(rule_id: str, key: str) -> float:
+    """The shipped value of a rule's setting (one place: ``analysis.rules.PARAMETERS``)."""
+    return PARAMETERS[rule_id][key][0]
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Rule thresholds drawn on plots and used in plain-language verdicts.
 
-    Defaults follow the project's proposed rule set; ``None`` switches a rule off (e.g. no
+    Defaults are the shipped rule settings; ``None`` switches a rule off (e.g. no
     forward-lean rule for a patient with spinal stenosis).
     """
 
-    brisk_spm: float | None = 100.0  # slow-pace: median cadence below this
-    forward_lean_deg: float | None = 10.0  # forward-lean: sagittal beyond +this
-    back_arch_deg: float | None = 5.0  # back-arch: sagittal beyond -this
-    side_lean_deg: float | None = 5.0  # side-lean: |frontal| beyond this
-    step_time_si_pct: float | None = 10.0  # uneven-steps: |SI| beyond this
+    # slow-pace: median cadence below this
+    brisk_spm: float | None = _default("slow-pace", "threshold_spm")
+    # forward-lean: sagittal beyond +this
+    forward_lean_deg: float | None = _default("forward-lean", "threshold_deg")
+    # back-arch: sagittal beyond -this
+    back_arch_deg: float | None = _default("back-arch", "threshold_deg")
+    # side-lean: |frontal| beyond this
+    side_lean_deg: float | None = _default("side-lean", "threshold_deg")
+    # uneven-steps: |SI| beyond this
+    step_time_si_pct: float | None = _default("uneven-steps", "threshold_pct")
 
     def with_flag_thresholds(self, flags: Sequence[Mapping[str, Any]]) -> Thresholds:
         """Thresholds the flags report take precedence (they are what the rules used)."""
