@@ -64,6 +64,7 @@ and one stride (Moe-Nilssen & Helbostad 2004).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
@@ -258,10 +259,21 @@ def typical_step_s(steps_s: np.ndarray) -> np.ndarray:
     return np.sort(steps_s, axis=-1)[..., cut : n - cut].mean(axis=-1)
 
 
-def _block_starts(n: int, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """Random block starts (samples, blocks) for a moving-block bootstrap of ``n`` strides."""
-    block = max(1, min(BOOTSTRAP_BLOCK_STRIDES, n))
-    return rng.integers(0, n - block + 1, size=(samples, -(-n // block))), block
+def _block_starts(n: int, samples: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Random block starts for a moving-block bootstrap of ``n`` strides: ``samples`` rows of
+    one start per block, drawn a few rows at a time (``BOOT_DRAW_VALUES`` starts at most)
+    so a whole day's thousands of strides do not hold a (samples, blocks) array and its
+    gathered sums at once (~100 MB at 72 h); the same rows as one draw."""
+    block = _block_length(n)
+    blocks = -(-n // block)
+    rows = max(1, BOOT_DRAW_VALUES // blocks)
+    for first in range(0, samples, rows):
+        yield rng.integers(0, n - block + 1, size=(min(rows, samples - first), blocks))
+
+
+def _block_length(n: int) -> int:
+    """Strides per bootstrap block for ``n`` strides."""
+    return max(1, min(BOOTSTRAP_BLOCK_STRIDES, n))
 
 
 def _boot_si(left: np.ndarray, right: np.ndarray, starts: np.ndarray, block: int,
@@ -293,9 +305,10 @@ def _boot_means(cs: np.ndarray, starts: np.ndarray, block: int, n: int) -> np.nd
 
 
 _BOOT_CHUNK = 50
+BOOT_DRAW_VALUES = 1 << 18  # block starts drawn at a time (2 MB of int64)
 
 
-def _intervals(strides: Strides, starts: np.ndarray, block: int, one_sided_level: float,
+def _intervals(strides: Strides, rng: np.random.Generator, one_sided_level: float,
                ) -> tuple[float, float, float, float]:
     """Bounds of the SI over resampled strides, each widened to cover both timings
     (markers and the detector's own): how far the contact timing can be trusted is part
@@ -307,15 +320,18 @@ def _intervals(strides: Strides, starts: np.ndarray, block: int, one_sided_level
     (a 99.7 % bound is the 1.5th of 500 resamples, and lies too close), and a segment's
     handful of blocks is little independent evidence: the t quantile says so."""
     tail = 100.0 * (1.0 - CI_LEVEL) / 2.0
-    blocks = -(-len(strides) // block)
-    t_q = t_quantile(one_sided_level, max(blocks - 1, 1))
-    boots, sis = [], []
-    for left, right in ((strides.left_s, strides.right_s),
-                        (strides.raw_left_s, strides.raw_right_s)):
-        left, right = np.asarray(left, float), np.asarray(right, float)
-        boots.append(_boot_si(left, right, starts, block))
-        sis.append(float(_si(typical_step_s(left), typical_step_s(right))))
-    boot = np.stack(boots)  # one row per timing: one percentile and one std call for both
+    n = len(strides)
+    block = _block_length(n)
+    t_q = t_quantile(one_sided_level, max(-(-n // block) - 1, 1))
+    timings = [(np.asarray(left, float), np.asarray(right, float)) for left, right in (
+        (strides.left_s, strides.right_s), (strides.raw_left_s, strides.raw_right_s))]
+    sis = [float(_si(typical_step_s(left), typical_step_s(right))) for left, right in timings]
+    parts: list[list[np.ndarray]] = [[], []]
+    for starts in _block_starts(n, BOOTSTRAP_SAMPLES, rng):  # the same resamples for both
+        for part, (left, right) in zip(parts, timings, strict=True):
+            part.append(_boot_si(left, right, starts, block))
+    # one row per timing: one percentile and one std call for both
+    boot = np.stack([np.concatenate(part) for part in parts])
     lo, hi = np.percentile(boot, [tail, 100.0 - tail], axis=1)
     spread = t_q * np.std(boot, axis=1)
     lo_one, hi_one = np.array(sis) - spread, np.array(sis) + spread
@@ -361,8 +377,8 @@ def step_asymmetry(strides: Strides, one_sided_level: float = ONE_SIDED_LEVEL,
         return StepAsymmetry(np.nan, np.nan, np.nan, n, strides.bias_s)
     si = float(_si(typical_step_s(np.asarray(strides.left_s, float)),
                    typical_step_s(np.asarray(strides.right_s, float))))
-    starts, block = _block_starts(n, BOOTSTRAP_SAMPLES, np.random.default_rng(BOOTSTRAP_SEED))
-    lo, hi, lo_one, hi_one = _intervals(strides, starts, block, one_sided_level)
+    lo, hi, lo_one, hi_one = _intervals(strides, np.random.default_rng(BOOTSTRAP_SEED),
+                                        one_sided_level)
     return StepAsymmetry(si, lo, hi, n, strides.bias_s, lo_one, hi_one, one_sided_level)
 
 
