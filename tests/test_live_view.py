@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analysis.simulate import Phase, simulate_walk
 from firmware_bridge.profiles.base import DecodedBlock
@@ -58,3 +59,23 @@ def test_device_clock_stepping_back_never_sends_time_backwards():
     truth = len(sim.truth["initial_contacts"])
     assert len(result.segments) == 1  # re-anchored on host time, continuous
     assert abs(len(result.ic_t_s) - truth) <= 0.01 * truth
+
+
+def test_a_summary_includes_samples_still_waiting_for_a_feed_batch():
+    """The analysis is fed in blocks (``FEED_BATCH_SAMPLES``); a status line taken between
+    two blocks must still see every sample delivered so far."""
+    from stridewatch.live.view import FEED_BATCH_SAMPLES
+
+    sim = simulate_walk([Phase("walk", 60, cadence_spm=110)], fs_hz=100.0, seed=8)
+    view = LiveView(100.0, rules=default_rules(), clock=lambda: 0.0, refresh_s=float("inf"))
+    delivered = 0
+    for i in range(0, 3000, 36):  # 30 s: more than one batch, ending between two
+        block = sim.acc[i : i + 36]
+        view.on_block(DecodedBlock(acc_g=block, t_device_s=sim.t_s[i : i + len(block)]))
+        delivered += len(block)
+    assert delivered % FEED_BATCH_SAMPLES != 0
+    snapshot = view.refresh()
+    assert snapshot is not None
+    assert snapshot.end_s == pytest.approx(sim.t_s[delivered - 1] - sim.t_s[0])
+    final = view.finish()
+    assert final.end_s == pytest.approx(sim.t_s[delivered - 1] - sim.t_s[0])
