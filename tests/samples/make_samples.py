@@ -68,9 +68,9 @@ def xsens_text(t: np.ndarray, acc_g: np.ndarray) -> None:
     path.write_text("\n".join([*comments, header, *rows]) + "\n", encoding="utf-8")
 
 
-def mobilise_d_mat(t: np.ndarray, acc_g: np.ndarray) -> None:
-    from scipy.io import savemat
-
+def _mobilise_d_data(t: np.ndarray, acc_g: np.ndarray) -> dict:
+    """The ``data`` struct of a Mobilise-D data.mat: two trials of the walk (whole, first 5 s),
+    the same in the v7 and the v7.3 file."""
     def trial(part: slice) -> dict:
         return {"StartDateTime": "2025-12-01T10:00:00.000", "TimeZone": "Europe/Berlin",
                 "SU": {"LowerBack": {
@@ -78,9 +78,14 @@ def mobilise_d_mat(t: np.ndarray, acc_g: np.ndarray) -> None:
                     "Fs": {"Acc": RATE_HZ, "Gyr": RATE_HZ},
                     "Timestamp": START_UNIX_S + t[part]}}}
 
-    data = {"TimeMeasure1": {"Test5": {"Trial1": trial(slice(None)),
+    return {"TimeMeasure1": {"Test5": {"Trial1": trial(slice(None)),
                                        "Trial2": trial(slice(0, 500))}}}
-    savemat(HERE / "data.mat", {"data": data}, do_compression=True)
+
+
+def mobilise_d_mat(t: np.ndarray, acc_g: np.ndarray) -> None:
+    from scipy.io import savemat
+
+    savemat(HERE / "data.mat", {"data": _mobilise_d_data(t, acc_g)}, do_compression=True)
 
 
 MAT73_HEADER = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Dec  1 10:00:00 2025 " \
@@ -117,17 +122,9 @@ def mobilise_d_mat73(t: np.ndarray, acc_g: np.ndarray) -> None:
                 ds = group.create_dataset(key, data=matrix.T, compression="gzip")  # as MATLAB
                 ds.attrs["MATLAB_class"] = np.bytes_("double")
 
-    def trial(part: slice) -> dict:
-        return {"StartDateTime": "2025-12-01T10:00:00.000", "TimeZone": "Europe/Berlin",
-                "SU": {"LowerBack": {
-                    "Acc": acc_g[part], "Gyr": np.zeros_like(acc_g[part]),
-                    "Fs": {"Acc": RATE_HZ, "Gyr": RATE_HZ},
-                    "Timestamp": START_UNIX_S + t[part]}}}
-
     path = HERE / "data-v7.3.mat"
     with h5py.File(path, "w", userblock_size=512) as root:
-        write(root.create_group("data"), {"TimeMeasure1": {"Test5": {
-            "Trial1": trial(slice(None)), "Trial2": trial(slice(0, 500))}}})
+        write(root.create_group("data"), _mobilise_d_data(t, acc_g))
     header = MAT73_HEADER.ljust(116, b" ") + b" " * 8 + b"\x00\x02" + b"IM"
     with open(path, "r+b") as handle:
         handle.write(header.ljust(512, b"\0"))
