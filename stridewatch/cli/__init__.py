@@ -27,32 +27,62 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """One answer per recording, in input order: a session, or an error naming the input.
 
     Exit status 0 when all were analysed; 2 when the only input failed (bad
-    input); 1 when some of several failed.
+    input); 1 when some of several failed. Several inputs are analysed by worker
+    processes (``--workers``, default one per core) unless sessions are filed in the
+    store (``--save``/``--patient``: one after the other, in this process).
     """
     if getattr(args, "out", None) or getattr(args, "engine", None):
         from stridewatch.cli.cohort import run_cohort_command
 
         return run_cohort_command(args)
-    from stridewatch.inputs import expand_inputs, read_recordings
-    from stridewatch.inputs.chunks import streamable
-    from stridewatch.report.header import recording_header
-    from stridewatch.report.summary import wearer_summary
-    from stridewatch.store.filing import (
-        analyze_recording,
-        analyze_streamed_csv,
-        db_path,
-        resolve_rules,
-        save_recording_session,
-        session_json,
-        stored_lean_reference,
-    )
+    from stridewatch.cli.batch import default_workers, in_order
+    from stridewatch.inputs import expand_inputs
+    from stridewatch.store.filing import db_path, resolve_rules
 
-    db = db_path(args) if (args.save or args.patient) else None
-    rules = resolve_rules(args.rules, args.patient, db)
-    calibrate = parse_calibrate(args.calibrate)
-    time_unit = getattr(args, "time_unit", None)
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise InputFileError(f"--workers {workers}: give at least 1")
+    stored = bool(args.save or args.patient)
+    db = db_path(args) if stored else None
+    job = _AnalyzeJob(args, resolve_rules(args.rules, args.patient, db),
+                      parse_calibrate(args.calibrate), db)
     answers = failed = 0
-    for ref in expand_inputs(args.inputs):
+    workers = 1 if stored else (workers or default_workers())
+    for lines in in_order(job.answer, expand_inputs(args.inputs), workers):
+        for stream, text, failure in lines:
+            if stream is None:  # one answer (a session or an error) ends here
+                answers, failed = answers + 1, failed + failure
+                continue
+            print(text, file=sys.stdout if stream == "out" else sys.stderr, flush=True)
+    if not failed:
+        return 0
+    return 2 if answers == 1 else 1
+
+
+#: What one input prints, in order: ("out" or "err", text, False), and (None, "", failed)
+#: after each of its answers (a file may hold several recordings).
+Lines = list[tuple[str | None, str, bool]]
+
+
+class _AnalyzeJob:
+    """The answers of ``analyze`` to one input (``answer``): what it prints, not printed, so
+    a worker process can compute them and this one print them in order."""
+
+    def __init__(self, args: argparse.Namespace, rules: object, calibrate: object,
+                 db: object) -> None:
+        self.args, self.rules, self.calibrate, self.db = args, rules, calibrate, db
+
+    def answer(self, ref: object) -> Lines:
+        from stridewatch.inputs import read_recordings
+        from stridewatch.inputs.chunks import streamable
+        from stridewatch.store.filing import (
+            analyze_recording,
+            analyze_streamed_csv,
+            stored_lean_reference,
+        )
+
+        args, lines = self.args, []
+        time_unit = getattr(args, "time_unit", None)
         streamed = None
         try:
             if ref.error is not None:
@@ -60,50 +90,56 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             # A large plain CSV is analysed as a stream (memory independent of its length)
             # unless it is saved (the store hashes the samples) or its clock needs repairs.
             if not args.save and streamable(ref.path, time_unit):
-                streamed = analyze_streamed_csv(ref.path, args.units, time_unit, rules=rules,
-                                                calibrate_s=calibrate, axes=args.axes,
-                                                db=db, patient_id=args.patient)
+                streamed = analyze_streamed_csv(ref.path, args.units, time_unit,
+                                                rules=self.rules, calibrate_s=self.calibrate,
+                                                axes=args.axes, db=self.db,
+                                                patient_id=args.patient)
             recordings = ([streamed[1]] if streamed is not None
                           else read_recordings(ref.path, args.units, time_unit))
         except InputFileError as exc:
-            answers, failed = answers + 1, failed + 1
-            _print_error(args, ref.name, exc)
-            continue
+            return self._error(ref.name, exc)
         for recording in recordings:
-            answers += 1
             try:
                 result = streamed[0] if streamed is not None else analyze_recording(
-                    recording, rules=rules, calibrate_s=calibrate, axes=args.axes,
-                    stored_reference=stored_lean_reference(db, args.patient, recording))
+                    recording, rules=self.rules, calibrate_s=self.calibrate, axes=args.axes,
+                    stored_reference=stored_lean_reference(self.db, args.patient, recording))
             except InputFileError as exc:
-                failed += 1
-                _print_error(args, recording.source, exc)
+                lines += self._error(recording.source, exc)
                 continue
-            session = session_json(result, recording)
-            session["recording"] = recording_header(recording, session,
-                                                    patient_id=args.patient)
-            if args.save:
-                from stridewatch.store.engine import describe
+            lines += self._session_lines(ref, recording, result)
+        return lines
 
-                saved = save_recording_session(db, session, ref.path, recording=recording,
-                                               patient_id=args.patient, rules=rules)
-                print(f"{saved.verb} session {saved.id} in {describe(db)}", file=sys.stderr)
-            if args.json:
-                print(json.dumps(session, separators=(",", ":")), flush=True)
-            else:
-                print(wearer_summary(session, rules), flush=True)
-                print()
-    if not failed:
-        return 0
-    return 2 if answers == 1 else 1
+    def _session_lines(self, ref: object, recording: object, result: object) -> Lines:
+        from stridewatch.report.header import recording_header
+        from stridewatch.report.summary import wearer_summary
+        from stridewatch.store.filing import save_recording_session, session_json
 
+        args, lines = self.args, []
+        session = session_json(result, recording)
+        session["recording"] = recording_header(recording, session, patient_id=args.patient)
+        if args.save:
+            from stridewatch.store.engine import describe
 
-def _print_error(args: argparse.Namespace, source: str, exc: InputFileError) -> None:
-    """The error line on stderr; with --json also the error object in the output's order."""
-    if args.json:
-        print(json.dumps(error_record(source, str(exc)), separators=(",", ":")), flush=True)
-    sys.stdout.flush()
-    print(f"error: {terminal_text(exc)}", file=sys.stderr, flush=True)
+            saved = save_recording_session(self.db, session, ref.path, recording=recording,
+                                           patient_id=args.patient, rules=self.rules)
+            lines.append(("err", f"{saved.verb} session {saved.id} in {describe(self.db)}",
+                          False))
+        if args.json:
+            lines.append(("out", json.dumps(session, separators=(",", ":")), False))
+        else:
+            lines.append(("out", wearer_summary(session, self.rules) + "\n", False))
+        lines.append((None, "", False))
+        return lines
+
+    def _error(self, source: str, exc: InputFileError) -> Lines:
+        """The error line on stderr; with --json also the error object in the output's order."""
+        lines: Lines = []
+        if self.args.json:
+            lines.append(("out", json.dumps(error_record(source, str(exc)),
+                                            separators=(",", ":")), False))
+        lines.append(("err", f"error: {terminal_text(exc)}", False))
+        lines.append((None, "", True))
+        return lines
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -21,8 +21,10 @@ def add_cohort_options(parser: argparse.ArgumentParser) -> None:
                        help="with --engine dask: an existing scheduler (tcp://host:8786); "
                             "default: a LocalCluster on this machine")
     group.add_argument("--workers", type=int, metavar="N",
-                       help="with --engine dask and no --scheduler: worker processes "
-                            "(default: one per core)")
+                       help="worker processes analysing several inputs at once (default: one "
+                            "per core; 1: one after the other in this process; files stored "
+                            "with --save/--patient are always analysed here); with --engine "
+                            "dask and no --scheduler: the Dask workers")
     group.add_argument("--resume", action="store_true",
                        help="skip recordings whose result in DIR has the same content hash")
 

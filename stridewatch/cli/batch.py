@@ -1,0 +1,104 @@
+"""Many inputs of one command answered in input order, spread over worker processes.
+
+Each recording of an ``analyze`` batch is independent and CPU-bound, so ``in_order``
+hands them to forked workers: the first input is answered here (that loads the modules
+the analysis needs, once, before the fork), the rest by ``workers`` processes, and every
+answer is yielded in input order as soon as it and those before it are ready. Workers
+only compute; printing and the session store stay in this process.
+
+Fork is what makes a worker cheap (it starts with this process's imports); where it is
+not the platform's safe default (macOS, Windows) the inputs are answered here, one after
+the other, as they are with ``workers`` 1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Answer = TypeVar("Answer")
+
+#: Inputs sent to a worker at a time, as a share of the inputs per worker: small enough
+#: that answers come out steadily in order, large enough to keep the hand-over cheap.
+BATCHES_PER_WORKER = 8
+
+_work: Callable | None = None  # set before the fork: the workers inherit it
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    """Whether workers can be forked safely here (Linux)."""
+    return sys.platform.startswith("linux")
+
+
+def in_order(work: Callable[[Item], Answer], items: Sequence[Item],
+             workers: int) -> Iterator[Answer]:
+    """``work(item)`` for every item, yielded in the items' order.
+
+    With ``workers`` > 1 and more than one item, the first is done in this process and
+    the others by up to ``workers`` forked processes. ``work`` and what it returns must
+    not need this process afterwards (an answer is pickled back to it).
+    """
+    if workers <= 1 or len(items) <= 1 or not can_fork():
+        yield from map(work, items)
+        return
+    yield work(items[0])
+    rest = items[1:]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _work
+    _work = work
+    count = min(workers, len(rest))
+    chunk = max(1, len(rest) // (count * BATCHES_PER_WORKER))
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_leave_interrupts_to_parent)
+    done, finished = 0, False
+    try:
+        for answer in pool.map(_run, rest, chunksize=chunk):
+            done += 1
+            yield answer
+        finished = True
+    except BrokenProcessPool:  # a worker was killed (out of memory?)
+        finished = True
+    finally:
+        _work = None
+        if not finished:  # interrupted, or the reader went away: stop now, not at the end
+            _stop_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+    if done < len(rest):
+        print(f"warning: a worker process stopped; the last {len(rest) - done} input(s) are "
+              "answered in this process", file=sys.stderr, flush=True)
+        yield from map(work, rest[done:])
+
+
+def _run(item: object) -> object:
+    assert _work is not None, "in_order sets the work before it forks"
+    return _work(item)
+
+
+def _leave_interrupts_to_parent() -> None:
+    """Ctrl-C reaches the whole process group: the parent stops the workers."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: object) -> None:
+    stop = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if stop is not None:
+        stop()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
