@@ -80,7 +80,6 @@ def analyze_stream(
             break
     t_window = np.concatenate([c.t_s for c in head] or [np.zeros(0)])[:WINDOW_SAMPLES]
     acc_window = np.concatenate([c.acc for c in head] or [np.zeros((0, 3))])[:WINDOW_SAMPLES]
-    units = acc_units or detect_acc_units(acc_window)
     if ended:  # the whole recording is in the window: analyse it whole, clock repairs included
         from analysis.pipeline import analyze
 
@@ -92,6 +91,7 @@ def analyze_stream(
             acc_units=acc_units, rules=rules, calibrate_s=calibrate_s, axes=axes, fs_hz=fs_hz,
             stored_reference=stored_reference, wear_prior=wear_prior,
         )
+    units = acc_units or detect_acc_units(acc_window)
     checker = _ChunkChecker()  # a long recording: checked chunk by chunk
     head_g = [to_g(chunk.acc, units) for chunk in head]  # converted once, used twice
     for chunk, acc_g in zip(head, head_g, strict=True):
