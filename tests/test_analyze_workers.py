@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -78,10 +79,22 @@ def _pid(_item: int) -> int:
 
 
 def test_the_work_runs_in_other_processes():
+    assert threading.active_count() == 1, f"threads left by earlier tests: {threading.enumerate()}"
     pids = list(in_order(_pid, list(range(40)), workers=2))
     assert pids[0] == os.getpid()  # the first is done here (it loads what the others need)
     assert set(pids[1:]) and os.getpid() not in pids[1:]
     assert not multiprocessing.active_children()  # the workers are gone afterwards
+
+
+def test_a_process_running_threads_does_not_fork():
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert set(in_order(_pid, list(range(10)), workers=2)) == {os.getpid()}
+    finally:
+        stop.set()
+        other.join()
 
 
 def _die_in_a_worker(item: int) -> int:
@@ -103,6 +116,7 @@ def _slow(item: int) -> int:
 
 
 def test_stopping_early_stops_the_workers():
+    assert threading.active_count() == 1, f"threads left by earlier tests: {threading.enumerate()}"
     answers = in_order(_slow, list(range(10)), workers=2)
     assert next(answers) == 0 and next(answers) == 1  # the second from a worker
 

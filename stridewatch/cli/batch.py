@@ -7,8 +7,8 @@ answer is yielded in input order as soon as it and those before it are ready. Wo
 only compute; printing and the session store stay in this process.
 
 Fork is what makes a worker cheap (it starts with this process's imports); where it is
-not the platform's safe default (macOS, Windows) the inputs are answered here, one after
-the other, as they are with ``workers`` 1.
+not safe (macOS, Windows, or a process already running other threads) the inputs are
+answered here, one after the other, as they are with ``workers`` 1.
 """
 
 from __future__ import annotations
@@ -37,8 +37,11 @@ def default_workers() -> int:
 
 
 def can_fork() -> bool:
-    """Whether workers can be forked safely here (Linux)."""
-    return sys.platform.startswith("linux")
+    """Whether workers can be forked safely here: on Linux, from a process running one
+    thread (a fork copies locks another thread may hold, never released in the child)."""
+    import threading
+
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 def in_order(work: Callable[[Item], Answer], items: Sequence[Item],
