@@ -46,6 +46,12 @@ def _sosfilt_kernel() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
     return module._sosfilt
 
 
+def load_filter_kernel() -> None:
+    """Load the compiled filter kernel now rather than at the first filtering (before
+    worker processes are forked, so that they start with it)."""
+    _sosfilt_kernel()
+
+
 def butter_sos(order: int, cutoff_hz: float | tuple[float, float], btype: str,
                fs_hz: float) -> np.ndarray:
     """Digital Butterworth low-pass or band-pass as second-order sections (even analog

@@ -97,6 +97,14 @@ def test_a_process_running_threads_does_not_fork():
         other.join()
 
 
+def test_prepared_workers_do_every_item():
+    assert threading.active_count() == 1, f"threads left by earlier tests: {threading.enumerate()}"
+    prepared = []
+    pids = list(in_order(_pid, list(range(12)), workers=2,
+                         prepare=lambda: prepared.append(os.getpid())))
+    assert prepared == [os.getpid()] and os.getpid() not in pids and len(pids) == 12
+
+
 def _die_in_a_worker(item: int) -> int:
     if item == 5 and multiprocessing.parent_process() is not None:
         os.kill(os.getpid(), signal.SIGKILL)  # a worker killed (say, out of memory)

@@ -48,7 +48,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                       parse_calibrate(args.calibrate), db)
     answers = failed = 0
     workers = 1 if stored else (workers or default_workers())
-    for lines in in_order(job.answer, expand_inputs(args.inputs), workers):
+    refs = expand_inputs(args.inputs)
+    for lines in in_order(job.answer, refs, workers, prepare=lambda: job.prepare(refs)):
         for stream, text, failure in lines:
             if stream is None:  # one answer (a session or an error) ends here
                 answers, failed = answers + 1, failed + failure
@@ -71,6 +72,29 @@ class _AnalyzeJob:
     def __init__(self, args: argparse.Namespace, rules: object, calibrate: object,
                  db: object) -> None:
         self.args, self.rules, self.calibrate, self.db = args, rules, calibrate, db
+
+    def prepare(self, refs: list) -> None:
+        """Load what answering ``refs`` needs, before worker processes are forked: the
+        analysis and report modules, the filter kernel, and pandas when a file is read
+        by it (a large or not plain CSV). Workers load anything else themselves."""
+        from analysis.filters import load_filter_kernel
+        from analysis.pipeline import analyze  # noqa: F401
+        from stridewatch.inputs import read_recordings  # noqa: F401
+        from stridewatch.inputs.chunks import STREAM_ABOVE_BYTES, streamable
+        from stridewatch.report.header import recording_header  # noqa: F401
+        from stridewatch.report.summary import wearer_summary  # noqa: F401
+
+        load_filter_kernel()
+        time_unit = getattr(self.args, "time_unit", None)
+        for ref in refs:
+            try:
+                plain_and_small = (ref.path is not None and streamable(ref.path, time_unit)
+                                   and ref.path.stat().st_size <= STREAM_ABOVE_BYTES)
+            except OSError:  # answered (as an error) by the worker
+                plain_and_small = True
+            if ref.path is not None and not plain_and_small:
+                import pandas  # noqa: F401
+                return
 
     def answer(self, ref: object) -> Lines:
         from stridewatch.inputs import read_recordings

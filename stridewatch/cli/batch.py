@@ -1,9 +1,9 @@
 """Many inputs of one command answered in input order, spread over worker processes.
 
 Each recording of an ``analyze`` batch is independent and CPU-bound, so ``in_order``
-hands them to forked workers: the first input is answered here (that loads the modules
-the analysis needs, once, before the fork), the rest by ``workers`` processes, and every
-answer is yielded in input order as soon as it and those before it are ready. Workers
+hands them to forked workers: what the analysis needs is loaded here first, once, before
+the fork; the inputs go to ``workers`` processes, and every answer is yielded in input
+order as soon as it and those before it are ready. Workers
 only compute; printing and the session store stay in this process.
 
 Fork is what makes a worker cheap (it starts with this process's imports); where it is
@@ -44,19 +44,25 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
-def in_order(work: Callable[[Item], Answer], items: Sequence[Item],
-             workers: int) -> Iterator[Answer]:
+def in_order(work: Callable[[Item], Answer], items: Sequence[Item], workers: int,
+             prepare: Callable[[], object] | None = None) -> Iterator[Answer]:
     """``work(item)`` for every item, yielded in the items' order.
 
-    With ``workers`` > 1 and more than one item, the first is done in this process and
-    the others by up to ``workers`` forked processes. ``work`` and what it returns must
-    not need this process afterwards (an answer is pickled back to it).
+    With ``workers`` > 1 and more than one item, up to ``workers`` forked processes do
+    them. ``prepare()``, called here first, loads what they need (imports, cached
+    designs) so each worker starts with it; without it the first item is done here for
+    that. ``work`` and what it returns must not need this process afterwards (an answer
+    is pickled back to it).
     """
     if workers <= 1 or len(items) <= 1 or not can_fork():
         yield from map(work, items)
         return
-    yield work(items[0])
-    rest = items[1:]
+    if prepare is not None:
+        prepare()
+        rest = items
+    else:
+        yield work(items[0])
+        rest = items[1:]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
