@@ -69,6 +69,32 @@ def test_the_wearer_summary_is_the_same_with_workers(batch, capsys):
     assert two == one and one[0] == 0 and one[1].count("\n\n") >= 3
 
 
+@pytest.fixture(scope="module")
+def damaged_trace(tmp_path_factory) -> Path:
+    """A short H10 trace with two damaged notifications: its reader warns on stderr."""
+    from analysis.simulate import Phase, simulate_walk
+    from firmware_bridge.emulation.h10_trace import RATE_HZ, write_h10_trace
+
+    path = tmp_path_factory.mktemp("trace") / "damaged.swtrace"
+    walk = simulate_walk([Phase("walk", 40, cadence_spm=108)], fs_hz=RATE_HZ, seed=5)
+    write_h10_trace(path, walk.acc, total_samples=len(walk.acc), frame_samples=36)
+    lines = path.read_text().splitlines()
+    data = [i for i, line in enumerate(lines) if '"fb005c82' in line]
+    for i in (data[20], data[200]):
+        lines[i] = lines[i].rsplit('"hex":', 1)[0] + '"hex":"02ff"}'
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_workers_warnings_come_with_its_answer(batch, damaged_trace, capsys):
+    inputs = [batch[3], str(damaged_trace), batch[3]]
+    one = _run(capsys, ["analyze", "--json", "--workers", "1", *inputs])
+    two = _run(capsys, ["analyze", "--json", "--workers", "2", *inputs])
+    assert two == one
+    warned = [line for line in one[2].splitlines() if "damaged.swtrace" in line]
+    assert len(warned) >= 2 and all(line.startswith("warning:") for line in warned)
+
+
 def test_workers_must_be_at_least_one(capsys):
     code, _, err = _run(capsys, ["analyze", "--workers", "0", str(SAMPLES / "data.mat")])
     assert code == 2 and err.strip() == "error: --workers 0: give at least 1"
@@ -117,6 +143,22 @@ def test_a_killed_worker_loses_no_answer(capsys):
     assert "a worker process stopped" in capsys.readouterr().err
 
 
+def _fails_at_seven(item: int) -> int:
+    if item == 7:
+        raise LookupError("item seven")
+    return item
+
+
+def test_an_unexpected_error_comes_in_its_place():
+    assert threading.active_count() == 1, f"threads left by earlier tests: {threading.enumerate()}"
+    got = []
+    with pytest.raises(LookupError, match="item seven") as raised:
+        for answer in in_order(_fails_at_seven, list(range(40)), workers=2):
+            got.append(answer)
+    assert got == list(range(7))  # every answer before it, none after
+    assert "in a worker process" in "".join(raised.value.__notes__)
+
+
 def _slow(item: int) -> int:
     if item > 1 and multiprocessing.parent_process() is not None:
         signal.pause()  # never returns: only stopping the worker ends it
@@ -139,3 +181,45 @@ def test_stopping_early_stops_the_workers():
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert not multiprocessing.active_children()
+
+
+ORPHAN_CHECK = """
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[1])
+from stridewatch.cli.batch import in_order
+
+def slow(item):
+    if item:
+        signal.pause()
+    return os.getpid()
+
+answers = in_order(slow, list(range(4)), workers=2, prepare=lambda: None)
+next(answers)  # from a worker; the others wait in theirs
+print(" ".join(str(p.pid) for p in __import__("multiprocessing").active_children()), flush=True)
+time.sleep(600)
+"""
+
+
+def test_workers_die_with_their_parent(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", ORPHAN_CHECK, str(ROOT)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in child.stdout.readline().split()]
+    finally:
+        child.kill()  # the parent alone, as `kill -9 PID` or a timeout does
+        child.wait()
+    assert workers
+    for _ in range(600):  # not a time limit: the workers' exit is what is checked
+        if not any(Path(f"/proc/{pid}").exists() and "zombie" not in
+                   Path(f"/proc/{pid}/status").read_text() for pid in workers):
+            break
+        time.sleep(0.05)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()
+             and "(zombie)" not in Path(f"/proc/{pid}/status").read_text()]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "workers outlived their parent"

@@ -35,7 +35,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from stridewatch.cli.cohort import run_cohort_command
 
         return run_cohort_command(args)
-    from stridewatch.cli.batch import default_workers, in_order
+    from stridewatch.cli.batch import default_workers, forks, in_order
     from stridewatch.inputs import expand_inputs
     from stridewatch.store.filing import db_path, resolve_rules
 
@@ -44,34 +44,39 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise InputFileError(f"--workers {workers}: give at least 1")
     stored = bool(args.save or args.patient)
     db = db_path(args) if stored else None
-    job = _AnalyzeJob(args, resolve_rules(args.rules, args.patient, db),
-                      parse_calibrate(args.calibrate), db)
-    answers = failed = 0
     workers = 1 if stored else (workers or default_workers())
     refs = expand_inputs(args.inputs)
+    job = _AnalyzeJob(args, resolve_rules(args.rules, args.patient, db),
+                      parse_calibrate(args.calibrate), db, live=not forks(refs, workers))
+    answers = failed = 0
     for lines in in_order(job.answer, refs, workers, prepare=lambda: job.prepare(refs)):
         for stream, text, failure in lines:
             if stream is None:  # one answer (a session or an error) ends here
                 answers, failed = answers + 1, failed + failure
                 continue
-            print(text, file=sys.stdout if stream == "out" else sys.stderr, flush=True)
+            target = sys.stdout if stream == "out" else sys.stderr
+            target.write(text)
+            target.flush()
     if not failed:
         return 0
     return 2 if answers == 1 else 1
 
 
-#: What one input prints, in order: ("out" or "err", text, False), and (None, "", failed)
-#: after each of its answers (a file may hold several recordings).
+#: What one input prints, in order: ("out" or "err", text written as it is, False), and
+#: (None, "", failed) after each of its answers (a file may hold several recordings).
 Lines = list[tuple[str | None, str, bool]]
 
 
 class _AnalyzeJob:
-    """The answers of ``analyze`` to one input (``answer``): what it prints, not printed, so
-    a worker process can compute them and this one print them in order."""
+    """The answers of ``analyze`` to one input (``answer``). ``live``: printed as they come
+    (one process); else returned, with whatever the analysis wrote on stderr (a reader's
+    warnings) in its place, so a worker process can compute them and this one print them
+    in input order."""
 
     def __init__(self, args: argparse.Namespace, rules: object, calibrate: object,
-                 db: object) -> None:
+                 db: object, *, live: bool = True) -> None:
         self.args, self.rules, self.calibrate, self.db = args, rules, calibrate, db
+        self.live = live
 
     def prepare(self, refs: list) -> None:
         """Load what answering ``refs`` needs, before worker processes are forked: the
@@ -97,6 +102,25 @@ class _AnalyzeJob:
                 return
 
     def answer(self, ref: object) -> Lines:
+        lines: Lines = []
+        if self.live:
+            self._answer(ref, lines)
+            return lines
+        import contextlib
+
+        with contextlib.redirect_stderr(_KeptStderr(lines)):
+            self._answer(ref, lines)
+        return lines
+
+    def _emit(self, lines: Lines, stream: str, text: str) -> None:
+        if not self.live:
+            lines.append((stream, text, False))
+            return
+        target = sys.stdout if stream == "out" else sys.stderr
+        target.write(text)
+        target.flush()
+
+    def _answer(self, ref: object, lines: Lines) -> None:
         from stridewatch.inputs import read_recordings
         from stridewatch.inputs.chunks import streamable
         from stridewatch.store.filing import (
@@ -105,7 +129,7 @@ class _AnalyzeJob:
             stored_lean_reference,
         )
 
-        args, lines = self.args, []
+        args = self.args
         time_unit = getattr(args, "time_unit", None)
         streamed = None
         try:
@@ -121,24 +145,24 @@ class _AnalyzeJob:
             recordings = ([streamed[1]] if streamed is not None
                           else read_recordings(ref.path, args.units, time_unit))
         except InputFileError as exc:
-            return self._error(ref.name, exc)
+            self._error(lines, ref.name, exc)
+            return
         for recording in recordings:
             try:
                 result = streamed[0] if streamed is not None else analyze_recording(
                     recording, rules=self.rules, calibrate_s=self.calibrate, axes=args.axes,
                     stored_reference=stored_lean_reference(self.db, args.patient, recording))
             except InputFileError as exc:
-                lines += self._error(recording.source, exc)
+                self._error(lines, recording.source, exc)
                 continue
-            lines += self._session_lines(ref, recording, result)
-        return lines
+            self._session(lines, ref, recording, result)
 
-    def _session_lines(self, ref: object, recording: object, result: object) -> Lines:
+    def _session(self, lines: Lines, ref: object, recording: object, result: object) -> None:
         from stridewatch.report.header import recording_header
         from stridewatch.report.summary import wearer_summary
         from stridewatch.store.filing import save_recording_session, session_json
 
-        args, lines = self.args, []
+        args = self.args
         session = session_json(result, recording)
         session["recording"] = recording_header(recording, session, patient_id=args.patient)
         if args.save:
@@ -146,24 +170,40 @@ class _AnalyzeJob:
 
             saved = save_recording_session(self.db, session, ref.path, recording=recording,
                                            patient_id=args.patient, rules=self.rules)
-            lines.append(("err", f"{saved.verb} session {saved.id} in {describe(self.db)}",
-                          False))
+            self._emit(lines, "err", f"{saved.verb} session {saved.id} in {describe(self.db)}\n")
         if args.json:
-            lines.append(("out", json.dumps(session, separators=(",", ":")), False))
+            self._emit(lines, "out", json.dumps(session, separators=(",", ":")) + "\n")
         else:
-            lines.append(("out", wearer_summary(session, self.rules) + "\n", False))
+            self._emit(lines, "out", wearer_summary(session, self.rules) + "\n\n")
         lines.append((None, "", False))
-        return lines
 
-    def _error(self, source: str, exc: InputFileError) -> Lines:
+    def _error(self, lines: Lines, source: str, exc: InputFileError) -> None:
         """The error line on stderr; with --json also the error object in the output's order."""
-        lines: Lines = []
         if self.args.json:
-            lines.append(("out", json.dumps(error_record(source, str(exc)),
-                                            separators=(",", ":")), False))
-        lines.append(("err", f"error: {terminal_text(exc)}", False))
+            self._emit(lines, "out", json.dumps(error_record(source, str(exc)),
+                                                separators=(",", ":")) + "\n")
+        self._emit(lines, "err", f"error: {terminal_text(exc)}\n")
         lines.append((None, "", True))
-        return lines
+
+
+class _KeptStderr:
+    """Standard error of a worker's analysis, kept in its input's lines in order."""
+
+    def __init__(self, lines: Lines) -> None:
+        self.lines = lines
+
+    def write(self, text: str) -> int:
+        if text:
+            self.lines.append(("err", text, False))
+        return len(text)
+
+    encoding = "utf-8"
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

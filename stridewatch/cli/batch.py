@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -44,6 +46,11 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
+def forks(items: Sequence[object], workers: int) -> bool:
+    """Whether ``in_order`` hands these items to worker processes."""
+    return workers > 1 and len(items) > 1 and can_fork()
+
+
 def in_order(work: Callable[[Item], Answer], items: Sequence[Item], workers: int,
              prepare: Callable[[], object] | None = None) -> Iterator[Answer]:
     """``work(item)`` for every item, yielded in the items' order.
@@ -54,7 +61,7 @@ def in_order(work: Callable[[Item], Answer], items: Sequence[Item], workers: int
     that. ``work`` and what it returns must not need this process afterwards (an answer
     is pickled back to it).
     """
-    if workers <= 1 or len(items) <= 1 or not can_fork():
+    if not forks(items, workers):
         yield from map(work, items)
         return
     if prepare is not None:
@@ -72,11 +79,21 @@ def in_order(work: Callable[[Item], Answer], items: Sequence[Item], workers: int
     count = min(workers, len(rest))
     chunk = max(1, len(rest) // (count * BATCHES_PER_WORKER))
     pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_leave_interrupts_to_parent)
+                               initializer=_worker_start, initargs=(os.getpid(),))
     done, finished = 0, False
     try:
-        for answer in pool.map(_run, rest, chunksize=chunk):
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns when a process with other OS threads forks. The only ones
+            # here are OpenBLAS's pool (idle: the analysis keeps out of BLAS) and an allocator
+            # thread of pyarrow's; both re-initialise in a forked child, and a worker runs
+            # only the analysis. (Python threads: see can_fork.)
+            warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork",
+                                    category=DeprecationWarning)
+            answers = pool.map(_run, rest, chunksize=chunk)  # forks the workers
+        for answer in answers:
             done += 1
+            if isinstance(answer, _Failed):  # this input's unexpected error, in its place
+                raise answer.error
             yield answer
         finished = True
     except BrokenProcessPool:  # a worker was killed (out of memory?)
@@ -92,16 +109,41 @@ def in_order(work: Callable[[Item], Answer], items: Sequence[Item], workers: int
         yield from map(work, rest[done:])
 
 
+@dataclass
+class _Failed:
+    """An unexpected error of one item in a worker, sent back to be raised in its place
+    (so the answers before it in the same hand-over are not lost)."""
+
+    error: BaseException
+
+
 def _run(item: object) -> object:
     assert _work is not None, "in_order sets the work before it forks"
-    return _work(item)
+    try:
+        return _work(item)
+    except Exception as exc:  # noqa: BLE001 - raised again in the parent, in order
+        import traceback
+
+        exc.add_note("in a worker process:\n" + "".join(traceback.format_exception(exc)))
+        return _Failed(exc)
 
 
-def _leave_interrupts_to_parent() -> None:
-    """Ctrl-C reaches the whole process group: the parent stops the workers."""
+def _worker_start(parent_pid: int) -> None:
+    """Ctrl-C reaches the whole process group: the parent stops the workers. A parent
+    killed on its own (kill PID, a timeout) takes its workers with it: Linux signals them
+    when it dies (prctl PR_SET_PDEATHSIG), and one that missed it exits now."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def _stop_workers(pool: object) -> None:
