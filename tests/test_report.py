@@ -565,3 +565,22 @@ def test_cli_report_history_and_patient_rules(tmp_path: Path,
     assert main(["patient", "set-rules", "p1", str(bad), "--db", db]) == 2
     assert "unknown rule [no-such-rule]" in capsys.readouterr().err
     assert store.get_patient_rules(db, "p1").version == 1  # type: ignore[union-attr]
+
+
+def test_a_recording_inside_a_file_dates_from_the_file(tmp_path):
+    """A Mobilise-D trial (``data.mat#…``) without a time stamp takes the file's date; a
+    source that is no file any more takes the analysis time, said so (not a traceback)."""
+    import os
+    from datetime import datetime
+
+    from stridewatch.report.header import recording_header
+
+    mat = tmp_path / "data.mat"
+    mat.write_bytes(b"MATLAB")
+    os.utime(mat, (1.7e9, 1.7e9))
+    trial = recording_header(None, {"source": f"{mat}#TimeMeasure1/Test5/Trial1"})
+    assert trial["started_at_source"] == "file modified"
+    assert trial["started_at"] == datetime.fromtimestamp(1.7e9).astimezone().isoformat(
+        timespec="seconds")
+    gone = recording_header(None, {"source": str(tmp_path / "gone.csv")})
+    assert gone["started_at_source"] == "analysis"

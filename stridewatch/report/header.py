@@ -30,8 +30,14 @@ def _started_at(source: str, meta: Mapping[str, Any],
     start = meta.get("start_unix_s")
     if isinstance(start, int | float) and not isinstance(start, bool):
         return datetime.fromtimestamp(start).astimezone(), "trace"
-    return (datetime.fromtimestamp(Path(source).stat().st_mtime).astimezone(),
-            "file modified")
+    # a recording inside a file (``data.mat#TimeMeasure1/Test5/Trial1``) dates from the file
+    path = Path(source)
+    if not path.exists() and "#" in source:
+        path = Path(source.split("#", 1)[0])
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime).astimezone(), "file modified"
+    except OSError:  # the file is gone (or never was one): when it was analysed is known
+        return datetime.now().astimezone(), "analysis"
 
 
 def lean_reference_text(lean: Mapping[str, Any] | None) -> str | None:
