@@ -276,16 +276,26 @@ def _block_length(n: int) -> int:
     return max(1, min(BOOTSTRAP_BLOCK_STRIDES, n))
 
 
-def _boot_si(left: np.ndarray, right: np.ndarray, starts: np.ndarray, block: int,
-             ) -> np.ndarray:
-    """SI of the typical left and right step of each resampled series: whole blocks of
-    ``block`` strides from ``starts`` (samples, blocks), cut to the original length.
-    Plain means come from cumulative sums; trimmed ones need each series, made
-    ``_BOOT_CHUNK`` at a time so a long session does not hold them all at once."""
-    n = len(left)
+def _boot_si(timings: list[tuple[np.ndarray, np.ndarray]], starts: np.ndarray, block: int,
+             ) -> list[np.ndarray]:
+    """For each (left, right) timing, the SI of the typical left and right step of each
+    resampled series: whole blocks of ``block`` strides from ``starts`` (samples, blocks),
+    cut to the original length. Plain means come from cumulative sums, all timings' at
+    once; trimmed ones need each series, made ``_BOOT_CHUNK`` at a time so a long session
+    does not hold them all at once."""
+    n = len(timings[0][0])
     if int(TRIM_FRACTION * n) == 0:
-        return _si(*(_boot_means(np.r_[0.0, np.cumsum(v)], starts, block, n)
-                     for v in (left, right)))
+        values = np.array([side for pair in timings for side in pair], dtype=float)
+        cs = np.zeros((len(values), n + 1))
+        np.cumsum(values, axis=1, out=cs[:, 1:])
+        means = _boot_means(cs, starts, block, n)
+        return [_si(means[2 * k], means[2 * k + 1]) for k in range(len(timings))]
+    return [_boot_si_trimmed(left, right, starts, block) for left, right in timings]
+
+
+def _boot_si_trimmed(left: np.ndarray, right: np.ndarray, starts: np.ndarray, block: int,
+                     ) -> np.ndarray:
+    n = len(left)
     offsets = np.arange(block)
     out = []
     for a in range(0, len(starts), _BOOT_CHUNK):
@@ -296,12 +306,18 @@ def _boot_si(left: np.ndarray, right: np.ndarray, starts: np.ndarray, block: int
 
 
 def _boot_means(cs: np.ndarray, starts: np.ndarray, block: int, n: int) -> np.ndarray:
-    """Means of resampled series of ``n`` values from their cumulative sums ``cs`` (with a
-    leading 0): whole blocks from ``starts`` (..., blocks), the last one cut to n values."""
+    """Means of resampled series of ``n`` values from their cumulative sums ``cs`` (series,
+    n + 1; a leading 0): whole blocks from ``starts`` (samples, blocks), the last one cut
+    to n values; (series, samples)."""
     last = n - (starts.shape[-1] - 1) * block
-    whole = cs[starts[..., :-1] + block] - cs[starts[..., :-1]]
-    cut = cs[starts[..., -1] + last] - cs[starts[..., -1]]
-    return (whole.sum(axis=-1) + cut) / n
+    lead = np.ascontiguousarray(starts[:, :-1])
+    lead_end = lead + block
+    tail = np.ascontiguousarray(starts[:, -1])
+    tail_end = tail + last
+    # one series at a time, each summed as a (samples, blocks) array: the same additions
+    # in the same order whatever the number of series
+    return np.array([((c[lead_end] - c[lead]).sum(axis=-1) + (c[tail_end] - c[tail])) / n
+                     for c in cs])
 
 
 _BOOT_CHUNK = 50
@@ -328,8 +344,8 @@ def _intervals(strides: Strides, rng: np.random.Generator, one_sided_level: floa
     sis = [float(_si(typical_step_s(left), typical_step_s(right))) for left, right in timings]
     parts: list[list[np.ndarray]] = [[], []]
     for starts in _block_starts(n, BOOTSTRAP_SAMPLES, rng):  # the same resamples for both
-        for part, (left, right) in zip(parts, timings, strict=True):
-            part.append(_boot_si(left, right, starts, block))
+        for part, si in zip(parts, _boot_si(timings, starts, block), strict=True):
+            part.append(si)
     # one row per timing: one percentile and one std call for both
     boot = np.stack([np.concatenate(part) for part in parts])
     lo, hi = np.percentile(boot, [tail, 100.0 - tail], axis=1)
