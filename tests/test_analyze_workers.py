@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from stridewatch.cli import main
-from stridewatch.cli.batch import in_order
+from stridewatch.cli.batch import default_workers, in_order
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT.parent / "shared" / "data" / "mobgap-lab"
@@ -98,6 +98,18 @@ def test_a_workers_warnings_come_with_its_answer(batch, damaged_trace, capsys):
 def test_workers_must_be_at_least_one(capsys):
     code, _, err = _run(capsys, ["analyze", "--workers", "0", str(SAMPLES / "data.mat")])
     assert code == 2 and err.strip() == "error: --workers 0: give at least 1"
+
+
+def test_default_workers_follow_the_container_quota(tmp_path):
+    cores = len(os.sched_getaffinity(0))
+    limit = tmp_path / "cpu.max"
+    limit.write_text("max 100000\n")
+    assert default_workers(limit) == cores
+    limit.write_text("50000 100000\n")  # half a CPU: one worker
+    assert default_workers(limit) == 1
+    limit.write_text(f"{100000 * (cores + 8)} 100000\n")  # a quota above the cores
+    assert default_workers(limit) == cores
+    assert default_workers(tmp_path / "absent") == cores
 
 
 def _pid(_item: int) -> int:
@@ -186,7 +198,7 @@ def test_stopping_early_stops_the_workers():
 ORPHAN_CHECK = """
 import os, signal, sys, time
 sys.path.insert(0, sys.argv[1])
-from stridewatch.cli.batch import in_order
+from stridewatch.cli.batch import default_workers, in_order
 
 def slow(item):
     if item:

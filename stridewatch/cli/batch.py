@@ -13,11 +13,13 @@ answered here, one after the other, as they are with ``workers`` 1.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -30,12 +32,24 @@ BATCHES_PER_WORKER = 8
 _work: Callable | None = None  # set before the fork: the workers inherit it
 
 
-def default_workers() -> int:
-    """One worker per core this process may use."""
+#: Where a container's CPU limit is written (cgroup v2: "QUOTA PERIOD", or "max PERIOD").
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def default_workers(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """One worker per core this process may use: the cores it may run on, or fewer when
+    its container's CPU quota allows fewer (a 2-CPU container on a 64-core host)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError, ZeroDivisionError):
+        pass
+    return max(1, cores)
 
 
 def can_fork() -> bool:
