@@ -5,9 +5,11 @@ A truncated or garbled last line (what a crash mid-write leaves) is reported, ne
 
 from __future__ import annotations
 
+import binascii
 import json
 import math
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -134,6 +136,34 @@ def _parse_event(obj: Mapping[str, Any], line: int) -> TraceEvent | str:
     return kind
 
 
+#: A notification or write line exactly as ``TraceWriter`` writes it (keys in its order, no
+#: spaces, a JSON number, a plain UUID string, hex): read without the JSON parser, ~3x
+#: faster. Anything else, or a value it would refuse (an infinite time, odd hex), goes
+#: through the JSON path, so every line gives the same event or error either way.
+_PAYLOAD_LINE = re.compile(
+    rb'\{"t":(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?),"ev":"(notify|write)",'
+    rb'"char":"([0-9A-Za-z-]{1,64})","hex":"([0-9A-Fa-f]*)"\}')
+_UUIDS: dict[bytes, str] = {}
+
+
+def _payload_line(raw: bytes, line: int) -> TraceEvent | None:
+    """The event of a line in the writer's own layout (``_PAYLOAD_LINE``), or None."""
+    match = _PAYLOAD_LINE.fullmatch(raw)
+    if match is None or len(match[4]) % 2:
+        return None
+    number = match[1]
+    # as json reads it: an integer literal is an int (so "-0" is 0.0), the rest float()
+    t = float(number) if b"." in number or b"e" in number or b"E" in number else float(
+        int(number))
+    if not math.isfinite(t):
+        return None
+    char = _UUIDS.get(match[3])
+    if char is None:
+        char = _UUIDS.setdefault(match[3], full_uuid(match[3].decode("ascii")))
+    cls = NotifyEvent if match[2] == b"notify" else WriteEvent
+    return cls(t_s=t, char_uuid=char, payload=binascii.unhexlify(match[4]), line=line)
+
+
 def _parse_header(obj: Mapping[str, Any]) -> TraceHeader:
     fmt = obj.get("format")
     if fmt != FORMAT_NAME:
@@ -219,7 +249,9 @@ class TraceStream:
                 try:
                     if raw is _TOO_LONG:
                         raise _LineError(f"line longer than {MAX_LINE_BYTES} bytes")
-                    parsed = _parse_event(_parse_json_object(raw.rstrip(b"\n")), line_no)
+                    text = raw.rstrip(b"\n")
+                    parsed = _payload_line(text, line_no) or _parse_event(
+                        _parse_json_object(text), line_no)
                 except _LineError as error:
                     if not following:
                         what = "garbled last line" if complete else "truncated last line"
