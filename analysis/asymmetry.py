@@ -310,9 +310,9 @@ def _boot_means(cs: np.ndarray, starts: np.ndarray, block: int, n: int) -> np.nd
     n + 1; a leading 0): whole blocks from ``starts`` (samples, blocks), the last one cut
     to n values; (series, samples)."""
     last = n - (starts.shape[-1] - 1) * block
-    lead = np.ascontiguousarray(starts[:, :-1])
-    lead_end = lead + block
-    tail = np.ascontiguousarray(starts[:, -1])
+    lead = starts[:, :-1]
+    lead_end = lead + block  # the one index array made (a few MB at most: _block_starts)
+    tail = starts[:, -1]
     tail_end = tail + last
     # one series at a time, each summed as a (samples, blocks) array: the same additions
     # in the same order whatever the number of series
