@@ -75,3 +75,28 @@ def test_one_command_parser_is_the_full_parsers_command(command: str) -> None:
     alone = _subcommands(build_parser(command))
     assert command in alone
     assert _options(alone[command]) == _options(_subcommands(build_parser())[command])
+
+
+THREADS_AFTER = ("import contextlib, io, os\n"
+                 "from stridewatch.cli import main\n"
+                 "with contextlib.redirect_stdout(io.StringIO()):\n"
+                 f"    assert main(['analyze', {str(SAMPLE)!r}, '--json']) == 0\n"
+                 "print(len(os.listdir('/proc/self/task')))\n")
+
+
+def _threads_after_analyze(env: dict[str, str]) -> int:
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBLAS_", "OMP_"))}
+    done = subprocess.run([sys.executable, "-c", THREADS_AFTER], capture_output=True,
+                          text=True, cwd=ROOT, check=False, env={**clean, **env})
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout)
+
+
+def test_numpy_starts_no_blas_thread_pool_unless_the_user_asks() -> None:
+    import os
+
+    assert _threads_after_analyze({}) == 1  # OpenBLAS's pool costs ~0.1 s of CPU a start
+    if len(os.sched_getaffinity(0)) > 1:  # a user's own setting wins
+        assert _threads_after_analyze({"OPENBLAS_NUM_THREADS": "2"}) > 1

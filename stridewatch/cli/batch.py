@@ -98,9 +98,10 @@ def in_order(work: Callable[[Item], Answer], items: Sequence[Item], workers: int
     try:
         with warnings.catch_warnings():
             # Python >= 3.12 warns when a process with other OS threads forks. The only ones
-            # here are OpenBLAS's pool (idle: the analysis keeps out of BLAS) and an allocator
-            # thread of pyarrow's; both re-initialise in a forked child, and a worker runs
-            # only the analysis. (Python threads: see can_fork.)
+            # here are OpenBLAS's pool (when a user asks for one: cli.BLAS_THREADS; idle,
+            # the analysis keeps out of BLAS) and an allocator thread of pyarrow's; both
+            # re-initialise in a forked child, and a worker runs only the analysis.
+            # (Python threads: see can_fork.)
             warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork",
                                     category=DeprecationWarning)
             answers = pool.map(_run, rest, chunksize=chunk)  # forks the workers
