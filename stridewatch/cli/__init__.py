@@ -29,6 +29,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     processes (``--workers``, default one per core) unless sessions are filed in the
     store (``--save``/``--patient``: one after the other, in this process).
     """
+    workers = getattr(args, "workers", None)  # for a cohort's Dask workers too
+    if workers is not None and workers < 1:
+        raise InputFileError(f"--workers {workers}: give at least 1")
     if getattr(args, "out", None) or getattr(args, "engine", None):
         from stridewatch.cli.cohort import run_cohort_command
 
@@ -38,15 +41,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from stridewatch.inputs import expand_inputs
     from stridewatch.store.filing import db_path, resolve_rules
 
-    workers = getattr(args, "workers", None)
-    if workers is not None and workers < 1:
-        raise InputFileError(f"--workers {workers}: give at least 1")
     stored = bool(args.save or args.patient)
     db = db_path(args) if stored else None
     workers = 1 if stored else (workers or default_workers())
     refs = expand_inputs(args.inputs)
     job = AnalyzeJob(args, resolve_rules(args.rules, args.patient, db),
-                      parse_calibrate(args.calibrate), db, live=not forks(refs, workers))
+                     parse_calibrate(args.calibrate), db, live=not forks(refs, workers))
     answers = failed = 0
     for lines in in_order(job.answer, refs, workers, prepare=lambda: job.prepare(refs)):
         for stream, text, failure in lines:

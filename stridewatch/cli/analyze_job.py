@@ -50,12 +50,14 @@ class AnalyzeJob:
         load_filter_kernel()
         time_unit = getattr(self.args, "time_unit", None)
         for ref in refs:
+            if ref.path is None:
+                continue
             try:
-                plain_and_small = (ref.path is not None and streamable(ref.path, time_unit)
+                plain_and_small = (streamable(ref.path, time_unit)
                                    and ref.path.stat().st_size <= STREAM_ABOVE_BYTES)
             except OSError:  # answered (as an error) by the worker
-                plain_and_small = True
-            if ref.path is not None and not plain_and_small:
+                continue
+            if not plain_and_small:
                 import pandas  # noqa: F401
                 return
 

@@ -38,8 +38,6 @@ def run_cohort_command(args: argparse.Namespace) -> int:
     if args.save or args.patient:
         raise InputFileError("--out writes cohort tables; it does not file sessions in the "
                              "store (drop --save/--patient)")
-    if args.workers is not None and args.workers < 1:
-        raise InputFileError(f"--workers {args.workers}: give at least 1")
     options = AnalysisOptions(rules=args.rules, calibrate_s=parse_calibrate(args.calibrate),
                               axes=args.axes, units=args.units)
     try:
