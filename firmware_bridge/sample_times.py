@@ -200,7 +200,8 @@ def _in_range(rate: float) -> bool:
     return MIN_RATE_HZ <= rate <= MAX_RATE_HZ
 
 
-def _agree(a: float, b: float) -> bool:
+def rates_agree(a: float, b: float) -> bool:
+    """Two rates (or periods) within ``RATE_AGREEMENT`` of each other."""
     return 1 / RATE_AGREEMENT <= a / b <= RATE_AGREEMENT
 
 
@@ -244,12 +245,12 @@ def host_time_evidence(
             rate_note = (f"the notifications carry no arrival-time spread ({figures}); "
                          f"samples laid at {chosen or FALLBACK_RATE_HZ:g} Hz")
     elif _in_range(rate):
-        if nominal is None or not _agree(rate, nominal):
+        if nominal is None or not rates_agree(rate, nominal):
             claimed = f"{nominal_rate_hz:g} Hz" if nominal_rate_hz else "no rate"
             rate_note = (f"the header says {claimed} but the notifications arrive at "
                          f"{rate:.4g} Hz ({figures}); timing from the arrivals")
             chosen = rate
-    elif _in_range(rate * 1000.0) and (nominal is None or _agree(rate * 1000.0, nominal)):
+    elif _in_range(rate * 1000.0) and (nominal is None or rates_agree(rate * 1000.0, nominal)):
         repairs.append(f"host times are in milliseconds, not seconds ({figures} would be "
                        f"{rate:.3g} Hz); divided by 1000")
         arrival = arrival / 1000.0

@@ -32,6 +32,17 @@ def _sort_key(t_s: np.ndarray) -> np.ndarray:
     return np.where(bad, median, t_s)
 
 
+def arrival_permutation(t_s: np.ndarray) -> np.ndarray | None:
+    """The order putting one connection's notifications (arrival times ``t_s``) in arrival
+    order, or None when they are in it already (also when a time is not a number)."""
+    if len(t_s) < 2:
+        return None
+    key = _sort_key(np.asarray(t_s, dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        ordered = bool(np.all(np.diff(key) >= 0)) or bool(np.isnan(key).any())
+    return None if ordered else np.argsort(key, kind="stable")
+
+
 def in_arrival_order(events: list[TraceEvent]) -> tuple[list[TraceEvent], int]:
     """``events`` with the notifications of each connection sorted by arrival time.
 
@@ -45,15 +56,8 @@ def in_arrival_order(events: list[TraceEvent]) -> tuple[list[TraceEvent], int]:
 
     def flush() -> None:
         nonlocal moved
-        if len(slots) < 2:
-            slots.clear()
-            return
-        t = np.array([out[i].t_s for i in slots], dtype=np.float64)
-        key = _sort_key(t)
-        with np.errstate(invalid="ignore"):
-            ordered = bool(np.all(np.diff(key) >= 0)) or bool(np.isnan(key).any())
-        if not ordered:
-            order = np.argsort(key, kind="stable")
+        order = arrival_permutation(np.array([out[i].t_s for i in slots], dtype=np.float64))
+        if order is not None:
             moved += int(np.count_nonzero(order != np.arange(len(order))))
             chosen = [out[slots[k]] for k in order]
             for slot, event in zip(slots, chosen, strict=True):
