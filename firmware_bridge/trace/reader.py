@@ -236,6 +236,10 @@ class TraceStream:
                 "not a time from 1970 to 2200; when the recording started is unknown"
             )
 
+    def close(self) -> None:
+        """Close the file (when the events are not all read)."""
+        self._file.close()
+
     def __iter__(self) -> Iterator[TraceEvent]:
         name = self.path.name
         last_t = -math.inf
