@@ -1,33 +1,41 @@
 """A trace decoded as a stream: ``decode_trace``'s samples, a piece at a time.
 
-``stream_trace(path)`` reads the trace once (pass 1) through the same event loop and
-decoder as ``decode_trace`` (``EventDecoder``), keeping of each notification only what
-the whole-trace steps need (``ChunkTable``: arrival time, segment, line, sample count,
-first and last device time). At its end it takes those steps on that table with the
-same functions ``decode_trace`` uses (arrival-time repairs, clock offsets, gaps, marks,
-start time), so ``StreamedTrace.metadata`` is what ``decode_trace`` says. Iterating
-``StreamedTrace.samples()`` reads and decodes the trace again (pass 2: a decoder given
-the same events gives the same blocks) and yields the samples with their final times,
-``TraceSamples`` of a few 10 000 samples: bit for bit ``decode_trace``'s ``t_s``,
-``acc_g`` and ``gyro_dps``, cut into pieces.
+``stream_trace(path)`` opens a trace; ``StreamedTrace.samples()`` yields its samples as
+``TraceSamples`` of a few 10 000 (bit for bit ``decode_trace``'s ``t_s``, ``acc_g`` and
+``gyro_dps``, cut into pieces) and, once they are all read, ``StreamedTrace.metadata`` is
+what ``decode_trace`` says besides them (gaps, marks, problems, rates, start time...).
+The events go through the same loop and decoder as ``decode_trace`` (``EventDecoder``);
+of each notification only what the whole-trace steps need is kept (``ChunkTable``:
+arrival time, segment, line, sample count, first and last device time), and those
+steps are taken on that table by the functions ``decode_trace`` uses.
 
-Memory: a few numbers per notification (a device-clock profile's notifications carry
-tens of samples) and a fixed 4 MB histogram. A profile without a device clock keeps its
-host timeline, one time per sample (``times_from_arrivals``; its notifications carry
-one to a few samples, so that is the size of the per-notification table).
+* A device-clock profile (Polar, ...) is decoded once: samples are timed as they come
+  on the device clock, from the first sample (what ``decode_trace`` does when the
+  clock needs no repair); at the end the whole-trace steps are taken on the table,
+  and ``samples()`` raises ``NotStreamed`` when they would have timed the samples
+  otherwise (the pieces already yielded are then not ``decode_trace``'s: decode whole).
+* A profile without a device clock (micro:bit, MetaWear) is read twice: first for its
+  timeline (the arrival-time repairs and the rate need every arrival; the timeline is
+  one time per sample, and these notifications carry one to a few samples), then
+  decoded again (a decoder given the same events gives the same blocks) and timed on
+  it. It raises ``NotStreamed`` before the first piece.
 
-Not streamed (``NotStreamed`` is raised, with the reason, and the caller decodes the
-trace whole with ``decode_trace``): where a whole-trace step would change what pass 1
+Memory: a few numbers per notification and a fixed 4 MB histogram (plus the host
+timeline of a clockless profile), never the samples.
+
+Decoded whole instead (``NotStreamed``, with the reason; the caller then runs
+``decode_trace(read_trace(path))``): where a whole-trace step changes what the stream
 saw, or cannot be decided from the table:
 
-* notifications written out of arrival order (``in_arrival_order`` would move them:
+* notifications written out of arrival order (``in_arrival_order`` would move them, so
   they are decoded in another order than the file's);
 * stamped frames out of device-clock order among their neighbours (``decode_trace``
   puts them back: a permutation of the samples);
-* a device clock that jumped (its later samples re-anchored on host time);
+* a device clock that jumped (its later samples are re-anchored on host time);
 * a device clock whose rate may disagree with the configured one (the median step is
-  taken from a histogram of every step between samples, exactly; when its bins cannot
-  show that the rate agrees, the whole decode decides, and may lay frames out again);
+  bounded exactly by a histogram of every step; when its bins cannot show that the
+  rate agrees, the whole decode decides, and may lay frames out again);
+* angular rate in later notifications but not the first (it is filled with NaN there);
 * a header whose profile or config the decoder refuses (the whole decode reports it
   after any bad line, as it always did).
 
