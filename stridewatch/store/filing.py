@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from analysis.errors import InputError
 from analysis.rules import RuleSet
-from stridewatch.inputs import TRACE_SUFFIX, Recording, located, read_input
+from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, located, read_input
 from stridewatch.inputs.wear_prior import recording_wear_prior
 from stridewatch.terminal import terminal_text
 
@@ -97,6 +97,90 @@ def analyze_streamed_csv(
     except InputError as exc:
         raise located(exc, recording) from exc
     return result, recording
+
+
+def analyze_streamed_trace(
+    path: Path,
+    units: str | None = None,
+    *,
+    rules: RuleSet,
+    calibrate_s: tuple[float, float] | None = None,
+    axes: str | None = None,
+    db: store.DbLike = None,
+    patient_id: str | None = None,
+) -> tuple[SessionResult, Recording] | None:
+    """Analyse a ``.swtrace`` trace as a stream of decoded chunks (memory independent of
+    its length, ``firmware_bridge.trace.stream_decode``), with the result, and the
+    warnings on stderr, that reading it whole and ``analyze_recording`` give.
+
+    Returns the result and a recording holding no samples, or None (nothing printed)
+    when the trace is to be read and analysed whole: the trace is not streamed (see
+    ``stream_decode``), ``--units`` other than g, no samples, or the analysis could
+    decide otherwise on the whole recording. For that, a long trace (from
+    ``analysis.streaming.WINDOW_SAMPLES`` samples, which ``analyze_stream`` checks chunk
+    by chunk) goes whole for what ``analysis.pipeline.analyze`` checks over the whole:
+    no configured rate (it is estimated from every sample), a configured rate that
+    changed during the trace, a rate or a time span the analysis refuses, a median
+    acceleration (on the same evenly spaced samples) not ~1 g; and every trace whose
+    stream the analysis refuses (an ``InputError``, such as time stamps needing repair),
+    so that the error is the whole path's.
+    """
+    import itertools
+
+    import numpy as np
+
+    from analysis.bounds import MAX_DURATION_S, MAX_GRID_POINTS_PER_SAMPLE, check_analysis_rate_hz
+    from analysis.streaming import WINDOW_SAMPLES, analyze_stream
+    from firmware_bridge.trace import TraceFormatError
+    from firmware_bridge.trace.stream_decode import NotStreamed, stream_trace
+    from stridewatch.inputs.swtrace import AccelerationCensus, trace_chunks, trace_recording
+
+    if units not in (None, "g"):
+        return None
+    try:
+        streamed = stream_trace(path)
+    except NotStreamed:
+        return None
+    except (TraceFormatError, OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: {exc}") from exc
+    header = streamed.header
+    device = {"profile": header.profile, "device_name": header.device_name,
+              "device_address": header.device_address}
+    kept = AccelerationCensus(trace_chunks(streamed))
+    try:
+        first = next(kept, None)
+        if first is None:  # no samples: said by the whole path
+            return None
+        rate = (streamed.rate_hint_hz() if streamed.metadata is None
+                else streamed.metadata.nominal_sample_rate_hz)
+        result = analyze_stream(
+            itertools.chain([first], kept), acc_units="g", rules=rules,
+            calibrate_s=calibrate_s, axes=axes, fs_hz=rate,
+            stored_reference=stored_lean_reference(db, patient_id, Recording(
+                str(path), np.zeros(0), np.zeros((0, 3)), None, "g", meta=device)),
+            wear_prior=recording_wear_prior(device),
+        )
+    except (InputError, NotStreamed):
+        return None
+    except (TraceFormatError, OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: {exc}") from exc
+    meta = streamed.metadata
+    assert meta is not None  # every chunk was read
+    if meta.nominal_sample_rate_hz != rate:
+        return None
+    n = meta.n_samples
+    if n >= WINDOW_SAMPLES:
+        if rate is None:
+            return None
+        try:
+            check_analysis_rate_hz(rate)
+        except InputError:
+            return None
+        span_s = streamed.span_s  # check_grid: steps of at most 0.5 s sum to at most the span
+        if not (span_s <= MAX_DURATION_S and kept.median_surely_about_1g(n)
+                and span_s * (1 + 1e-9) * rate <= MAX_GRID_POINTS_PER_SAMPLE * n + rate):
+            return None
+    return result, trace_recording(path, meta)
 
 
 def stored_lean_reference(
