@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from firmware_bridge.trace import TraceFormatError, decode_trace, read_trace
 from stridewatch.inputs.recording import InputFileError, Recording
 from stridewatch.terminal import terminal_text
 
 if TYPE_CHECKING:
-
     from analysis.streaming import SampleChunk
     from firmware_bridge.trace.decode import DecodedTrace, TraceMetadata
     from firmware_bridge.trace.stream_decode import StreamedTrace
@@ -29,8 +30,6 @@ def _trace_recording(path: Path, decoded: DecodedTrace | TraceMetadata, n_sample
         raise InputFileError(f"{path}: the trace holds no acceleration samples")
     if units not in (None, "g"):
         raise InputFileError(f"{path}: traces are decoded to g; --units {units} does not apply")
-    import numpy as np
-
     return Recording(
         source=str(path),
         t_s=np.zeros(0),
@@ -74,11 +73,28 @@ def trace_recording(path: Path, meta: TraceMetadata) -> Recording:
     return _trace_recording(path, meta, meta.n_samples, None)
 
 
+class TraceReadError(Exception):
+    """Reading or decoding a streamed trace failed (``error``: what ``read_trace`` or
+    ``decode_trace`` would have raised), told apart from the analysis' own errors."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def trace_chunks(streamed: StreamedTrace) -> Iterator[SampleChunk]:
-    """The samples of a streamed trace as the analysis' chunks (in g)."""
+    """The samples of a streamed trace as the analysis' chunks (in g); a reading or
+    decoding error is raised as ``TraceReadError`` (``NotStreamed`` as it is)."""
     from analysis.streaming import SampleChunk
 
-    for piece in streamed.samples():
+    pieces = streamed.samples()
+    while True:
+        try:
+            piece = next(pieces)
+        except StopIteration:
+            return
+        except (TraceFormatError, OSError, ValueError) as exc:
+            raise TraceReadError(exc) from exc
         yield SampleChunk(piece.t_s, piece.acc_g, piece.gyro_dps, piece.first_sample)
 
 
@@ -103,8 +119,6 @@ class AccelerationCensus:
         return self
 
     def __next__(self) -> SampleChunk:
-        import numpy as np
-
         chunk = next(self._chunks)
         acc = chunk.acc
         magnitude = np.sqrt(np.einsum("ij,ij->i", acc, acc))
@@ -118,8 +132,6 @@ class AccelerationCensus:
         """True when the median |acceleration| over ``acc[::max(1, n // 100_000)]`` (the
         rows ``analysis.units.median_magnitude`` takes) is surely within 0.5-2 g: both
         middle rows are rows noted as surely within."""
-        import numpy as np
-
         step = max(1, n_samples // 100_000)
         m = (n_samples - 1) // step + 1
         index = np.frombuffer(self._index, dtype=np.int64)

@@ -133,7 +133,12 @@ def analyze_streamed_trace(
     from analysis.streaming import WINDOW_SAMPLES, analyze_stream
     from firmware_bridge.trace import TraceFormatError
     from firmware_bridge.trace.stream_decode import NotStreamed, stream_trace
-    from stridewatch.inputs.swtrace import AccelerationCensus, trace_chunks, trace_recording
+    from stridewatch.inputs.swtrace import (
+        AccelerationCensus,
+        TraceReadError,
+        trace_chunks,
+        trace_recording,
+    )
 
     if units not in (None, "g"):
         return None
@@ -155,15 +160,16 @@ def analyze_streamed_trace(
                 else streamed.metadata.nominal_sample_rate_hz)
         result = analyze_stream(
             itertools.chain([first], kept), acc_units="g", rules=rules,
-            calibrate_s=calibrate_s, axes=axes, fs_hz=rate,
+            calibrate_s=calibrate_s, axes=axes,
+            fs_hz=None if rate is None else float(rate),  # (analyze takes float(fs_hz))
             stored_reference=stored_lean_reference(db, patient_id, Recording(
                 str(path), np.zeros(0), np.zeros((0, 3)), None, "g", meta=device)),
             wear_prior=recording_wear_prior(device),
         )
     except (InputError, NotStreamed):
         return None
-    except (TraceFormatError, OSError, ValueError) as exc:
-        raise InputFileError(f"{path}: {exc}") from exc
+    except TraceReadError as exc:  # as reading it whole says
+        raise InputFileError(f"{path}: {exc.error}") from exc.error
     meta = streamed.metadata
     assert meta is not None  # every chunk was read
     if meta.nominal_sample_rate_hz != rate:
