@@ -7,12 +7,21 @@ peak, and microseconds per notification. Flat memory = the RSS after the
 first minutes does not grow with the length of the trace.
 
     python benchmarks/replay_memory.py [--hours 12]
+
+With ``--analyze``: `stridewatch analyze TRACE --json` as a user runs it, streamed (as it
+is) and read whole (the streamed path switched off, as before issue 13's streamed
+traces), for traces of each ``--hours``: peak RSS and CPU (user + sys) of the process,
+and whether both printed the same bytes. ``--dir`` keeps the traces (h10-<hours>h.swtrace)
+and reuses those already there.
+
+    python benchmarks/replay_memory.py --analyze --hours 2 6 --dir /tmp
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -51,10 +60,55 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+#: `analyze` with every trace read whole: the streamed path answers "not streamed".
+_WHOLE = ("import sys; from stridewatch.store import filing; "
+          "filing.analyze_streamed_trace = lambda *a, **k: None; "
+          "from stridewatch.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def run_measured(command: list[str]) -> tuple[int, bytes, bytes, float, float]:
+    """(exit status, stdout, stderr, peak RSS in MB, CPU s user + sys) of one child."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return (child.returncode, out.read(), err.read(), usage.ru_maxrss / 1024,
+                usage.ru_utime + usage.ru_stime)
+
+
+def main_analyze(hours: list[float], folder: Path | None) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        where = folder or Path(tmp)
+        for h in hours:
+            path = where / f"h10-{h:g}h.swtrace"
+            if not path.exists():
+                write_trace(path, h)
+            size_mb = path.stat().st_size / 1e6
+            args = ["analyze", str(path), "--json"]
+            streamed = run_measured([sys.executable, "-m", "stridewatch", *args])
+            whole = run_measured([sys.executable, "-c", _WHOLE, *args])
+            same = streamed[:3] == whole[:3]
+            print(f"{h:g} h H10 trace ({size_mb:.0f} MB): whole {whole[3]:.0f} MB peak, "
+                  f"{whole[4]:.2f} s CPU; streamed {streamed[3]:.0f} MB peak, "
+                  f"{streamed[4]:.2f} s CPU; output and stderr "
+                  f"{'identical' if same else 'DIFFER'} (exit {streamed[0]})")
+            if not same:
+                return 1
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hours", type=float, default=12.0)
+    parser.add_argument("--hours", type=float, nargs="+", default=[12.0])
+    parser.add_argument("--analyze", action="store_true",
+                        help="measure `analyze --json` of traces, streamed and whole")
+    parser.add_argument("--dir", type=Path, help="keep (and reuse) the traces here")
     args = parser.parse_args()
+    if args.analyze:
+        return main_analyze(args.hours, args.dir)
+    args.hours = args.hours[0]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "long.swtrace"
         t0 = time.perf_counter()
