@@ -172,23 +172,25 @@ class _Notes:
         self.gyro: list[bool] = []  # whether the first chunk, and any other, had gyro
         self.mixed_gyro = False
 
-    def add(self, chunk: _Chunk) -> None:
-        block = chunk.block
+    def add(self, chunk: _Chunk, n: int) -> None:
+        """A chunk of ``n`` samples (its device times are noted by ``add_times``)."""
         self.host.append(chunk.host_t_s)
         self.segment.append(chunk.segment)
         self.line.append(chunk.line)
-        self.count.append(block.n_samples)
-        if self.steps is not None:
-            times = block.t_device_s
-            assert times is not None
-            self.first.append(float(times[0]))
-            self.last.append(float(times[-1]))
-            self.steps.add(times)
-        has = block.gyro_dps is not None
+        self.count.append(n)
+        has = chunk.block.gyro_dps is not None
         if not self.gyro:
             self.gyro.append(has)
         elif has != self.gyro[0]:
             self.mixed_gyro = True
+
+    def add_times(self, times: np.ndarray, counts: list[int]) -> None:
+        """The device times of the next chunks (``counts`` samples each), concatenated."""
+        assert self.steps is not None
+        ends = np.cumsum(counts)
+        self.first.extend(times[ends - counts].tolist())
+        self.last.extend(times[ends - 1].tolist())
+        self.steps.add(times)
 
     @property
     def has_gyro(self) -> bool:
@@ -247,9 +249,9 @@ class StreamedTrace:
             host_t = self._timeline()
             yield from self._decoded_again(host_t, piece_samples)
 
-    def _events(self, notes: _Notes) -> Iterator[_Chunk]:
-        """The chunks of the trace (read once), noted in ``notes``; NotStreamed when a
-        connection's notifications are out of arrival order (``in_arrival_order``)."""
+    def _events(self) -> Iterator[_Chunk]:
+        """The chunks of the trace (read once); NotStreamed when a connection's
+        notifications are out of arrival order (``in_arrival_order``)."""
         stream = self._stream
         loop = self._loop = EventDecoder(stream.path.name, self._spec, self._decoder,
                                          self._problems)
@@ -268,34 +270,49 @@ class StreamedTrace:
                 connection_t.append(event.t_s)
             chunk = loop.feed(event)
             if chunk is not None:
-                notes.add(chunk)
                 yield chunk
         check_arrival_order()
         loop.finish()
 
     def _decoded_once(self, piece_samples: int) -> Iterator[TraceSamples]:
         notes = _Notes(device=True)
-        origin: float | None = None
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+        origin = 0.0
+        times: list[np.ndarray] = []
+        counts: list[int] = []
+        acc: list[np.ndarray] = []
+        gyros: list[np.ndarray | None] = []
         held = first = 0
         has_gyro = False
-        for chunk in self._events(notes):
+
+        def piece() -> TraceSamples:
+            device_t = np.concatenate(times)
+            notes.add_times(device_t, counts)
+            absolute = device_t + 0.0  # (decode_trace adds each chunk's clock offset: 0 here)
+            return TraceSamples(absolute - origin, np.concatenate(acc),
+                                np.concatenate(gyros) if has_gyro else None,  # type: ignore[arg-type]
+                                first)
+
+        for chunk in self._events():
             block = chunk.block
-            absolute = block.t_device_s + 0.0  # type: ignore[operator]  # (no clock jump)
-            if origin is None:
-                origin = float(absolute[0])
+            n = block.n_samples
+            notes.add(chunk, n)
+            if not counts and not first:  # the first chunk
+                origin = float(block.t_device_s[0] + 0.0)  # type: ignore[index]
                 has_gyro = block.gyro_dps is not None
             gyro = block.gyro_dps
             if has_gyro and gyro is None:  # as decode_trace fills it
-                gyro = np.full((block.n_samples, 3), np.nan)
-            parts.append((absolute - origin, block.acc_g, gyro))
-            held += block.n_samples
+                gyro = np.full((n, 3), np.nan)
+            times.append(block.t_device_s)  # type: ignore[arg-type]
+            counts.append(n)
+            acc.append(block.acc_g)
+            gyros.append(gyro)
+            held += n
             if held >= piece_samples:
-                yield _piece(parts, first, has_gyro)
+                yield piece()
                 first += held
-                parts, held = [], 0
-        if parts:
-            yield _piece(parts, first, has_gyro)
+                times, counts, acc, gyros, held = [], [], [], [], 0
+        if counts:
+            yield piece()
         if notes.has_gyro != has_gyro:
             raise NotStreamed("a later notification carries angular rate, the first not")
         table, timing, nominal = self._whole_steps(notes)
@@ -313,8 +330,8 @@ class StreamedTrace:
     def _timeline(self) -> np.ndarray:
         """Pass 1 of a clockless trace: the metadata, and every sample's host time."""
         notes = _Notes(device=False)
-        for _chunk in self._events(notes):
-            pass
+        for chunk in self._events():
+            notes.add(chunk, chunk.block.n_samples)
         table, timing, _nominal = self._whole_steps(notes)
         assert timing.timeline is not None
         host_t = timing.timeline.t_s
