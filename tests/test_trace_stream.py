@@ -447,3 +447,16 @@ def test_a_long_trace_is_analysed_chunk_by_chunk_with_the_whole_result(tmp_path,
     assert as_stream == whole and as_stream[0] == 0
     session = json.loads(as_stream[1])
     assert session["steps"] > 100 and math.isfinite(session["duration_s"])
+
+
+def test_arrivals_in_order_are_never_moved():
+    """arrival_permutation's shortcut (sorted times: no outlier, no move) is what the
+    outlier-aware sort key gives."""
+    from firmware_bridge.trace.arrival_order import _sort_key, arrival_permutation
+
+    rng = np.random.default_rng(1)
+    for case in range(2000):
+        n = int(rng.integers(2, 60))
+        t = np.sort(np.cumsum(rng.choice([0, 0.01, 3, 6, 20, 1e9], size=n)))
+        assert arrival_permutation(t) is None
+        assert np.all(np.diff(_sort_key(t)) >= 0), case

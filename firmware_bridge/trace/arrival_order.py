@@ -37,7 +37,13 @@ def arrival_permutation(t_s: np.ndarray) -> np.ndarray | None:
     order, or None when they are in it already (also when a time is not a number)."""
     if len(t_s) < 2:
         return None
-    key = _sort_key(np.asarray(t_s, dtype=np.float64))
+    t_s = np.asarray(t_s, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        if bool(np.all(np.diff(t_s) >= 0)):
+            # in order already (and no NaN): every window of sorted times is sorted, so
+            # its median is its middle time, nothing is an outlier and the key is t_s
+            return None
+    key = _sort_key(t_s)
     with np.errstate(invalid="ignore"):
         ordered = bool(np.all(np.diff(key) >= 0)) or bool(np.isnan(key).any())
     return None if ordered else np.argsort(key, kind="stable")
