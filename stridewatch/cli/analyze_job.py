@@ -80,10 +80,9 @@ class AnalyzeJob:
 
     def _answer(self, ref: object, lines: Lines) -> None:
         from stridewatch.inputs import read_recordings
-        from stridewatch.inputs.chunks import streamable
         from stridewatch.store.filing import (
             analyze_recording,
-            analyze_streamed_csv,
+            analyze_streamed,
             stored_lean_reference,
         )
 
@@ -93,13 +92,14 @@ class AnalyzeJob:
         try:
             if ref.error is not None:
                 raise InputFileError(ref.error)
-            # A large plain CSV is analysed as a stream (memory independent of its length)
-            # unless it is saved (the store hashes the samples) or its clock needs repairs.
-            if not args.save and streamable(ref.path, time_unit):
-                streamed = analyze_streamed_csv(ref.path, args.units, time_unit,
-                                                rules=self.rules, calibrate_s=self.calibrate,
-                                                axes=args.axes, db=self.db,
-                                                patient_id=args.patient)
+            # A plain CSV, or a long CSV or Polar Sensor Logger export, is analysed as a
+            # stream (memory independent of its length) unless it is saved (the store
+            # hashes the samples) or it needs the whole-file reader (its clock needs
+            # repairs, a cell is not a number): ``analyze_streamed`` says None then.
+            if not args.save:
+                streamed = analyze_streamed(ref.path, args.units, time_unit,
+                                            rules=self.rules, calibrate_s=self.calibrate,
+                                            axes=args.axes, db=self.db, patient_id=args.patient)
             recordings = ([streamed[1]] if streamed is not None
                           else read_recordings(ref.path, args.units, time_unit))
         except InputFileError as exc:
