@@ -64,6 +64,32 @@ def _phone_csv_lines(data: np.ndarray) -> list[str]:
     return lines
 
 
+def _xsens_lines(data: np.ndarray, time_column: str = "SampleTimeFine") -> list[str]:
+    """An MT Manager export: both counters wrap within the first chunks (rad/s, m/s²)."""
+    lines = ["// General information:", "//  MT Manager version: 2022.2.0",
+             "// Device settings:", "//  Update Rate: 100.0Hz"]
+    names = ["PacketCounter", "SampleTimeFine"] if time_column == "SampleTimeFine" else [
+        "PacketCounter"]
+    lines.append("\t".join([*names, "Acc_X", "Acc_Y", "Acc_Z", "Gyr_X", "Gyr_Y", "Gyr_Z"]))
+    ticks = (2**32 - 20_000 + np.round(data[:, 0] * 10_000).astype(np.int64)) % 2**32
+    packets = (60_000 + np.arange(len(data))) % 2**16
+    rad = np.radians(data[:, 4:7])
+    for p, k, a, g in zip(packets, ticks, data[:, 1:4], rad, strict=True):
+        counters = [str(p), str(k)] if time_column == "SampleTimeFine" else [str(p)]
+        lines.append("\t".join([*counters, f"{a[0]:.6f}", f"{a[1]:.6f}", f"{a[2]:.6f}",
+                                f"{g[0]:.6f}", f"{g[1]:.6f}", f"{g[2]:.6f}"]))
+    return lines
+
+
+LAYOUTS = {
+    "polar": ("Polar_H10_1A2B3C4D_20251201100000_ACC.txt", _polar_lines),
+    "phone-csv": ("phone.csv", _phone_csv_lines),
+    "xsens-ticks": ("MT_00B42D4F_000-000_00B42D4F.txt", _xsens_lines),
+    "xsens-packets": ("MT_00B42D4F_000-001_00B42D4F.txt",
+                      lambda data: _xsens_lines(data, "PacketCounter")),
+}
+
+
 def _write(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -93,14 +119,11 @@ def _whole_cli(monkeypatch, args: list[str]) -> tuple[int, str, str]:
         return _cli(args)
 
 
-@pytest.mark.parametrize("layout", ["polar", "phone-csv"])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_streamed_table_equals_the_whole_file(tmp_path, walks, small_stream, monkeypatch,
                                               layout):
-    if layout == "polar":
-        path = _write(tmp_path / "Polar_H10_1A2B3C4D_20251201100000_ACC.txt",
-                      _polar_lines(walks))
-    else:
-        path = _write(tmp_path / "phone.csv", _phone_csv_lines(walks))
+    name, lines = LAYOUTS[layout]
+    path = _write(tmp_path / name, lines(walks))
     rules = builtin_rules()
     streamed = analyze_streamed(path, rules=rules)
     assert streamed is not None  # really streamed
@@ -112,12 +135,16 @@ def test_streamed_table_equals_the_whole_file(tmp_path, walks, small_stream, mon
     assert result.to_dict(str(path)) == whole
     assert shell.describe() == recording.describe()
     assert shell.meta == recording.meta and shell.warnings == recording.warnings
+    assert shell.nominal_rate_hz == recording.nominal_rate_hz
+    assert shell.first_data_line == recording.first_data_line
     if layout == "polar":
         assert shell.meta["device_name"] == "Polar H10 1A2B3C4D"
         assert shell.meta["start_unix_s"] == pytest.approx(START_UNIX_S)
-    else:
+    elif layout == "phone-csv":
         assert shell.warnings == ["time column read as ms (detected from the sample interval; "
                                   "--time-unit overrides)"]
+    else:
+        assert shell.nominal_rate_hz == 100.0 and shell.acc_units == "m/s2"
     args = ["analyze", "--json", str(path)]
     assert _cli(args) == _whole_cli(monkeypatch, args)
     args = ["analyze", str(path), str(path), "--workers", "2"]  # summaries, from workers
@@ -174,3 +201,15 @@ def test_small_tables_and_other_formats_are_read_whole(tmp_path, walks):
     trace = tmp_path / "x.swtrace"
     trace.write_text('{"format":"stridewatch-trace"}\n' + "x" * (17 << 20), encoding="utf-8")
     assert table_stream.table_stream(trace) is None
+
+
+def test_an_xsens_row_left_empty_is_read_whole(tmp_path, walks, small_stream, monkeypatch):
+    lines = _xsens_lines(walks)
+    at = 5 + 3 * ROWS + 17
+    lines[at] = lines[at].split("\t")[0] + "\t" + "\t".join(["NaN"] * 7)  # a packet lost
+    path = _write(tmp_path / "MT_00B42D4F_000-000_00B42D4F.txt", lines)
+    assert analyze_streamed(path, rules=builtin_rules()) is None
+    args = ["analyze", "--json", str(path)]
+    code, out, err = _cli(args)
+    assert (code, out, err) == _whole_cli(monkeypatch, args)
+    assert code == 0 and "1 row without acceleration or time" in out

@@ -1,6 +1,7 @@
 """Long text tables read as a stream of sample chunks: a CSV in any layout the tolerant
 reader takes (``stridewatch.inputs.csv_file``: aliases, units in the header, semicolons,
-Unix or nanosecond time) and Polar Sensor Logger exports, so an hours-long phone-app
+Unix or nanosecond time), Polar Sensor Logger exports and Xsens MT Manager text exports
+(``stridewatch.inputs.xsens_text.XsensStream``), so an hours-long phone-app or lab
 recording is analysed in memory that does not grow with its length.
 
 Read as the whole-file readers read them: pandas' C parser with their options, a chunk
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,8 +38,33 @@ from stridewatch.inputs.detect import detect_format
 from stridewatch.inputs.recording import InputFileError, Recording
 from stridewatch.inputs.table import TableSamples
 
+if TYPE_CHECKING:
+    from stridewatch.inputs.xsens_text import XsensStream
+
 #: Both formats have their header on line 1, so samples start on line 2.
 FIRST_DATA_LINE = 2
+
+
+def frames_read_alike(path: Path, read: dict, names: list[str], used: list[str],
+                      chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The frames of ``pd.read_csv(path, **read)`` ``chunk_rows`` rows at a time, each checked
+    to hold what reading the whole file would have given for its rows: the header's ``names``,
+    and the ``used`` columns numeric with one type throughout (else ``NotStreamable``)."""
+    dtypes: list[np.dtype] | None = None
+    try:
+        with pd.read_csv(path, chunksize=chunk_rows, engine="c", **read) as reader:
+            for frame in reader:
+                if [str(c) for c in frame.columns] != names:
+                    raise NotStreamable("a chunk's columns differ from the header's")
+                kinds = [frame[name].dtype for name in used]
+                if dtypes is None:
+                    dtypes = kinds
+                if kinds != dtypes or any(k.kind not in "iuf" for k in kinds):
+                    raise NotStreamable("a column changes type or holds text: read whole")
+                yield frame
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            ValueError) as exc:
+        raise NotStreamable(f"not read as a stream: {exc}") from exc
 
 
 class TableStream:
@@ -70,15 +97,9 @@ class TableStream:
         table = self._table
         head: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, int]] = []
         n_head = first_row = 0
-        dtypes: list[np.dtype] | None = None
-        for frame in self._frames():
-            if [str(c) for c in frame.columns] != self._names:
-                raise NotStreamable("a chunk's columns differ from the header's")
-            kinds = [frame[name].dtype for name in self._used]
-            if dtypes is None:
-                dtypes = kinds
-            if kinds != dtypes or any(k.kind not in "iuf" for k in kinds):
-                raise NotStreamable("a column changes type or holds text: read whole")
+        read = dict(sep=self.sep, skip_blank_lines=False, encoding="utf-8-sig")
+        for frame in frames_read_alike(self.path, read, self._names, self._used,
+                                       self._chunk_rows):
             line = FIRST_DATA_LINE + first_row
             try:
                 raw_t = table.raw_time(frame, line)
@@ -99,16 +120,6 @@ class TableStream:
             if not n_head:
                 raise NotStreamable("no samples after the header")
             yield from self._start(head)
-
-    def _frames(self) -> Iterator[pd.DataFrame]:
-        try:
-            reader = pd.read_csv(self.path, sep=self.sep, skip_blank_lines=False,
-                                 chunksize=self._chunk_rows, encoding="utf-8-sig", engine="c")
-            with reader:
-                yield from reader
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-                ValueError) as exc:
-            raise NotStreamable(f"not read as a stream: {exc}") from exc
 
     def _start(self, head: list[tuple]) -> Iterator[SampleChunk]:
         """Decide the time unit on the first stamps, then give the chunks held for it."""
@@ -135,7 +146,7 @@ class TableStream:
 
 
 def table_stream(path: Path, units: str | None = None,
-                 time_unit: str | None = None) -> TableStream | None:
+                 time_unit: str | None = None) -> TableStream | XsensStream | None:
     """The stream of a text table larger than ``STREAM_ABOVE_BYTES``; None for a smaller file,
     for another format, or a header the whole-file reader should judge (its error then)."""
     try:
@@ -148,6 +159,10 @@ def table_stream(path: Path, units: str | None = None,
             sep = csv_separator(path)
         elif fmt == "polar-sensor-logger":
             from stridewatch.inputs.polar_sensor_logger import SEPARATOR as sep
+        elif fmt == "xsens-text":
+            from stridewatch.inputs.xsens_text import XsensStream
+
+            return XsensStream(path, units, CHUNK_ROWS)
         else:
             return None
         return TableStream(path, fmt, sep, units, time_unit, CHUNK_ROWS)

@@ -74,7 +74,8 @@ def analyze_streamed(
 ) -> tuple[SessionResult, Recording] | None:
     """Analyse a file as a stream of chunks, memory independent of its length, no samples
     kept: a plain-layout CSV (``stridewatch.inputs.chunks.streamable``), or a long CSV in
-    another layout or Polar Sensor Logger export (``stridewatch.inputs.table_stream``).
+    another layout, Polar Sensor Logger or Xsens text export
+    (``stridewatch.inputs.table_stream``).
     Returns the result and a recording holding no samples (how the input was read), or None
     when the file is not streamed (another format, or it needs the whole-file reader: its
     clock needs repairs, a cell is not a number): read it whole then."""
@@ -101,7 +102,7 @@ def analyze_streamed(
     try:
         result = analyze_stream(
             chunks, acc_units=acc_units, rules=rules, calibrate_s=calibrate_s,
-            axes=axes,
+            axes=axes, fs_hz=recording.nominal_rate_hz,
             stored_reference=stored_lean_reference(db, patient_id, meta),
             wear_prior=recording_wear_prior(None if meta is None else meta.meta),
         )
