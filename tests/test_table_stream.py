@@ -213,3 +213,18 @@ def test_an_xsens_row_left_empty_is_read_whole(tmp_path, walks, small_stream, mo
     code, out, err = _cli(args)
     assert (code, out, err) == _whole_cli(monkeypatch, args)
     assert code == 0 and "1 row without acceleration or time" in out
+
+
+def test_an_analysis_error_in_a_later_chunk_is_the_whole_files(tmp_path, walks, small_stream,
+                                                                monkeypatch):
+    lines = _phone_csv_lines(walks)
+    at = 3 * ROWS + 17
+    fields = lines[at].split(";")
+    fields[2] = "nan"  # read as a number: the analysis refuses the missing value
+    lines[at] = ";".join(fields)
+    path = _write(tmp_path / "phone.csv", lines)
+    assert analyze_streamed(path, rules=builtin_rules()) is None
+    args = ["analyze", "--json", str(path)]
+    code, out, err = _cli(args)
+    assert (code, out, err) == _whole_cli(monkeypatch, args)
+    assert code == 2 and f"line {at + 1}" in err

@@ -78,7 +78,8 @@ def analyze_streamed(
     (``stridewatch.inputs.table_stream``).
     Returns the result and a recording holding no samples (how the input was read), or None
     when the file is not streamed (another format, or it needs the whole-file reader: its
-    clock needs repairs, a cell is not a number): read it whole then."""
+    clock needs repairs, a cell is not a number; for a table, any error): read it whole
+    then."""
     import numpy as np
 
     from analysis.streaming import NotStreamable, analyze_stream
@@ -109,6 +110,8 @@ def analyze_streamed(
     except NotStreamable:
         return None
     except InputError as exc:
+        if table is not None:  # its error as the whole-file reading words and places it
+            return None
         raise located(exc, recording) from exc
     return result, recording
 
