@@ -320,6 +320,11 @@ def snap_rate_hz(rate_hz: float) -> float:
     return rate_hz
 
 
+#: The time unit is detected from this many first stamps (a table read as a stream decides
+#: it on them too, before any later chunk is read).
+TIME_UNIT_STAMPS = 200_001
+
+
 @dataclass(frozen=True)
 class TimeUnit:
     """How a time column is written: ``unit`` (s, ms, us, ns) and whether it is Unix time."""
@@ -348,7 +353,7 @@ def detect_time_unit(t_raw: np.ndarray, unit: str | None = None) -> TimeUnit:
         raise ValueError(f"unknown time unit {unit!r}; expected one of {', '.join(TIME_UNITS_S)}")
     detected = unit is None
     if unit is None:
-        dt = np.diff(t_raw[: 200_001])
+        dt = np.diff(t_raw[:TIME_UNIT_STAMPS])
         dt = dt[np.isfinite(dt) & (dt > 0)]
         if len(dt) == 0:
             unit = "s"
@@ -360,18 +365,20 @@ def detect_time_unit(t_raw: np.ndarray, unit: str | None = None) -> TimeUnit:
     return TimeUnit(unit, bool(first > EPOCH_AFTER_S), detected)
 
 
-def to_seconds(t_raw: np.ndarray, time_unit: TimeUnit) -> tuple[np.ndarray, float | None]:
+def to_seconds(t_raw: np.ndarray, time_unit: TimeUnit,
+               t0_raw: object = None) -> tuple[np.ndarray, float | None]:
     """Seconds from a raw time column; Unix time becomes seconds from the first stamp.
 
     Returns the times and the Unix time of the first stamp (None when relative).
     The first stamp is subtracted before scaling, so nanosecond Unix stamps
-    keep their resolution.
+    keep their resolution. ``t0_raw``: the recording's first stamp when ``t_raw``
+    is a later part of it (a chunk of a stream); default ``t_raw[0]``.
     """
     scale = TIME_UNITS_S[time_unit.unit]
     if not time_unit.epoch:
         t = np.asarray(t_raw, dtype=np.float64)
         return (t if scale == 1.0 else t * scale), None
-    t0 = t_raw[0]
+    t0 = t_raw[0] if t0_raw is None else t0_raw
     return (np.asarray(t_raw - t0, dtype=np.float64)) * scale, float(t0) * scale
 
 

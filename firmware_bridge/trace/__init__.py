@@ -17,8 +17,8 @@ One module per role: ``events`` (the records and format constants), ``writer``
 (``TraceWriter`` records), ``reader`` (``read_trace`` / ``TraceStream`` parse) and
 ``decode`` (``decode_trace`` turns a trace into samples, t in s and acceleration in g,
 with the profile decoders) and ``stream_decode`` (``stream_trace``: the same samples a
-piece at a time, in memory independent of the trace's length). The format is documented for other tools in
-``data/trace-format.md``.
+piece at a time, in memory independent of the trace's length). The format is documented
+for other tools in ``data/trace-format.md``.
 """
 
 from firmware_bridge.trace.decode import DecodedTrace, Gap, Mark, decode_trace

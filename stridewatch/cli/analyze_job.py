@@ -80,12 +80,9 @@ class AnalyzeJob:
 
     def _answer(self, ref: object, lines: Lines) -> None:
         from stridewatch.inputs import read_recordings
-        from stridewatch.inputs.chunks import streamable
-        from stridewatch.inputs.detect import detect_format
         from stridewatch.store.filing import (
             analyze_recording,
-            analyze_streamed_csv,
-            analyze_streamed_trace,
+            analyze_streamed,
             stored_lean_reference,
         )
 
@@ -95,18 +92,14 @@ class AnalyzeJob:
         try:
             if ref.error is not None:
                 raise InputFileError(ref.error)
-            # A plain CSV or a trace is analysed as a stream (memory independent of its
-            # length) unless it is saved (the store hashes the samples) or its clock needs
-            # repairs over the whole recording (then it is read whole).
-            if not args.save and streamable(ref.path, time_unit):
-                streamed = analyze_streamed_csv(ref.path, args.units, time_unit,
-                                                rules=self.rules, calibrate_s=self.calibrate,
-                                                axes=args.axes, db=self.db,
-                                                patient_id=args.patient)
-            elif not args.save and detect_format(ref.path) == "swtrace":
-                streamed = analyze_streamed_trace(ref.path, args.units, rules=self.rules,
-                                                  calibrate_s=self.calibrate, axes=args.axes,
-                                                  db=self.db, patient_id=args.patient)
+            # A plain CSV, a trace, or a long CSV or Polar Sensor Logger export, is
+            # analysed as a stream (memory independent of its length) unless it is saved
+            # (the store hashes the samples) or it needs the whole-file reader (its clock
+            # needs repairs, a cell is not a number): ``analyze_streamed`` says None then.
+            if not args.save:
+                streamed = analyze_streamed(ref.path, args.units, time_unit,
+                                            rules=self.rules, calibrate_s=self.calibrate,
+                                            axes=args.axes, db=self.db, patient_id=args.patient)
             recordings = ([streamed[1]] if streamed is not None
                           else read_recordings(ref.path, args.units, time_unit))
         except InputFileError as exc:

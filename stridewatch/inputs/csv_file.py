@@ -25,9 +25,9 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv_recording(path: Path, units: str | None = None,
-                       time_unit: str | None = None) -> Recording:
-    """Read a CSV with a time column and three acceleration columns (optional gyro)."""
+def csv_separator(path: Path) -> str:
+    """The separator of a CSV, from its header line; InputFileError when the file is missing,
+    not UTF-8 text, or its header absurdly wide (refused before pandas allocates every column)."""
     try:
         with open(path, encoding="utf-8-sig", errors="strict") as handle:
             header = handle.readline(1 << 20)
@@ -37,10 +37,17 @@ def read_csv_recording(path: Path, units: str | None = None,
         raise InputFileError(f"{path}, line 1: not a text file (byte {exc.start} is not "
                              "UTF-8)") from exc
     sep = sniff_delimiter(header)
-    try:  # refuse an absurdly wide header before pandas allocates every column
+    try:
         check_column_count(header.count(sep) + 1)
     except InputError as exc:
         raise InputFileError(f"{path}, line 1: {exc.problem}") from None
+    return sep
+
+
+def read_csv_recording(path: Path, units: str | None = None,
+                       time_unit: str | None = None) -> Recording:
+    """Read a CSV with a time column and three acceleration columns (optional gyro)."""
+    sep = csv_separator(path)
     try:
         frame = pd.read_csv(path, sep=sep, skip_blank_lines=False, low_memory=False,
                             encoding="utf-8-sig")

@@ -21,13 +21,14 @@ from stridewatch.inputs.table import recording_from_table
 
 #: Polar's sensor clock counts from 2000-01-01T00:00:00 UTC.
 POLAR_EPOCH_UNIX_S = 946_684_800.0
+SEPARATOR = ";"
 
 
 def read_polar_sensor_logger(path: Path, units: str | None = None,
                              time_unit: str | None = None) -> Recording:
     """Samples of a Polar Sensor Logger ACC export (mg -> g, device clock in s)."""
     try:
-        frame = pd.read_csv(path, sep=";", skip_blank_lines=False, low_memory=False,
+        frame = pd.read_csv(path, sep=SEPARATOR, skip_blank_lines=False, low_memory=False,
                             encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputFileError(f"{path}: not a readable Polar Sensor Logger export "
@@ -37,6 +38,12 @@ def read_polar_sensor_logger(path: Path, units: str | None = None,
     recording = recording_from_table(frame, columns, source=str(path), first_data_line=2,
                                      fmt="polar-sensor-logger", units=units,
                                      time_unit=time_unit)
+    return with_polar_meta(recording, path, time_unit)
+
+
+def with_polar_meta(recording: Recording, path: Path, time_unit: str | None) -> Recording:
+    """What a Polar Sensor Logger file says beyond its samples: the sensor its name names,
+    and the sensor clock's epoch (2000-01-01). Also for an export analysed as a stream."""
     # Polar_H10_1A2B3C4D_..._ACC.txt names the sensor: its profile gives how it is worn
     name = re.match(r"Polar_(H10|OH1|Sense)_([0-9A-Fa-f]+)_", path.name)
     if name:

@@ -61,7 +61,7 @@ def session_json(result: SessionResult, recording: Recording) -> dict:
     return session
 
 
-def analyze_streamed_csv(
+def analyze_streamed(
     path: Path,
     units: str | None = None,
     time_unit: str | None = None,
@@ -72,29 +72,54 @@ def analyze_streamed_csv(
     db: store.DbLike = None,
     patient_id: str | None = None,
 ) -> tuple[SessionResult, Recording] | None:
-    """Analyse a plain-layout CSV (``stridewatch.inputs.chunks.streamable``) as a stream
-    of chunks: memory independent of its length, no samples kept. Returns the result and a
-    recording holding no samples (how the input was read), or None when the file is not
-    streamed (not that layout, or its clock needs repairs): read it whole then."""
+    """Analyse a file as a stream of chunks, memory independent of its length, no samples
+    kept: a plain-layout CSV (``stridewatch.inputs.chunks.streamable``), a ``.swtrace``
+    trace (``analyze_streamed_trace``), or a long CSV in another layout, Polar Sensor
+    Logger or Xsens text export (``stridewatch.inputs.table_stream``).
+    Returns the result and a recording holding no samples (how the input was read), or None
+    when the file is not streamed (another format, or it needs the whole-file reader: its
+    clock needs repairs, a cell is not a number; for a table, any error): read it whole
+    then."""
     import numpy as np
 
     from analysis.streaming import NotStreamable, analyze_stream
     from analysis.timebase import TimeUnit
-    from stridewatch.inputs.chunks import recording_chunks
+    from stridewatch.inputs.chunks import recording_chunks, streamable
 
-    recording = Recording(source=str(path), t_s=np.zeros(0), acc=np.zeros((0, 3)),
-                          gyro_dps=None, acc_units=units,
-                          time_unit=TimeUnit("s", False, time_unit is None).describe())
+    table = None
+    if streamable(path, time_unit):
+        recording = Recording(source=str(path), t_s=np.zeros(0), acc=np.zeros((0, 3)),
+                              gyro_dps=None, acc_units=units,
+                              time_unit=TimeUnit("s", False, time_unit is None).describe())
+        chunks, acc_units = recording_chunks(path), units
+    else:
+        from stridewatch.inputs.detect import detect_format
+        from stridewatch.inputs.table_stream import table_stream
+
+        try:
+            trace = detect_format(path) == "swtrace"
+        except InputFileError:  # the whole-file reader says why
+            trace = False
+        if trace:
+            return analyze_streamed_trace(path, units, rules=rules, calibrate_s=calibrate_s,
+                                          axes=axes, db=db, patient_id=patient_id)
+        table = table_stream(path, units, time_unit)
+        if table is None:
+            return None
+        chunks, acc_units, recording = table.chunks(), table.acc_units, table.recording
+    meta = None if table is None else recording
     try:
         result = analyze_stream(
-            recording_chunks(path), acc_units=units, rules=rules, calibrate_s=calibrate_s,
-            axes=axes,
-            stored_reference=stored_lean_reference(db, patient_id, None),
-            wear_prior=recording_wear_prior(None),
+            chunks, acc_units=acc_units, rules=rules, calibrate_s=calibrate_s,
+            axes=axes, fs_hz=recording.nominal_rate_hz,
+            stored_reference=stored_lean_reference(db, patient_id, meta),
+            wear_prior=recording_wear_prior(None if meta is None else meta.meta),
         )
     except NotStreamable:
         return None
     except InputError as exc:
+        if table is not None:  # its error as the whole-file reading words and places it
+            return None
         raise located(exc, recording) from exc
     return result, recording
 
