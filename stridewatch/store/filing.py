@@ -94,7 +94,6 @@ def analyze_streamed(
         chunks, acc_units = recording_chunks(path), units
     else:
         from stridewatch.inputs.detect import detect_format
-        from stridewatch.inputs.table_stream import table_stream
 
         try:
             trace = detect_format(path) == "swtrace"
@@ -103,6 +102,8 @@ def analyze_streamed(
         if trace:
             return analyze_streamed_trace(path, units, rules=rules, calibrate_s=calibrate_s,
                                           axes=axes, db=db, patient_id=patient_id)
+        from stridewatch.inputs.table_stream import table_stream  # (imports pandas)
+
         table = table_stream(path, units, time_unit)
         if table is None:
             return None
