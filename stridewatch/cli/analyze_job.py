@@ -39,10 +39,11 @@ class AnalyzeJob:
     def prepare(self, refs: list) -> None:
         """Load what answering ``refs`` needs, before worker processes are forked: the
         analysis and report modules, the filter kernel, and pandas when a file is read
-        by it (a large or not plain CSV). Workers load anything else themselves."""
+        by it (a large or not plain CSV; never a trace). Workers load anything else
+        themselves."""
         from analysis.filters import load_filter_kernel
         from analysis.pipeline import analyze  # noqa: F401
-        from stridewatch.inputs import read_recordings  # noqa: F401
+        from stridewatch.inputs import TRACE_SUFFIX, read_recordings  # noqa: F401
         from stridewatch.inputs.chunks import STREAM_ABOVE_BYTES, streamable
         from stridewatch.report.header import recording_header  # noqa: F401
         from stridewatch.report.summary import wearer_summary  # noqa: F401
@@ -50,7 +51,7 @@ class AnalyzeJob:
         load_filter_kernel()
         time_unit = getattr(self.args, "time_unit", None)
         for ref in refs:
-            if ref.path is None:
+            if ref.path is None or ref.path.suffix == TRACE_SUFFIX:
                 continue
             try:
                 plain_and_small = (streamable(ref.path, time_unit)
