@@ -288,6 +288,31 @@ def test_hostile_traces_stream_exactly_or_are_decoded_whole(hostile):
     assert decode_trace(read_trace(hostile["h10-damaged"][0])).n_bad_notifications == 2
 
 
+def test_clockless_traces_decoded_again_are_the_same(clean, hostile, monkeypatch,
+                                                         tmp_path):
+    """A clockless trace longer than KEEP_BYTES is decoded a second time for its samples
+    (the first reading keeps only its timeline): the same samples and metadata."""
+    from firmware_bridge.trace import stream_decode
+
+    monkeypatch.setattr(stream_decode, "KEEP_BYTES", 0)
+    for path in (clean["microbit"], clean["metawear"], hostile["microbit-ms"][0],
+                 hostile["microbit-truncated"][0], hostile["metawear-lying-rate"][0]):
+        assert streamed_or_whole(path, piece_samples=700) == "streamed", path.name
+    changed = tmp_path / "changed.swtrace"
+    changed.write_bytes(clean["microbit"].read_bytes())
+    first_reading = stream_decode.StreamedTrace._timeline
+
+    def then_change(self, kept):  # the file changes between the two readings
+        host_t = first_reading(self, kept)
+        changed.write_text(changed.read_text().replace('"ev":"notify"',
+                                                       '"ev":"mark","label":"x"', 40))
+        return host_t
+
+    monkeypatch.setattr(stream_decode.StreamedTrace, "_timeline", then_change)
+    with pytest.raises(TraceFormatError, match="changed while it was read"):
+        list(stream_trace(changed).samples())
+
+
 def _mutate(data: bytes, r: random.Random) -> bytes:
     """One to three of benchmarks/fuzz.py's kinds of damage, on lines."""
     lines = data.split(b"\n")

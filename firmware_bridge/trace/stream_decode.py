@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware_bridge.profiles import DecodedBlock
 from firmware_bridge.sample_times import rates_agree
 from firmware_bridge.trace.arrival_order import arrival_permutation
 from firmware_bridge.trace.decode import (
@@ -208,6 +209,72 @@ class _Notes:
         )
 
 
+#: A clockless trace's samples are kept from its first reading up to this size (acc and
+#: angular rate, float64), so it is decoded once; a longer one is decoded again.
+KEEP_BYTES = 64 * 1024 * 1024
+#: Notifications whose samples are joined into one array while kept.
+_KEEP_GROUP = 4096
+
+
+class _KeptSamples:
+    """A clockless trace's decoded samples, kept from the first reading while within
+    ``KEEP_BYTES`` (in arrays of ``_KEEP_GROUP`` notifications); ``complete`` when all are."""
+
+    def __init__(self) -> None:
+        self.complete = True
+        self._groups: list[tuple[int, np.ndarray, np.ndarray | None]] = []
+        self._acc: list[np.ndarray] = []
+        self._gyro: list[np.ndarray | None] = []
+        self._counts: list[int] = []
+        self._bytes = 0
+
+    def add(self, block: DecodedBlock, n: int) -> None:
+        if not self.complete:
+            return
+        self._acc.append(block.acc_g)
+        self._gyro.append(block.gyro_dps)
+        self._counts.append(n)
+        self._bytes += 48 * n
+        if self._bytes > KEEP_BYTES:
+            self.complete = False
+            self._groups, self._acc, self._gyro, self._counts = [], [], [], []
+        elif len(self._acc) >= _KEEP_GROUP:
+            self._join()
+
+    def close(self) -> None:
+        if self._acc:
+            self._join()
+
+    def _join(self) -> None:
+        gyro: np.ndarray | None = None
+        if any(g is not None for g in self._gyro):
+            gyro = np.concatenate([np.full((n, 3), np.nan) if g is None else g
+                                   for g, n in zip(self._gyro, self._counts, strict=True)])
+        self._groups.append((sum(self._counts), np.concatenate(self._acc), gyro))
+        self._acc, self._gyro, self._counts = [], [], []
+
+    def pieces(self, t_s: np.ndarray, has_gyro: bool,
+               piece_samples: int) -> Iterator[TraceSamples]:
+        """The kept samples timed on ``t_s``, in pieces (as ``StreamedTrace.samples``)."""
+        first = held = 0
+        acc: list[np.ndarray] = []
+        gyro: list[np.ndarray] = []
+        groups, self._groups = self._groups, []
+        for n, group_acc, group_gyro in groups:
+            acc.append(group_acc)
+            if has_gyro:
+                gyro.append(np.full((n, 3), np.nan) if group_gyro is None else group_gyro)
+            held += n
+            if held >= piece_samples:
+                yield TraceSamples(t_s[first:first + held], np.concatenate(acc),
+                                   np.concatenate(gyro) if has_gyro else None, first)
+                first += held
+                held, acc, gyro = 0, [], []
+        if held:
+            yield TraceSamples(t_s[first:first + held], np.concatenate(acc),
+                               np.concatenate(gyro) if has_gyro else None, first)
+
+
 class StreamedTrace:
     """A trace decoded as a stream (see the module docstring): iterate ``samples()`` once;
     ``metadata`` (``decode_trace``'s) and ``span_s`` (``t_s`` of the last sample) are set
@@ -245,8 +312,13 @@ class StreamedTrace:
         may be shorter)."""
         if self.device_clock:
             yield from self._decoded_once(piece_samples)
+            return
+        kept = _KeptSamples()
+        host_t = self._timeline(kept)
+        if kept.complete:
+            yield from kept.pieces(host_t - self._origin, self.metadata.has_gyro,  # type: ignore[union-attr]
+                                   piece_samples)
         else:
-            host_t = self._timeline()
             yield from self._decoded_again(host_t, piece_samples)
 
     def _events(self) -> Iterator[_Chunk]:
@@ -327,11 +399,15 @@ class StreamedTrace:
         last_abs = table.last_device_s + timing.offsets
         self._conclude(notes, table, timing, nominal, [], first_abs, last_abs)
 
-    def _timeline(self) -> np.ndarray:
-        """Pass 1 of a clockless trace: the metadata, and every sample's host time."""
+    def _timeline(self, kept: _KeptSamples) -> np.ndarray:
+        """Pass 1 of a clockless trace: the metadata, and every sample's host time (and the
+        samples in ``kept`` while they fit)."""
         notes = _Notes(device=False)
         for chunk in self._events():
-            notes.add(chunk, chunk.block.n_samples)
+            n = chunk.block.n_samples
+            notes.add(chunk, n)
+            kept.add(chunk.block, n)
+        kept.close()
         table, timing, _nominal = self._whole_steps(notes)
         assert timing.timeline is not None
         host_t = timing.timeline.t_s
