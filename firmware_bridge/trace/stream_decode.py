@@ -14,14 +14,17 @@ steps are taken on that table by the functions ``decode_trace`` uses.
   clock needs no repair); at the end the whole-trace steps are taken on the table,
   and ``samples()`` raises ``NotStreamed`` when they would have timed the samples
   otherwise (the pieces already yielded are then not ``decode_trace``'s: decode whole).
-* A profile without a device clock (micro:bit, MetaWear) is read twice: first for its
-  timeline (the arrival-time repairs and the rate need every arrival; the timeline is
-  one time per sample, and these notifications carry one to a few samples), then
-  decoded again (a decoder given the same events gives the same blocks) and timed on
-  it. It raises ``NotStreamed`` before the first piece.
+* A profile without a device clock (micro:bit, MetaWear) is read for its timeline
+  first (the arrival-time repairs and the rate need every arrival; the timeline is one
+  time per sample, and these notifications carry one to a few samples), keeping its
+  samples up to ``KEEP_BYTES``; a longer one is decoded again (a decoder given the
+  same events gives the same blocks) and timed on it. It raises ``NotStreamed`` before
+  the first piece.
 
-Memory: a few numbers per notification and a fixed 4 MB histogram (plus the host
-timeline of a clockless profile), never the samples.
+Memory: a few numbers per notification and a fixed 4 MB histogram, never the samples
+of a device-clock trace; a clockless trace holds its timeline and the table (one
+notification per sample for a micro:bit: ~50 MB an hour at 50 Hz) and at most
+``KEEP_BYTES`` of samples.
 
 Decoded whole instead (``NotStreamed``, with the reason; the caller then runs
 ``decode_trace(read_trace(path))``): where a whole-trace step changes what the stream
@@ -283,10 +286,11 @@ class StreamedTrace:
     A device-clock trace is decoded once: its samples are yielded as they are decoded,
     timed on the first sample's device time, and at the end ``samples()`` raises
     ``NotStreamed`` when the whole decode would have timed them otherwise (the samples
-    already yielded are then not ``decode_trace``'s). A clockless trace is read twice:
-    once for its timeline (from every arrival), then for its samples; it may raise
-    ``NotStreamed`` before the first sample. ``rate_hint_hz()``: the configured rate as
-    the decoder knows it so far (the metadata's, unless a later write changes it).
+    already yielded are then not ``decode_trace``'s). A clockless trace is read for its
+    timeline (from every arrival) before its first sample is given (again for its
+    samples when they are over ``KEEP_BYTES``); it may raise ``NotStreamed`` before.
+    ``rate_hint_hz()``: the configured rate as the decoder knows it so far (the
+    metadata's, unless a later write changes it).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
