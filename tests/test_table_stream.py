@@ -197,10 +197,10 @@ def test_what_the_stream_cannot_read_is_read_whole(tmp_path, walks, small_stream
 def test_small_tables_and_other_formats_are_read_whole(tmp_path, walks):
     polar = _write(tmp_path / "Polar_H10_1A2B3C4D_20251201100000_ACC.txt", _polar_lines(walks))
     assert polar.stat().st_size < table_stream.STREAM_ABOVE_BYTES
-    assert table_stream.table_stream(polar) is None
+    assert table_stream.table_stream(polar, "polar-sensor-logger") is None
     trace = tmp_path / "x.swtrace"
     trace.write_text('{"format":"stridewatch-trace"}\n' + "x" * (17 << 20), encoding="utf-8")
-    assert table_stream.table_stream(trace) is None
+    assert table_stream.table_stream(trace, "swtrace") is None
 
 
 def test_an_xsens_row_left_empty_is_read_whole(tmp_path, walks, small_stream, monkeypatch):

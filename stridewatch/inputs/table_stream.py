@@ -34,7 +34,6 @@ from analysis.streaming import NotStreamable, SampleChunk
 from analysis.timebase import TIME_UNIT_STAMPS
 from stridewatch.inputs.chunks import CHUNK_ROWS, STREAM_ABOVE_BYTES
 from stridewatch.inputs.columns import find_columns
-from stridewatch.inputs.detect import detect_format
 from stridewatch.inputs.recording import InputFileError, Recording
 from stridewatch.inputs.table import TableSamples
 
@@ -145,14 +144,14 @@ class TableStream:
                            first_row=first_row)
 
 
-def table_stream(path: Path, units: str | None = None,
+def table_stream(path: Path, fmt: str, units: str | None = None,
                  time_unit: str | None = None) -> TableStream | XsensStream | None:
-    """The stream of a text table larger than ``STREAM_ABOVE_BYTES``; None for a smaller file,
-    for another format, or a header the whole-file reader should judge (its error then)."""
+    """The stream of a text table of format ``fmt`` (``detect_format``) larger than
+    ``STREAM_ABOVE_BYTES``; None for a smaller file, another format, or a header the
+    whole-file reader should judge (its error then)."""
     try:
         if path.stat().st_size <= STREAM_ABOVE_BYTES:
             return None
-        fmt = detect_format(path)
         if fmt == "csv":
             from stridewatch.inputs.csv_file import csv_separator
 

@@ -96,15 +96,15 @@ def analyze_streamed(
         from stridewatch.inputs.detect import detect_format
 
         try:
-            trace = detect_format(path) == "swtrace"
+            fmt = detect_format(path)
         except InputFileError:  # the whole-file reader says why
-            trace = False
-        if trace:
+            return None
+        if fmt == "swtrace":
             return analyze_streamed_trace(path, units, rules=rules, calibrate_s=calibrate_s,
                                           axes=axes, db=db, patient_id=patient_id)
         from stridewatch.inputs.table_stream import table_stream  # (imports pandas)
 
-        table = table_stream(path, units, time_unit)
+        table = table_stream(path, fmt, units, time_unit)
         if table is None:
             return None
         chunks, acc_units, recording = table.chunks(), table.acc_units, table.recording
