@@ -108,7 +108,10 @@ class DecodedTrace:
 
 
 @dataclass(eq=False)
-class _Chunk:
+class ArrivedBlock:
+    """A notification's decoded samples, with when it arrived (host s), the connection
+    (segment) and the trace line it came on."""
+
     host_t_s: float
     segment: int
     line: int
@@ -161,7 +164,7 @@ def open_decoder(
 
 class EventDecoder:
     """The events of a trace, in order, through its profile decoder: ``feed`` returns the
-    samples a notification carries (a ``_Chunk``) or None, and notes gaps (``gap_at``, by
+    samples a notification carries (a ``ArrivedBlock``) or None, and notes gaps (``gap_at``, by
     chunk index), marks, RSC values and problems. One loop for the whole decode
     (``decode_trace``) and the streamed one (``firmware_bridge.trace.stream_decode``):
     the same events give the same chunks."""
@@ -180,7 +183,7 @@ class EventDecoder:
         self._disconnect: DisconnectEvent | None = None
         self._recent: deque[bytes] = deque(maxlen=RECENT_FRAMES)
 
-    def feed(self, event: TraceEvent) -> _Chunk | None:
+    def feed(self, event: TraceEvent) -> ArrivedBlock | None:
         """Decode one event; the chunk of samples it adds, or None."""
         name, spec, decoder = self.name, self.spec, self.decoder
         if isinstance(event, NotifyEvent):
@@ -221,7 +224,7 @@ class EventDecoder:
                     )
                 )
             self.n_chunks += 1
-            return _Chunk(event.t_s, self.segment, event.line, block)
+            return ArrivedBlock(event.t_s, self.segment, event.line, block)
         if isinstance(event, WriteEvent):
             decoder.note_write(event.char_uuid, event.payload)
         elif isinstance(event, DisconnectEvent):
@@ -270,7 +273,7 @@ class ChunkTable:
     last_device_s: np.ndarray | None
 
     @classmethod
-    def of(cls, chunks: list[_Chunk], device_clock: bool) -> ChunkTable:
+    def of(cls, chunks: list[ArrivedBlock], device_clock: bool) -> ChunkTable:
         def times(pick: int) -> np.ndarray:
             return np.array([float(c.block.t_device_s[pick]) for c in chunks],  # type: ignore[index]
                             dtype=np.float64)
@@ -293,7 +296,7 @@ class ChunkTable:
                           pick(self.last_device_s))
 
 
-def _device_order(table: ChunkTable) -> tuple[np.ndarray, int]:
+def device_order(table: ChunkTable) -> tuple[np.ndarray, int]:
     """Put stamped frames moved a few lines back in device-clock order, per connection.
 
     Used where arrival times cannot order them (equal or missing host times): a frame
@@ -427,7 +430,7 @@ def _device_rate(
 
 
 @dataclass(frozen=True, eq=False)
-class _Timing:
+class Timing:
     """The whole-trace timing decisions: repaired arrival times, and the device-clock
     offsets per chunk or the host timeline (one time per sample)."""
 
@@ -437,8 +440,8 @@ class _Timing:
     timeline: HostTimeline | None
 
 
-def _timing(table: ChunkTable, nominal: float | None, name: str, problems: list[str],
-            gap_at: dict[int, list[_PendingGap]]) -> _Timing:
+def whole_trace_timing(table: ChunkTable, nominal: float | None, name: str,
+                       problems: list[str], gap_at: dict[int, list[_PendingGap]]) -> Timing:
     """Arrival times repaired (``host_time_evidence``), then the device clock's offsets
     or, for a clockless profile, the samples' times from the arrivals."""
     device = table.first_device_s is not None
@@ -448,10 +451,10 @@ def _timing(table: ChunkTable, nominal: float | None, name: str, problems: list[
             problems.append(f"{name}: {note}")
     if device:
         offsets = _clock_offsets(table, evidence.arrival_s, name, problems, gap_at)
-        return _Timing(evidence.arrival_s, evidence.rate_hz, offsets, None)
+        return Timing(evidence.arrival_s, evidence.rate_hz, offsets, None)
     timeline = times_from_arrivals(evidence.arrival_s, table.n_samples, table.segment,
                                    evidence.rate_hz)
-    return _Timing(evidence.arrival_s, evidence.rate_hz, None, timeline)
+    return Timing(evidence.arrival_s, evidence.rate_hz, None, timeline)
 
 
 @dataclass(frozen=True, eq=False)
@@ -477,7 +480,7 @@ class TraceMetadata:
     speed_mps: np.ndarray
 
 
-def _metadata(
+def trace_metadata(
     header: TraceHeader, name: str, problems: list[str], events: EventDecoder,
     time_source: str, nominal: float | None, host_t_s: np.ndarray, n_samples: np.ndarray,
     pause_starts: list[int], origin: float, first_t: np.ndarray, last_t: np.ndarray,
@@ -580,13 +583,13 @@ def decode_trace(trace: Trace) -> DecodedTrace:
     time_source = "device" if spec.has_device_clock else "host"
     table = ChunkTable.of(chunks, time_source == "device")
     if time_source == "device" and chunks:
-        order, reordered = _device_order(table)
+        order, reordered = device_order(table)
         if reordered:
             chunks = [chunks[k] for k in order]
             table = table.take(order)
             _remap_gaps(loop.gap_at, order)
             problems.append(device_order_problem(name, reordered))
-    timing = _timing(table, nominal, name, problems, loop.gap_at)
+    timing = whole_trace_timing(table, nominal, name, problems, loop.gap_at)
     pause_starts: list[int] = []
     if timing.offsets is not None:
         absolute = (np.concatenate([c.block.t_device_s + float(offset)  # type: ignore[operator]
@@ -614,7 +617,7 @@ def decode_trace(trace: Trace) -> DecodedTrace:
     origin = float(absolute[0]) if n_total else 0.0
     t_s = absolute - origin
     ends = np.cumsum(table.n_samples)
-    meta = _metadata(header, name, problems, loop, time_source, nominal, timing.host_t_s,
+    meta = trace_metadata(header, name, problems, loop, time_source, nominal, timing.host_t_s,
                      table.n_samples, pause_starts, origin, t_s[ends - table.n_samples],
                      t_s[ends - 1], gyro is not None)
 

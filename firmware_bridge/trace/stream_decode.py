@@ -61,15 +61,15 @@ from firmware_bridge.profiles import DecodedBlock
 from firmware_bridge.sample_times import rates_agree
 from firmware_bridge.trace.arrival_order import arrival_permutation
 from firmware_bridge.trace.decode import (
+    ArrivedBlock,
     ChunkTable,
     EventDecoder,
+    Timing,
     TraceMetadata,
-    _Chunk,
-    _device_order,
-    _metadata,
-    _Timing,
-    _timing,
+    device_order,
     open_decoder,
+    trace_metadata,
+    whole_trace_timing,
 )
 from firmware_bridge.trace.events import (
     ConnectEvent,
@@ -176,7 +176,7 @@ class _Notes:
         self.gyro: list[bool] = []  # whether the first chunk, and any other, had gyro
         self.mixed_gyro = False
 
-    def add(self, chunk: _Chunk, n: int) -> None:
+    def add(self, chunk: ArrivedBlock, n: int) -> None:
         """A chunk of ``n`` samples (its device times are noted by ``add_times``)."""
         self.host.append(chunk.host_t_s)
         self.segment.append(chunk.segment)
@@ -325,7 +325,7 @@ class StreamedTrace:
         else:
             yield from self._decoded_again(host_t, piece_samples)
 
-    def _events(self) -> Iterator[_Chunk]:
+    def _events(self) -> Iterator[ArrivedBlock]:
         """The chunks of the trace (read once); NotStreamed when a connection's
         notifications are out of arrival order (``in_arrival_order``)."""
         stream = self._stream
@@ -421,20 +421,20 @@ class StreamedTrace:
         self._table = table
         return host_t
 
-    def _whole_steps(self, notes: _Notes) -> tuple[ChunkTable, _Timing, float | None]:
+    def _whole_steps(self, notes: _Notes) -> tuple[ChunkTable, Timing, float | None]:
         """``decode_trace``'s steps after its event loop, on the table (NotStreamed for
         frames it would put back in device-clock order)."""
         table = notes.table()
         nominal = self.rate_hint_hz()
         if table.first_device_s is not None and len(table.n_samples):
-            _order, reordered = _device_order(table)
+            _order, reordered = device_order(table)
             if reordered:
                 raise NotStreamed("frames were out of device-clock order")
-        timing = _timing(table, nominal, self._stream.path.name, self._problems,
+        timing = whole_trace_timing(table, nominal, self._stream.path.name, self._problems,
                          self._loop.gap_at)
         return table, timing, nominal
 
-    def _conclude(self, notes: _Notes, table: ChunkTable, timing: _Timing,
+    def _conclude(self, notes: _Notes, table: ChunkTable, timing: Timing,
                   nominal: float | None, pause_starts: list[int], first_abs: np.ndarray,
                   last_abs: np.ndarray) -> None:
         n_total = int(table.n_samples.sum())
@@ -442,7 +442,7 @@ class StreamedTrace:
         self._origin = origin
         stream = self._stream
         problems = summarize_problems(stream.problems) + self._problems
-        self.metadata = _metadata(
+        self.metadata = trace_metadata(
             stream.header, stream.path.name, problems, self._loop,
             "device" if self.device_clock else "host", nominal, timing.host_t_s,
             table.n_samples, pause_starts, origin, first_abs - origin, last_abs - origin,
