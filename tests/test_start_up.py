@@ -36,6 +36,18 @@ def test_analyze_of_a_small_csv_imports_nothing_it_does_not_use() -> None:
     assert _imported_after(["analyze", str(SAMPLE), "--json"]) == []
 
 
+def test_analyze_of_a_trace_or_a_cwa_file_imports_no_pandas(tmp_path) -> None:
+    # neither is read by pandas, streamed or whole (pandas costs ~0.5 s CPU to import)
+    from analysis.simulate import Phase, simulate_walk
+    from firmware_bridge.emulation.h10_trace import RATE_HZ, write_h10_trace
+
+    trace = tmp_path / "walk.swtrace"
+    walk = simulate_walk([Phase("walk", 30, cadence_spm=108)], fs_hz=RATE_HZ, seed=3)
+    write_h10_trace(trace, walk.acc, total_samples=len(walk.acc), frame_samples=36)
+    for path in (trace, ROOT / "tests" / "samples" / "walk.cwa"):
+        assert "pandas" not in _imported_after(["analyze", str(path), "--json"]), path
+
+
 def test_help_imports_no_analysis_stack() -> None:
     code = ("import contextlib, io, sys\n"
             "from stridewatch.cli import main\n"

@@ -93,7 +93,7 @@ def analyze_streamed(
                               time_unit=TimeUnit("s", False, time_unit is None).describe())
         chunks, acc_units = recording_chunks(path), units
     else:
-        from stridewatch.inputs.detect import detect_format
+        from stridewatch.inputs.detect import TABLE_FORMATS, detect_format
 
         try:
             fmt = detect_format(path)
@@ -102,6 +102,8 @@ def analyze_streamed(
         if fmt == "swtrace":
             return analyze_streamed_trace(path, units, rules=rules, calibrate_s=calibrate_s,
                                           axes=axes, db=db, patient_id=patient_id)
+        if fmt not in TABLE_FORMATS:  # (a .cwa, .gt3x or data.mat is read whole, no pandas)
+            return None
         from stridewatch.inputs.table_stream import table_stream  # (imports pandas)
 
         table = table_stream(path, fmt, units, time_unit)
