@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -69,42 +69,6 @@ class Mark:
 
     t_s: float
     label: str
-
-
-@dataclass(frozen=True, eq=False)
-class DecodedTrace:
-    """Samples decoded from a trace.
-
-    t_s: (N,) float64 seconds from the first sample; device clock where the profile has one
-        (``time_source == "device"``), else host arrival times fitted per sample
-        (``"host"``, see ``firmware_bridge.sample_times``).
-    acc_g: (N, 3) float64 acceleration in g. gyro_dps: (N, 3) deg/s or None.
-    sample_rate_hz: rate estimated from ``t_s`` (nan when fewer than 2 samples);
-        nominal_sample_rate_hz: the configured rate, if known.
-    start_unix_s: Unix time of t_s == 0 (device clock or header start + host offset).
-    rsc_t_s / cadence_spm / speed_mps: RSC foot-pod values (host time, s from the first
-        measurement); empty for other profiles.
-    problems: non-fatal issues, each naming file and line (malformed packets are skipped).
-    """
-
-    profile: str
-    device_name: str | None
-    device_address: str | None
-    t_s: np.ndarray
-    acc_g: np.ndarray
-    gyro_dps: np.ndarray | None
-    sample_rate_hz: float
-    nominal_sample_rate_hz: float | None
-    time_source: str
-    start_unix_s: float | None
-    gaps: list[Gap]
-    marks: list[Mark]
-    problems: list[str]
-    n_notifications: int
-    n_bad_notifications: int
-    rsc_t_s: np.ndarray
-    cadence_spm: np.ndarray
-    speed_mps: np.ndarray
 
 
 @dataclass(eq=False)
@@ -480,6 +444,29 @@ class TraceMetadata:
     speed_mps: np.ndarray
 
 
+@dataclass(frozen=True, eq=False)
+class DecodedTrace(TraceMetadata):
+    """Samples decoded from a trace, with what the trace says besides them (the fields of
+    ``TraceMetadata``: a trace decoded as a stream gives those alone).
+
+    t_s: (N,) float64 seconds from the first sample; device clock where the profile has one
+        (``time_source == "device"``), else host arrival times fitted per sample
+        (``"host"``, see ``firmware_bridge.sample_times``).
+    acc_g: (N, 3) float64 acceleration in g. gyro_dps: (N, 3) deg/s or None.
+    sample_rate_hz: rate estimated from ``t_s`` (nan when fewer than 2 samples);
+        nominal_sample_rate_hz: the configured rate, if known.
+    start_unix_s: Unix time of t_s == 0 (device clock or header start + host offset).
+    rsc_t_s / cadence_spm / speed_mps: RSC foot-pod values (host time, s from the first
+        measurement); empty for other profiles.
+    problems: non-fatal issues, each naming file and line (malformed packets are skipped).
+    """
+
+    t_s: np.ndarray
+    acc_g: np.ndarray
+    gyro_dps: np.ndarray | None
+    sample_rate_hz: float
+
+
 def trace_metadata(
     header: TraceHeader, name: str, problems: list[str], events: EventDecoder,
     time_source: str, nominal: float | None, host_t_s: np.ndarray, n_samples: np.ndarray,
@@ -618,8 +605,8 @@ def decode_trace(trace: Trace) -> DecodedTrace:
     t_s = absolute - origin
     ends = np.cumsum(table.n_samples)
     meta = trace_metadata(header, name, problems, loop, time_source, nominal, timing.host_t_s,
-                     table.n_samples, pause_starts, origin, t_s[ends - table.n_samples],
-                     t_s[ends - 1], gyro is not None)
+                          table.n_samples, pause_starts, origin, t_s[ends - table.n_samples],
+                          t_s[ends - 1], gyro is not None)
 
     if n_total >= 2:
         diffs = np.diff(t_s)
@@ -628,23 +615,5 @@ def decode_trace(trace: Trace) -> DecodedTrace:
     else:
         sample_rate = math.nan
 
-    return DecodedTrace(
-        profile=meta.profile,
-        device_name=meta.device_name,
-        device_address=meta.device_address,
-        t_s=t_s,
-        acc_g=acc,
-        gyro_dps=gyro,
-        sample_rate_hz=sample_rate,
-        nominal_sample_rate_hz=meta.nominal_sample_rate_hz,
-        time_source=meta.time_source,
-        start_unix_s=meta.start_unix_s,
-        gaps=meta.gaps,
-        marks=meta.marks,
-        problems=meta.problems,
-        n_notifications=meta.n_notifications,
-        n_bad_notifications=meta.n_bad_notifications,
-        rsc_t_s=meta.rsc_t_s,
-        cadence_spm=meta.cadence_spm,
-        speed_mps=meta.speed_mps,
-    )
+    return DecodedTrace(**{f.name: getattr(meta, f.name) for f in fields(TraceMetadata)},
+                        t_s=t_s, acc_g=acc, gyro_dps=gyro, sample_rate_hz=sample_rate)
