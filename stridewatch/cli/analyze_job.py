@@ -93,14 +93,14 @@ class AnalyzeJob:
         try:
             if ref.error is not None:
                 raise InputFileError(ref.error)
-            # A plain CSV, a trace, or a long CSV or Polar Sensor Logger export, is
-            # analysed as a stream (memory independent of its length) unless it is saved
-            # (the store hashes the samples) or it needs the whole-file reader (its clock
-            # needs repairs, a cell is not a number): ``analyze_streamed`` says None then.
-            if not args.save:
-                streamed = analyze_streamed(ref.path, args.units, time_unit,
-                                            rules=self.rules, calibrate_s=self.calibrate,
-                                            axes=args.axes, db=self.db, patient_id=args.patient)
+            # A plain CSV, a trace, or a long CSV, Polar Sensor Logger or Xsens export, is
+            # analysed as a stream (memory independent of its length; to be saved, with the
+            # digest of its samples) unless it needs the whole-file reader (its clock needs
+            # repairs, a cell is not a number): ``analyze_streamed`` says None then.
+            streamed = analyze_streamed(ref.path, args.units, time_unit,
+                                        rules=self.rules, calibrate_s=self.calibrate,
+                                        axes=args.axes, db=self.db, patient_id=args.patient,
+                                        digest=bool(args.save))
             recordings = ([streamed[1]] if streamed is not None
                           else read_recordings(ref.path, args.units, time_unit))
         except InputFileError as exc:

@@ -18,7 +18,9 @@ class Recording:
     ``format`` names the reader; ``time_unit`` says how the file wrote time
     (e.g. "ms (Unix time, detected)"); ``warnings`` what the reader repaired or
     assumed; ``first_data_line`` the 1-based file line of sample 0 (for error
-    messages; None where samples are not lines).
+    messages; None where samples are not lines). A recording analysed as a stream holds
+    no samples; ``samples_sha256`` is then their digest when it was asked for (the
+    store's identity, ``stridewatch.store.identity``).
     """
 
     source: str
@@ -32,6 +34,7 @@ class Recording:
     time_unit: str = "s"
     warnings: list[str] = field(default_factory=list)
     first_data_line: int | None = 2
+    samples_sha256: str | None = None
 
     def describe(self) -> dict:
         """How the input was read, for the session output (``"input"``)."""

@@ -71,15 +71,17 @@ def analyze_streamed(
     axes: str | None = None,
     db: store.DbLike = None,
     patient_id: str | None = None,
+    digest: bool = False,
 ) -> tuple[SessionResult, Recording] | None:
     """Analyse a file as a stream of chunks, memory independent of its length, no samples
     kept: a plain-layout CSV (``stridewatch.inputs.chunks.streamable``), a ``.swtrace``
     trace (``analyze_streamed_trace``), or a long CSV in another layout, Polar Sensor
     Logger or Xsens text export (``stridewatch.inputs.table_stream``).
-    Returns the result and a recording holding no samples (how the input was read), or None
-    when the file is not streamed (another format, or it needs the whole-file reader: its
-    clock needs repairs, a cell is not a number; for a table, any error): read it whole
-    then."""
+    Returns the result and a recording holding no samples (how the input was read; with
+    ``digest``, the samples' ``samples_sha256``, to save the session: a trace's identity
+    is its lines), or None when the file is not streamed (another format, or it needs the
+    whole-file reader: its clock needs repairs, a cell is not a number; for a table, any
+    error): read it whole then."""
     import numpy as np
 
     from analysis.streaming import NotStreamable, analyze_stream
@@ -111,6 +113,12 @@ def analyze_streamed(
             return None
         chunks, acc_units, recording = table.chunks(), table.acc_units, table.recording
     meta = None if table is None else recording
+    samples = None
+    if digest:
+        from stridewatch.store.identity import SamplesDigest
+
+        samples = SamplesDigest()
+        chunks = samples.tap(chunks)
     try:
         result = analyze_stream(
             chunks, acc_units=acc_units, rules=rules, calibrate_s=calibrate_s,
@@ -118,12 +126,17 @@ def analyze_streamed(
             stored_reference=stored_lean_reference(db, patient_id, meta),
             wear_prior=recording_wear_prior(None if meta is None else meta.meta),
         )
-    except NotStreamable:
+        if samples is not None:
+            recording.samples_sha256 = samples.hexdigest()
+    except (NotStreamable, OSError):  # (OSError: the digest's temporary file)
         return None
     except InputError as exc:
         if table is not None:  # its error as the whole-file reading words and places it
             return None
         raise located(exc, recording) from exc
+    finally:
+        if samples is not None:
+            samples.close()
     return result, recording
 
 

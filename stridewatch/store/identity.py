@@ -5,7 +5,9 @@ the content is the bytes the sensor sent (every notification's characteristic an
 in order; the host times and the header are left out, so a later decoder or a re-written
 header does not make it a new recording); for any other input it is the decoded samples
 (time and acceleration, plus angular rate where present, as little-endian float64). The
-device is the trace header's address (else its name); "" when unknown.
+device is the trace header's address (else its name); "" when unknown. Both digests are
+computed without holding the recording: a trace's as its lines are read, the samples' of a
+file analysed as a stream chunk by chunk (``SamplesDigest``).
 
 The recording's start comes from the one recording clock, ``stridewatch.store.clock``.
 """
@@ -13,14 +15,24 @@ The recording's start comes from the one recording clock, ``stridewatch.store.cl
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stridewatch.inputs import TRACE_SUFFIX, Recording
 from stridewatch.store.clock import RecordingClock, given_clock, recording_clock
+
+if TYPE_CHECKING:
+    from analysis.streaming import SampleChunk
+
+#: Bytes of each of a streamed recording's time, acceleration and angular rate kept in
+#: memory before they go to a temporary file (until the digest is taken)
+SPOOL_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,7 @@ def identify(recording: Recording, path: Path, duration_s: float | None = None,
     if path.suffix == TRACE_SUFFIX:
         digest, host_start = trace_content(path)
     else:
-        digest, host_start = samples_sha256(recording), None
+        digest, host_start = recording.samples_sha256 or samples_sha256(recording), None
     clock = given_clock(given) if given is not None else recording_clock(
         meta, path, host_start, duration_s)
     return RecordingIdentity(digest, device, clock)
@@ -47,12 +59,12 @@ def identify(recording: Recording, path: Path, duration_s: float | None = None,
 
 def trace_content(path: Path) -> tuple[str, float | None]:
     """SHA-256 of a trace's notifications and the host's Unix time of the first of them."""
-    from firmware_bridge.trace import NotifyEvent, read_trace
+    from firmware_bridge.trace import NotifyEvent, TraceStream
 
-    trace = read_trace(path)
+    trace = TraceStream(path)  # line by line: memory independent of the trace's length
     digest = hashlib.sha256()
     first_t: float | None = None
-    for event in trace.events:
+    for event in trace:
         if isinstance(event, NotifyEvent):
             if first_t is None:
                 first_t = event.t_s
@@ -66,14 +78,59 @@ def trace_content(path: Path) -> tuple[str, float | None]:
 
 def samples_sha256(recording: Recording) -> str:
     """SHA-256 of the decoded samples (t, acceleration and angular rate as float64 LE)."""
-    digest = hashlib.sha256()
-    arrays = [recording.t_s, recording.acc]
-    if recording.gyro_dps is not None:
-        arrays.append(recording.gyro_dps)
-    for array in arrays:
-        values = np.ascontiguousarray(np.asarray(array, dtype="<f8"))
-        digest.update(str(values.shape).encode("ascii"))
-        digest.update(values.tobytes())
+    digest = SamplesDigest()
+    digest.add(recording.t_s, recording.acc, recording.gyro_dps)
     return digest.hexdigest()
 
 
+class SamplesDigest:
+    """``samples_sha256`` of samples that arrive in chunks (a file analysed as a stream).
+
+    The digest takes every time stamp before any acceleration, and each array's shape
+    first, so the chunks are kept until the end: in memory up to ``SPOOL_BYTES`` per
+    array, then in a temporary file (removed when the digest is taken or dropped)."""
+
+    def __init__(self) -> None:
+        self._rows = 0
+        self._widths: tuple[tuple[int, ...], ...] | None = None
+        self._spools = [tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) for _ in range(3)]
+
+    def add(self, t_s: np.ndarray, acc: np.ndarray, gyro_dps: np.ndarray | None) -> None:
+        arrays = [np.ascontiguousarray(np.asarray(a, dtype="<f8"))
+                  for a in (t_s, acc, gyro_dps) if a is not None]
+        widths = tuple(a.shape[1:] for a in arrays)
+        if self._widths is None:
+            self._widths = widths
+        elif widths != self._widths:
+            raise ValueError("chunks differ in their columns (angular rate in some only)")
+        for spool, values in zip(self._spools, arrays, strict=False):
+            spool.write(memoryview(values).cast("B"))
+        self._rows += len(arrays[0])
+
+    def tap(self, chunks: Iterable[SampleChunk]) -> Iterator[SampleChunk]:
+        """The chunks, unchanged, each added on its way through (``NotStreamable`` if their
+        columns differ: the recording is read whole then)."""
+        from analysis.streaming import NotStreamable
+
+        for chunk in chunks:
+            try:
+                self.add(chunk.t_s, chunk.acc, chunk.gyro_dps)
+            except ValueError as exc:
+                raise NotStreamable(str(exc)) from exc
+            yield chunk
+
+    def hexdigest(self) -> str:
+        """The digest of every sample added (then the kept samples are dropped)."""
+        digest = hashlib.sha256()
+        widths = self._widths if self._widths is not None else ((), (3,))
+        for spool, width in zip(self._spools, widths, strict=False):
+            digest.update(str((self._rows, *width)).encode("ascii"))
+            spool.seek(0)
+            while block := spool.read(1 << 20):
+                digest.update(block)
+        self.close()
+        return digest.hexdigest()
+
+    def close(self) -> None:
+        for spool in self._spools:
+            spool.close()

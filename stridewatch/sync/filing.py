@@ -17,17 +17,24 @@ def file_trace_as_session(
     from stridewatch.inputs.swtrace import read_trace_recording
     from stridewatch.store.filing import (
         analyze_recording,
+        analyze_streamed_trace,
         save_recording_session,
         stored_lean_reference,
     )
 
     try:
-        recording = read_trace_recording(path)
         # the upright reference of `sync --start` (or `calibrate`) for this patient and
-        # sensor, used when the walk has no standing of its own
-        result = analyze_recording(
-            recording, rules=rules,
-            stored_reference=stored_lean_reference(db, patient_id, recording))
+        # sensor is used when the walk has no standing of its own; a long download is
+        # analysed as a stream (memory independent of its length) where that gives the
+        # whole trace's result (else None: read whole)
+        streamed = analyze_streamed_trace(path, rules=rules, db=db, patient_id=patient_id)
+        if streamed is not None:
+            result, recording = streamed
+        else:
+            recording = read_trace_recording(path)
+            result = analyze_recording(
+                recording, rules=rules,
+                stored_reference=stored_lean_reference(db, patient_id, recording))
         session = result.to_dict(str(path))
         return save_recording_session(db, session, path, recording=recording,
                                       patient_id=patient_id, rules=rules).id

@@ -1,0 +1,179 @@
+"""`analyze --save` streams the recording too (issue 13): memory independent of its length.
+
+The store knows a recording by its content (stridewatch.store.identity): a trace by the
+bytes its sensor sent, any other file by its decoded samples, hashed as
+sha256("(n,)" t, "(n, 3)" acc[, "(n, 3)" gyro]) in float64 little-endian. A file analysed
+as a stream keeps no samples, so the digest is taken from its chunks on their way through
+(``SamplesDigest``). These tests hold it to that definition, computed here independently
+from the file read whole, on real lower-back walks in the layouts the streams read, and
+check that a session saved from a stream is the row saving it whole stores (saving the
+same recording again updates that row rather than adding one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sqlite3
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import analysis.streaming as streaming
+import stridewatch.inputs.chunks as chunks
+import stridewatch.inputs.table_stream as table_stream
+from analysis.rules import builtin_rules
+from firmware_bridge.emulation.h10_trace import RATE_HZ, write_h10_trace
+from firmware_bridge.trace import NotifyEvent, read_trace
+from stridewatch.cli import main
+from stridewatch.inputs import read_input
+from stridewatch.store import filing
+from stridewatch.store.identity import SamplesDigest
+from tests.test_table_stream import LAYOUTS, ROWS, _three_walks, _write
+from tests.test_trace_stream import _walk
+
+LAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "mobgap-lab"
+#: columns that say when a row was written, not what was saved
+WRITE_TIMES = ("analyzed_at", "updated_at_utc")
+
+
+@pytest.fixture(scope="module")
+def walks() -> np.ndarray:
+    return _three_walks()
+
+
+@pytest.fixture
+def small_stream(monkeypatch):
+    """Stream files of any size in chunks of ``ROWS`` rows (as a long file is)."""
+    monkeypatch.setattr(table_stream, "STREAM_ABOVE_BYTES", 0)
+    monkeypatch.setattr(table_stream, "CHUNK_ROWS", ROWS)
+    monkeypatch.setattr(chunks, "STREAM_ABOVE_BYTES", 0)
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", ROWS)
+    monkeypatch.setattr(streaming, "WINDOW_SAMPLES", 20_000)
+
+
+def _plain_lines(data: np.ndarray) -> list[str]:
+    return ["t,ax,ay,az,gx,gy,gz"] + [",".join(f"{v:.5f}" for v in row) for row in data]
+
+
+def _by_definition(path: Path) -> str:
+    """The stored identity of a file's samples, from the file read whole."""
+    recording = read_input(path)
+    digest = hashlib.sha256()
+    for values in (recording.t_s, recording.acc, recording.gyro_dps):
+        if values is not None:
+            values = np.asarray(values, dtype="<f8")
+            digest.update(str(values.shape).encode("ascii") + values.tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("layout", ["plain", *LAYOUTS])
+def test_a_streamed_files_digest_is_its_samples_identity(tmp_path, walks, small_stream,
+                                                          layout):
+    name, lines = (("walk.csv", _plain_lines) if layout == "plain" else LAYOUTS[layout])
+    path = _write(tmp_path / name, lines(walks))
+    streamed = filing.analyze_streamed(path, rules=builtin_rules(), digest=True)
+    assert streamed is not None  # really streamed, in many chunks
+    _, shell = streamed
+    assert len(shell.t_s) == 0  # no samples kept
+    assert shell.samples_sha256 == _by_definition(path)
+    assert filing.analyze_streamed(path, rules=builtin_rules())[1].samples_sha256 is None
+
+
+def test_the_digest_of_chunks_is_the_digest_of_their_whole(walks, monkeypatch):
+    monkeypatch.setattr("stridewatch.store.identity.SPOOL_BYTES", 1 << 16)  # to disk early
+    t, acc, gyro = walks[:, 0], walks[:, 1:4], walks[:, 4:7]
+    cuts = [0, 1, 777, 20_000, 20_001, len(t)]
+    pieces = SamplesDigest()
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        pieces.add(t[a:b], acc[a:b], gyro[a:b])
+    whole = hashlib.sha256()
+    for values in (t, acc, gyro):
+        whole.update(str(values.shape).encode("ascii") + np.ascontiguousarray(values).tobytes())
+    assert pieces.hexdigest() == whole.hexdigest()
+    without_gyro = SamplesDigest()
+    without_gyro.add(t[:50], acc[:50], None)
+    without_gyro.add(t[50:], acc[50:], None)
+    assert without_gyro.hexdigest() != whole.hexdigest()
+    mixed = SamplesDigest()
+    mixed.add(t[:50], acc[:50], None)
+    with pytest.raises(ValueError, match="angular rate"):
+        mixed.add(t[50:], acc[50:], gyro[50:])
+
+
+def _cli(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _rows(db: Path) -> list[dict]:
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        rows = [dict(r) for r in connection.execute("SELECT * FROM sessions ORDER BY id")]
+    for row in rows:
+        for column in WRITE_TIMES:
+            row.pop(column)
+    return rows
+
+
+def _h10_trace(path: Path) -> Path:
+    write_h10_trace(path, _walk(RATE_HZ, seconds=70.0, seed=11))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["plain", "polar", "phone-csv", "trace"])
+def test_analyze_save_streamed_stores_the_row_saving_it_whole_does(tmp_path, walks,
+                                                                   small_stream, monkeypatch,
+                                                                   kind):
+    if kind == "trace":
+        path = _h10_trace(tmp_path / "walk.swtrace")
+    else:
+        name, lines = ("walk.csv", _plain_lines) if kind == "plain" else LAYOUTS[kind]
+        path = _write(tmp_path / name, lines(walks))
+    args = ["analyze", str(path), "--json", "--patient", "p1", "--save"]
+    answered: list[bool] = []
+    real = filing.analyze_streamed
+
+    def counting(*a, **k):
+        answer = real(*a, **k)
+        answered.append(answer is not None)
+        return answer
+
+    with monkeypatch.context() as patch:  # streamed, and no whole read at all
+        patch.setattr(filing, "analyze_streamed", counting)
+        patch.setattr("stridewatch.inputs.read_recordings", _no_whole_read)
+        patch.setattr("stridewatch.store.filing.read_input", _no_whole_read)
+        streamed = _cli([*args, "--db", str(tmp_path / "streamed.db")])
+    assert answered == [True]
+    with monkeypatch.context() as patch:  # read whole, as before streaming
+        patch.setattr(filing, "analyze_streamed", lambda *a, **k: None)
+        whole = _cli([*args, "--db", str(tmp_path / "whole.db")])
+        again = _cli([*args, "--db", str(tmp_path / "streamed.db")])
+    assert streamed[0] == 0 and streamed[1] == whole[1]
+    assert "saved session 1" in streamed[2] and "saved session 1" in whole[2]
+    rows = _rows(tmp_path / "streamed.db")
+    assert rows == _rows(tmp_path / "whole.db")
+    assert len(rows) == 1 and rows[0]["steps"] > 50 and len(rows[0]["content_sha256"]) == 64
+    assert again[0] == 0 and "updated session 1" in again[2]  # the same recording
+    definition = _trace_by_definition if kind == "trace" else _by_definition
+    assert rows[0]["content_sha256"] == definition(path)
+
+
+def _trace_by_definition(path: Path) -> str:
+    """A trace's stored identity: each notification's characteristic and payload, each
+    with its length (2 and 4 bytes, little-endian), in order."""
+    digest = hashlib.sha256()
+    for event in read_trace(path).events:
+        if isinstance(event, NotifyEvent):
+            char = event.char_uuid.lower().encode("ascii")
+            digest.update(len(char).to_bytes(2, "little") + char)
+            digest.update(len(event.payload).to_bytes(4, "little") + bytes(event.payload))
+    return digest.hexdigest()
+
+
+def _no_whole_read(*args, **kwargs):
+    raise AssertionError("read whole although it streams")
