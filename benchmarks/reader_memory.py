@@ -6,9 +6,11 @@ layouts: the plain CSV, a phone app's CSV (semicolons, Unix ms, m/s² and rad/s 
 header), a Polar Sensor Logger export (sensor ns since 2000, mg) and an Xsens MT Manager
 export (SampleTimeFine ticks, m/s², rad/s); then runs ``python -m stridewatch analyze FILE
 --json`` on each and prints CPU (user + sys) and peak RSS. Memory independent of length
-means the longer file peaks where the shorter one does.
+means the longer file peaks where the shorter one does. ``--save``: as a clinician files
+them (``--save`` into a store in the temporary folder, one session per file), which hashes
+every sample for the store's identity of the recording.
 
-    python benchmarks/reader_memory.py [--hours 1 4]
+    python benchmarks/reader_memory.py [--hours 1 4] [--save]
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ def write_layouts(plain: Path, folder: Path, hours: float) -> dict[str, Path]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, nargs="+", default=[1.0, 4.0])
+    parser.add_argument("--save", action="store_true",
+                        help="save each session into a store (analyze --save --db)")
     args = parser.parse_args()
     peaks: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,8 +90,9 @@ def main() -> int:
             plain = folder / f"day-{hours:g}h.csv"
             rows = write_day(plain, hours)
             for layout, path in write_layouts(plain, folder, hours).items():
+                save = ["--save", "--db", str(folder / "store.db")] if args.save else []
                 cpu, wall, rss = run_child(["-m", "stridewatch", "analyze", str(path),
-                                            "--json"])
+                                            "--json", *save])
                 peaks.setdefault(layout, []).append(rss)
                 print(f"{hours:g} h ({rows:,} rows), {layout}: "
                       f"{path.stat().st_size / 1e6:.0f} MB, {cpu:.2f} s CPU, {wall:.2f} s wall, "

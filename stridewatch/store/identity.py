@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 #: Bytes of each of a streamed recording's time, acceleration and angular rate kept in
 #: memory before they go to a temporary file (until the digest is taken)
-SPOOL_BYTES = 16 << 20
+SPOOL_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,30 @@ def trace_content(path: Path) -> tuple[str, float | None]:
 
 def samples_sha256(recording: Recording) -> str:
     """SHA-256 of the decoded samples (t, acceleration and angular rate as float64 LE)."""
-    digest = SamplesDigest()
-    digest.add(recording.t_s, recording.acc, recording.gyro_dps)
+    arrays = [_little_endian(a) for a in (recording.t_s, recording.acc, recording.gyro_dps)
+              if a is not None]
+    return _samples_digest(len(arrays[0]), [a.shape[1:] for a in arrays],
+                           [[_bytes(a)] for a in arrays])
+
+
+def _little_endian(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(values, dtype="<f8"))
+
+
+def _bytes(values: np.ndarray) -> np.ndarray:
+    """A contiguous array's bytes, without a copy."""
+    return values.reshape(-1).view(np.uint8)
+
+
+def _samples_digest(rows: int, widths: list[tuple[int, ...]],
+                    blocks: list[Iterable[bytes | memoryview]]) -> str:
+    """The samples' identity: for each array (t, acc[, gyro]) its shape as numpy prints it,
+    then its values' bytes (``blocks``, in order)."""
+    digest = hashlib.sha256()
+    for width, parts in zip(widths, blocks, strict=True):
+        digest.update(str((rows, *width)).encode("ascii"))
+        for part in parts:
+            digest.update(part)
     return digest.hexdigest()
 
 
@@ -92,19 +114,18 @@ class SamplesDigest:
 
     def __init__(self) -> None:
         self._rows = 0
-        self._widths: tuple[tuple[int, ...], ...] | None = None
+        self._widths: list[tuple[int, ...]] | None = None
         self._spools = [tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) for _ in range(3)]
 
     def add(self, t_s: np.ndarray, acc: np.ndarray, gyro_dps: np.ndarray | None) -> None:
-        arrays = [np.ascontiguousarray(np.asarray(a, dtype="<f8"))
-                  for a in (t_s, acc, gyro_dps) if a is not None]
-        widths = tuple(a.shape[1:] for a in arrays)
+        arrays = [_little_endian(a) for a in (t_s, acc, gyro_dps) if a is not None]
+        widths = [a.shape[1:] for a in arrays]
         if self._widths is None:
             self._widths = widths
         elif widths != self._widths:
             raise ValueError("chunks differ in their columns (angular rate in some only)")
         for spool, values in zip(self._spools, arrays, strict=False):
-            spool.write(memoryview(values).cast("B"))
+            spool.write(_bytes(values))
         self._rows += len(arrays[0])
 
     def tap(self, chunks: Iterable[SampleChunk]) -> Iterator[SampleChunk]:
@@ -121,15 +142,14 @@ class SamplesDigest:
 
     def hexdigest(self) -> str:
         """The digest of every sample added (then the kept samples are dropped)."""
-        digest = hashlib.sha256()
-        widths = self._widths if self._widths is not None else ((), (3,))
-        for spool, width in zip(self._spools, widths, strict=False):
-            digest.update(str((self._rows, *width)).encode("ascii"))
+        widths = self._widths if self._widths is not None else [(), (3,)]
+        spools = self._spools[: len(widths)]
+        for spool in spools:
             spool.seek(0)
-            while block := spool.read(1 << 20):
-                digest.update(block)
+        digest = _samples_digest(self._rows, widths,
+                                 [iter(lambda s=spool: s.read(1 << 20), b"") for spool in spools])
         self.close()
-        return digest.hexdigest()
+        return digest
 
     def close(self) -> None:
         for spool in self._spools:
