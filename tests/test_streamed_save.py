@@ -7,7 +7,8 @@ as a stream keeps no samples, so the digest is taken from its chunks on their wa
 (``SamplesDigest``). These tests hold it to that definition, computed here independently
 from the file read whole, on real lower-back walks in the layouts the streams read, and
 check that a session saved from a stream is the row saving it whole stores (saving the
-same recording again updates that row rather than adding one).
+same recording again updates that row rather than adding one), and that a cohort run
+keeps the tables reading its recordings whole gives (and resumes on those hashes).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from analysis.rules import builtin_rules
 from firmware_bridge.emulation.h10_trace import RATE_HZ, write_h10_trace
 from firmware_bridge.trace import NotifyEvent, read_trace
 from stridewatch.cli import main
+from stridewatch.cohort.run import run_cohort
 from stridewatch.inputs import read_input
 from stridewatch.store import filing
 from stridewatch.store.identity import SamplesDigest
@@ -161,6 +163,50 @@ def test_analyze_save_streamed_stores_the_row_saving_it_whole_does(tmp_path, wal
     assert again[0] == 0 and "updated session 1" in again[2]  # the same recording
     definition = _trace_by_definition if kind == "trace" else _by_definition
     assert rows[0]["content_sha256"] == definition(path)
+
+
+def test_a_cohort_streams_its_recordings_into_the_tables_reading_them_whole_gives(
+        tmp_path, walks, small_stream, monkeypatch):
+    import pandas as pd
+
+    inputs = [_write(tmp_path / "walk.csv", _plain_lines(walks)),
+              _write(tmp_path / LAYOUTS["polar"][0], LAYOUTS["polar"][1](walks)),
+              _h10_trace(tmp_path / "walk.swtrace"),
+              _write(tmp_path / "broken.csv", ["t,ax,ay", "0,1,2"])]
+    answered: list[bool] = []
+    real = filing.analyze_streamed
+
+    def counting(*a, **k):
+        answer = real(*a, **k)
+        answered.append(answer is not None)
+        return answer
+
+    with monkeypatch.context() as patch:
+        patch.setattr(filing, "analyze_streamed", counting)
+        patch.setattr("stridewatch.cohort.task.read_input", _no_whole_read_unless_broken)
+        run_cohort(inputs, tmp_path / "streamed", progress=None)
+    assert answered == [True, True, True, False]  # the broken file: read whole, its error
+    with monkeypatch.context() as patch:
+        patch.setattr(filing, "analyze_streamed", lambda *a, **k: None)
+        run_cohort(inputs, tmp_path / "whole", progress=None)
+    for name in ("sessions", "bouts", "steps"):
+        streamed = pd.read_parquet(tmp_path / "streamed" / f"{name}.parquet")
+        whole = pd.read_parquet(tmp_path / "whole" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(streamed.drop(columns="elapsed_s", errors="ignore"),
+                                      whole.drop(columns="elapsed_s", errors="ignore"))
+    sessions = pd.read_parquet(tmp_path / "streamed" / "sessions.parquet")
+    assert list(sessions["content_sha256"][:3]) == [
+        _by_definition(inputs[0]), _by_definition(inputs[1]), _trace_by_definition(inputs[2])]
+    assert sessions["steps"][:3].gt(50).all() and sessions["error"][3].startswith(
+        f"{inputs[3]}, line 1: missing column(s) az")
+    summary = run_cohort(inputs, tmp_path / "streamed", resume=True, progress=None)
+    assert (summary.skipped, summary.failed) == (3, 1)  # the streamed hashes are the kept ones
+
+
+def _no_whole_read_unless_broken(path, *args, **kwargs):
+    if Path(path).name != "broken.csv":
+        raise AssertionError("read whole although it streams")
+    return read_input(path, *args, **kwargs)
 
 
 def _trace_by_definition(path: Path) -> str:

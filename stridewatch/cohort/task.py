@@ -41,12 +41,24 @@ def prepare(options: AnalysisOptions) -> None:
 
 
 def content_sha256(recording: Any, path: Path) -> str:
-    """The recording's content hash, as the session store identifies it."""
+    """The recording's content hash, as the session store identifies it (of a recording
+    analysed as a stream: the digest its chunks left)."""
     from stridewatch.store.identity import samples_sha256, trace_content
 
     if path.suffix == TRACE_SUFFIX:
         return trace_content(path)[0]
-    return samples_sha256(recording)
+    return recording.samples_sha256 or samples_sha256(recording)
+
+
+def _analyzed_as_stream(path: Path, options: AnalysisOptions) -> tuple[Any, Any] | None:
+    """The result and sample-less recording of a file the analysis streams (memory
+    independent of its length: a long recording does not fill a worker), else None (read
+    whole). A resumed run whose kept result may still hold reads the file whole instead,
+    to compare its content hash before analysing."""
+    from stridewatch.store.filing import analyze_streamed
+
+    return analyze_streamed(path, options.units, rules=_rules(options.rules),
+                            calibrate_s=options.calibrate_s, axes=options.axes, digest=True)
 
 
 def analyze_one(index: int, source: str, options: AnalysisOptions,
@@ -62,6 +74,11 @@ def analyze_one(index: int, source: str, options: AnalysisOptions,
                               "session": None, "error": None, "skipped": False}
     path = Path(source)
     try:
+        if known_sha256 is None and (streamed := _analyzed_as_stream(path, options)):
+            analysed, recording = streamed
+            result["content_sha256"] = content_sha256(recording, path)
+            result["session"] = session_json(analysed, recording)
+            return result
         recording = read_input(path, options.units)
         result["content_sha256"] = content_sha256(recording, path)
         if known_sha256 is not None and result["content_sha256"] == known_sha256:
