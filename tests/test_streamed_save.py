@@ -203,6 +203,39 @@ def test_a_cohort_streams_its_recordings_into_the_tables_reading_them_whole_give
     assert (summary.skipped, summary.failed) == (3, 1)  # the streamed hashes are the kept ones
 
 
+@pytest.mark.parametrize("streams", [True, False])
+def test_a_finished_recordings_trace_is_saved_without_reading_it_whole(tmp_path, monkeypatch,
+                                                                       streams):
+    """What ``record`` does when it stops: the session is saved from the trace's path."""
+    from firmware_bridge.trace import stream_decode
+    from stridewatch.inputs import swtrace
+    from stridewatch.inputs.swtrace import read_trace_recording, trace_description
+
+    path = _h10_trace(tmp_path / "walk.swtrace")
+    whole = read_trace_recording(path)
+    session = filing.analyze_recording(whole, rules=builtin_rules()).to_dict(str(path))
+    with monkeypatch.context() as patch:
+        if streams:  # decoded as a stream only
+            patch.setattr(swtrace, "read_trace", _no_whole_read)
+        else:  # a trace the stream cannot decode (moved lines, a clock jump): whole
+            patch.setattr(stream_decode, "stream_trace", _not_streamed)
+        described = trace_description(path)
+        filing.save_recording_session(tmp_path / "a.db", session, path, patient_id="p1")
+    assert len(described.t_s) == 0 and described.meta == whole.meta
+    assert described.describe() == whole.describe()
+    assert described.nominal_rate_hz == whole.nominal_rate_hz
+    filing.save_recording_session(tmp_path / "b.db", session, path, recording=whole,
+                                  patient_id="p1")
+    assert _rows(tmp_path / "a.db") == _rows(tmp_path / "b.db")
+    assert _rows(tmp_path / "a.db")[0]["content_sha256"] == _trace_by_definition(path)
+
+
+def _not_streamed(path):
+    from firmware_bridge.trace.stream_decode import NotStreamed
+
+    raise NotStreamed("decode it whole")
+
+
 def _no_whole_read_unless_broken(path, *args, **kwargs):
     if Path(path).name != "broken.csv":
         raise AssertionError("read whole although it streams")

@@ -67,6 +67,26 @@ def read_trace_recording(path: Path, units: str | None = None) -> Recording:
     return recording
 
 
+def trace_description(path: Path) -> Recording:
+    """The recording of a trace without its samples, as ``read_trace_recording`` describes
+    it (device, clock, gaps, problems), decoded as a stream so memory does not depend on
+    the trace's length (decoded whole where the stream cannot be: ``NotStreamed``)."""
+    from firmware_bridge.trace.stream_decode import NotStreamed, stream_trace
+
+    try:
+        streamed = stream_trace(path)
+        for _ in streamed.samples():
+            pass
+    except NotStreamed:
+        recording = read_trace_recording(path)
+        recording.t_s, recording.acc, recording.gyro_dps = np.zeros(0), np.zeros((0, 3)), None
+        return recording
+    except (TraceFormatError, OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: {exc}") from exc
+    assert streamed.metadata is not None  # every piece was read
+    return trace_recording(path, streamed.metadata)
+
+
 def trace_recording(path: Path, meta: TraceMetadata) -> Recording:
     """The recording (holding no samples) of a trace decoded as a stream
     (``firmware_bridge.trace.stream_decode``), its problems warned on stderr."""

@@ -264,13 +264,18 @@ def save_recording_session(
     """Store an analysed session under its recording's identity (saving the same recording
     again updates its session), with its patient, rules version and a link to its trace.
 
-    ``recording``: the samples as read from ``path`` (read again when not given).
+    ``recording``: the samples as read from ``path`` (read again when not given: a trace
+    only as a description, its identity being its lines).
     ``session_date``: a date or time the user gave; default: the recording clock.
     """
     from stridewatch.store import database as store
     from stridewatch.store.identity import identify
 
-    if recording is None:
+    if recording is None and Path(path).suffix == TRACE_SUFFIX:  # e.g. `record` has finished
+        from stridewatch.inputs.swtrace import trace_description
+
+        recording = trace_description(Path(path))
+    elif recording is None:
         recording = read_input(path)
     ident = identify(recording, Path(path), session.get("duration_s"), session_date)
     if ident.clock.note:
