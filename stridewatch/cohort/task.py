@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from stridewatch.cohort.results import ResultDir, receipt
-from stridewatch.inputs import TRACE_SUFFIX, InputFileError, read_input
+from stridewatch.inputs import InputFileError, read_input
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,9 @@ def prepare(options: AnalysisOptions) -> None:
 def content_sha256(recording: Any, path: Path) -> str:
     """The recording's content hash, as the session store identifies it (of a recording
     analysed as a stream: the digest its chunks left)."""
-    from stridewatch.store.identity import samples_sha256, trace_content
+    from stridewatch.store.identity import content_digest
 
-    if path.suffix == TRACE_SUFFIX:
-        return trace_content(path)[0]
-    return recording.samples_sha256 or samples_sha256(recording)
+    return content_digest(recording, path)[0]
 
 
 def _analyzed_as_stream(path: Path, options: AnalysisOptions) -> tuple[Any, Any] | None:

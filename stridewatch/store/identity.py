@@ -48,13 +48,19 @@ def identify(recording: Recording, path: Path, duration_s: float | None = None,
     meta = recording.meta or {}
     device = str(meta.get("device_address") or meta.get("device_name") or meta.get("device")
                  or "")
-    if path.suffix == TRACE_SUFFIX:
-        digest, host_start = trace_content(path)
-    else:
-        digest, host_start = recording.samples_sha256 or samples_sha256(recording), None
+    digest, host_start = content_digest(recording, path)
     clock = given_clock(given) if given is not None else recording_clock(
         meta, path, host_start, duration_s)
     return RecordingIdentity(digest, device, clock)
+
+
+def content_digest(recording: Recording, path: Path) -> tuple[str, float | None]:
+    """The recording's content digest (a trace's lines, else its samples: the digest its
+    chunks left when it was analysed as a stream), and the host's Unix time of a trace's
+    first notification (None for other files)."""
+    if path.suffix == TRACE_SUFFIX:
+        return trace_content(path)
+    return recording.samples_sha256 or samples_sha256(recording), None
 
 
 def trace_content(path: Path) -> tuple[str, float | None]:
@@ -94,7 +100,7 @@ def _bytes(values: np.ndarray) -> np.ndarray:
 
 
 def _samples_digest(rows: int, widths: list[tuple[int, ...]],
-                    blocks: list[Iterable[bytes | memoryview]]) -> str:
+                    blocks: list[Iterable[bytes | np.ndarray]]) -> str:
     """The samples' identity: for each array (t, acc[, gyro]) its shape as numpy prints it,
     then its values' bytes (``blocks``, in order)."""
     digest = hashlib.sha256()
