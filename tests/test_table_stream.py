@@ -81,9 +81,19 @@ def _xsens_lines(data: np.ndarray, time_column: str = "SampleTimeFine") -> list[
     return lines
 
 
+def _plain_unix_ms_lines(data: np.ndarray) -> list[str]:
+    """The plain layout's header over Unix time in ms (as some phone apps write it)."""
+    ms = START_UNIX_S * 1000 + np.round(data[:, 0] * 1000).astype(np.int64)
+    lines = ["t,ax,ay,az,gx,gy,gz"]
+    lines += [f"{m},{a[0]:.5f},{a[1]:.5f},{a[2]:.5f},{g[0]:.5f},{g[1]:.5f},{g[2]:.5f}"
+              for m, a, g in zip(ms, data[:, 1:4], data[:, 4:7], strict=True)]
+    return lines
+
+
 LAYOUTS = {
     "polar": ("Polar_H10_1A2B3C4D_20251201100000_ACC.txt", _polar_lines),
     "phone-csv": ("phone.csv", _phone_csv_lines),
+    "plain-unix-ms": ("walk.csv", _plain_unix_ms_lines),
     "xsens-ticks": ("MT_00B42D4F_000-000_00B42D4F.txt", _xsens_lines),
     "xsens-packets": ("MT_00B42D4F_000-001_00B42D4F.txt",
                       lambda data: _xsens_lines(data, "PacketCounter")),
@@ -140,7 +150,7 @@ def test_streamed_table_equals_the_whole_file(tmp_path, walks, small_stream, mon
     if layout == "polar":
         assert shell.meta["device_name"] == "Polar H10 1A2B3C4D"
         assert shell.meta["start_unix_s"] == pytest.approx(START_UNIX_S)
-    elif layout == "phone-csv":
+    elif layout in ("phone-csv", "plain-unix-ms"):
         assert shell.warnings == ["time column read as ms (detected from the sample interval; "
                                   "--time-unit overrides)"]
     else:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.streaming import SampleChunk
+from analysis.streaming import NotStreamable, SampleChunk
 from stridewatch.inputs import ACC_COLUMNS, GYRO_COLUMNS, InputFileError
 
 CHUNK_ROWS = 1 << 15  # ~5.5 min at 100 Hz: parsing cost per row is flat from here on, memory is not
@@ -30,6 +30,12 @@ CHUNK_ROWS = 1 << 15  # ~5.5 min at 100 Hz: parsing cost per row is flat from he
 #: the pandas C engine but costs no pandas import (~0.5 s CPU): numpy wins below this size.
 STREAM_ABOVE_BYTES = 16 << 20
 PLAIN_HEADERS = ("t,ax,ay,az", "t,ax,ay,az,gx,gy,gz")
+
+
+class TimeNotInSeconds(NotStreamable):
+    """A plain-layout file whose time column is not seconds from the start (ms, us, ns or
+    Unix time): not streamed here; the table stream (``table_stream``) reads it, deciding
+    the unit as the whole-file reader does."""
 
 
 def streamable(path: Path, time_unit: str | None = None) -> bool:
@@ -58,8 +64,6 @@ def recording_chunks(path: Path) -> Iterator[SampleChunk]:
 
 
 def _small_plain_chunks(path: Path) -> Iterator[SampleChunk]:
-    from analysis.streaming import NotStreamable
-
     try:
         text = path.read_bytes()
         header = text[: text.find(b"\n") + 1 or len(text)]
@@ -151,10 +155,10 @@ def _numbers(path: Path, values: object, column: str, first_row: int) -> np.ndar
 
 def _check_seconds(t: np.ndarray) -> None:
     """The stream reads time as seconds from the start: a column the readers would take as
-    ms, us, ns or Unix time is not streamed (``NotStreamable``)."""
-    from analysis.streaming import NotStreamable
+    ms, us, ns or Unix time is not streamed here (``TimeNotInSeconds``)."""
     from analysis.timebase import detect_time_unit
 
     unit = detect_time_unit(t)
     if unit.unit != "s" or unit.epoch:
-        raise NotStreamable(f"time column in {unit.describe()}")
+        raise TimeNotInSeconds(f"time column in {unit.describe()}")
+

@@ -18,8 +18,11 @@ from stridewatch.terminal import terminal_text
 # The analysis is imported only when a recording is analysed, and the store (SQLAlchemy,
 # ~0.4 s to import) only when it is used: `analyze` without --save or --patient never is.
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from analysis.lean import LeanReference
     from analysis.pipeline import SessionResult
+    from analysis.streaming import SampleChunk
     from stridewatch.store import database as store
 
 
@@ -84,16 +87,19 @@ def analyze_streamed(
     error): read it whole then."""
     import numpy as np
 
-    from analysis.streaming import NotStreamable, analyze_stream
     from analysis.timebase import TimeUnit
-    from stridewatch.inputs.chunks import recording_chunks, streamable
+    from stridewatch.inputs.chunks import TimeNotInSeconds, recording_chunks, streamable
 
-    table = None
+    options = {"rules": rules, "calibrate_s": calibrate_s, "axes": axes, "db": db,
+               "patient_id": patient_id, "digest": digest}
     if streamable(path, time_unit):
         recording = Recording(source=str(path), t_s=np.zeros(0), acc=np.zeros((0, 3)),
                               gyro_dps=None, acc_units=units,
                               time_unit=TimeUnit("s", False, time_unit is None).describe())
-        chunks, acc_units = recording_chunks(path), units
+        try:
+            return _analyzed_stream(recording_chunks(path), units, recording, None, **options)
+        except TimeNotInSeconds:  # ms or Unix time under a plain header: a table, below
+            fmt = "csv"
     else:
         from stridewatch.inputs.detect import TABLE_FORMATS, detect_format
 
@@ -106,13 +112,25 @@ def analyze_streamed(
                                           axes=axes, db=db, patient_id=patient_id)
         if fmt not in TABLE_FORMATS:  # (a .cwa, .gt3x or data.mat is read whole, no pandas)
             return None
-        from stridewatch.inputs.table_stream import table_stream  # (imports pandas)
+    from stridewatch.inputs.table_stream import table_stream  # (imports pandas)
 
-        table = table_stream(path, fmt, units, time_unit)
-        if table is None:
-            return None
-        chunks, acc_units, recording = table.chunks(), table.acc_units, table.recording
-    meta = None if table is None else recording
+    table = table_stream(path, fmt, units, time_unit)
+    if table is None:
+        return None
+    return _analyzed_stream(table.chunks(), table.acc_units, table.recording, table.recording,
+                            **options)
+
+
+def _analyzed_stream(
+    chunks: Iterator[SampleChunk], acc_units: str | None, recording: Recording,
+    meta: Recording | None, *, rules: RuleSet, calibrate_s: tuple[float, float] | None,
+    axes: str | None, db: store.DbLike, patient_id: str | None, digest: bool,
+) -> tuple[SessionResult, Recording] | None:
+    """``analyze_streamed`` of a file's chunks (``meta``: a table's recording, for its
+    device; None for a plain CSV, whose analysis errors are its own)."""
+    from analysis.streaming import NotStreamable, analyze_stream
+    from stridewatch.inputs.chunks import TimeNotInSeconds
+
     samples = None
     if digest:
         from stridewatch.store.identity import SamplesDigest
@@ -128,10 +146,12 @@ def analyze_streamed(
         )
         if samples is not None:
             recording.samples_sha256 = samples.hexdigest()
+    except TimeNotInSeconds:
+        raise
     except (NotStreamable, OSError):  # (OSError: the digest's temporary file)
         return None
     except InputError as exc:
-        if table is not None:  # its error as the whole-file reading words and places it
+        if meta is not None:  # its error as the whole-file reading words and places it
             return None
         raise located(exc, recording) from exc
     finally:
