@@ -1,6 +1,6 @@
 """Fuzz `stridewatch analyze` with mutated traces and CSVs (issue 16); seeded, prints counts.
 
-    python benchmarks/fuzz.py [--traces 1000] [--csvs 1000] [--seed 16]
+    python benchmarks/fuzz.py [--traces 1000] [--csvs 1000] [--seed 16] [--save]
 
 Each case is a mutation (1-3 of: flipped bytes, deleted/duplicated/swapped lines,
 extreme numbers, lying header rates, times in ms, repeated clocks, deep nesting,
@@ -9,6 +9,8 @@ a micro:bit trace or a CSV. It runs in a forked child (the parent's imports shar
 with a 30 s timeout; peak memory comes from the child's rusage. Printed:
 tracebacks, timeouts at 30 s, over 2 GB, and successes with absurd output (NaN,
 duration beyond the data, cadence outside 30-250, steps from noise); all should be 0.
+``--save``: each case is also saved into a session store in the temporary folder
+(``analyze --save --db``), as a clinician files it.
 """
 
 from __future__ import annotations
@@ -252,11 +254,12 @@ def _absurd(session: dict, noise: bool, span_s: float, is_trace: bool) -> str | 
     return None
 
 
-def run_case(path: Path) -> dict:
+def run_case(path: Path, save_to: Path | None = None) -> dict:
     out, err = io.StringIO(), io.StringIO()
+    save = [] if save_to is None else ["--save", "--db", str(save_to)]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            code = main(["analyze", "--json", str(path)])
+            code = main(["analyze", "--json", str(path), *save])
         except SystemExit as exc:
             code = exc.code
         except BaseException:  # noqa: BLE001 - the point is to find these
@@ -274,7 +277,7 @@ def run_case(path: Path) -> dict:
     return {"outcome": "traceback", "detail": f"exit {code}: {err.getvalue()[-300:]}"}
 
 
-def in_child(path: Path) -> tuple[dict, float, float]:
+def in_child(path: Path, save_to: Path | None = None) -> tuple[dict, float, float]:
     """Run one case in a forked child; (result, seconds, peak RSS bytes)."""
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
@@ -284,7 +287,7 @@ def in_child(path: Path) -> tuple[dict, float, float]:
         try:
             soft = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 + MEMORY_LIMIT_BYTES
             resource.setrlimit(resource.RLIMIT_AS, (soft * 2, soft * 2))  # runaway guard only
-            result = run_case(path)
+            result = run_case(path, save_to)
         except MemoryError:
             result = {"outcome": "memory", "detail": "MemoryError"}
         with os.fdopen(write_fd, "w") as pipe:
@@ -323,6 +326,7 @@ def main_fuzz() -> int:
     parser.add_argument("--csvs", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--show", type=int, default=5, help="examples shown per failure kind")
+    parser.add_argument("--save", action="store_true", help="also save each case (--save)")
     args = parser.parse_args()
     r = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -348,7 +352,7 @@ def main_fuzz() -> int:
                             data = m_flip(data, r)  # an earlier mutation left no structure
                 path = folder / f"case-{kind}-{case}{Path(name).suffix}"
                 path.write_bytes(data)
-                result, seconds, rss = in_child(path)
+                result, seconds, rss = in_child(path, folder / "store.db" if args.save else None)
                 peak_rss, slowest = max(peak_rss, rss), max(slowest, seconds)
                 outcome = result["outcome"]
                 if outcome == "ok":

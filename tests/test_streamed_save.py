@@ -8,7 +8,8 @@ as a stream keeps no samples, so the digest is taken from its chunks on their wa
 from the file read whole, on real lower-back walks in the layouts the streams read, and
 check that a session saved from a stream is the row saving it whole stores (saving the
 same recording again updates that row rather than adding one), and that a cohort run
-keeps the tables reading its recordings whole gives (and resumes on those hashes).
+keeps the tables reading its recordings whole gives (and resumes on those hashes); and that
+a report written from a stream is the one written from the file read whole.
 """
 
 from __future__ import annotations
@@ -234,6 +235,38 @@ def _not_streamed(path):
     from firmware_bridge.trace.stream_decode import NotStreamed
 
     raise NotStreamed("decode it whole")
+
+
+@pytest.mark.parametrize("kind", ["plain", "trace"])
+def test_a_report_streams_the_recording_and_writes_what_reading_it_whole_writes(
+        tmp_path, walks, small_stream, monkeypatch, kind):
+    """``report`` keeps only the times and acceleration its signal viewer needs."""
+    import re
+
+    from stridewatch.cli import report
+
+    path = (_h10_trace(tmp_path / "walk.swtrace") if kind == "trace"
+            else _write(tmp_path / "walk.csv", _plain_lines(walks)))
+    built = {}
+    for how in ("streamed", "whole"):
+        with monkeypatch.context() as patch:
+            if how == "whole":
+                patch.setattr(filing, "analyze_streamed", lambda *a, **k: None)
+            else:
+                patch.setattr("stridewatch.inputs.read_input", _no_whole_read)
+            built[how] = report.build_report(path, tmp_path / f"{how}.html", patient_id="p1",
+                                             db=tmp_path / f"{how}.db")
+    assert built["streamed"].session_id == built["whole"].session_id == 1
+    sessions = [dict(built[how].session, report=None) for how in ("streamed", "whole")]
+    assert sessions[0] == sessions[1] and sessions[0]["steps"] > 50
+    generated = re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    html = [generated.sub("", (tmp_path / f"{how}.html").read_text(encoding="utf-8"))
+            for how in ("streamed", "whole")]
+    assert html[0] == html[1] and '"mg": [' in html[0]  # the viewer's signal, the same
+    rows = [_rows(tmp_path / f"{how}.db") for how in ("streamed", "whole")]
+    for row in rows[0] + rows[1]:
+        row.pop("session_json")  # (it names the report's own file)
+    assert rows[0] == rows[1]
 
 
 def _no_whole_read_unless_broken(path, *args, **kwargs):

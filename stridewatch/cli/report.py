@@ -1,8 +1,9 @@
 """``stridewatch report``: a recording analysed and written as a clinician report (HTML, PDF).
 
-``build_report`` reads a recording (``stridewatch.inputs.read_input``), analyses it with the
-patient's rules, writes the HTML report (and a PDF), and only then files the session in the
-store, so a failed write leaves neither a half-written file nor a stored row.
+``build_report`` reads a recording (as a stream where ``analyze`` streams it, else whole
+with ``stridewatch.inputs.read_input``), analyses it with the patient's rules, writes the
+HTML report (and a PDF), and only then files the session in the store, so a failed write
+leaves neither a half-written file nor a stored row.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from stridewatch.terminal import terminal_text
 # them, so that registering these commands (every CLI start) stays cheap.
 if TYPE_CHECKING:
     from analysis.rules import RuleSet
-    from stridewatch.report.signal import ReportSignal
+    from stridewatch.report.signal import KeptSamples, ReportSignal
     from stridewatch.store import database as store
 
 
@@ -36,23 +37,24 @@ class BuiltReport:
     session_created: bool = False  # a new session (False: the recording's session updated)
 
 
-def report_signal(recording: Recording, session: dict) -> ReportSignal:
+def report_signal(recording: Recording, session: dict,
+                  kept: KeptSamples | None = None) -> ReportSignal:
     """Vertical acceleration (g) along the body's up axis that the analysis found
-    (the magnitude when it found none), on the recording's clock."""
+    (the magnitude when it found none), on the recording's clock; ``kept``: the samples a
+    recording analysed as a stream left (it holds none itself)."""
     import numpy as np
 
     from analysis.units import to_g
-    from stridewatch.report.signal import ReportSignal
+    from stridewatch.report.signal import ReportSignal, vertical_g
 
     units = session.get("acc_units_in") or recording.acc_units or "g"
-    acc_g = to_g(recording.acc, units)
     up = (session.get("axes") or {}).get("up")
-    if up is not None and len(up) == 3:
-        vertical = acc_g @ np.asarray(up, dtype=float)
-    else:
-        vertical = np.linalg.norm(acc_g, axis=1)
-    return ReportSignal(t_s=np.asarray(recording.t_s, dtype=float), vertical_g=vertical,
-                        sample_rate_hz=session.get("sample_rate_hz"))
+    rate = session.get("sample_rate_hz")
+    if kept is not None:
+        return kept.signal(lambda acc: to_g(acc, units), up, rate)
+    return ReportSignal(t_s=np.asarray(recording.t_s, dtype=float),
+                        vertical_g=vertical_g(to_g(recording.acc, units), up),
+                        sample_rate_hz=rate)
 
 
 def provenance_for(
@@ -121,18 +123,34 @@ def build_report(
     from stridewatch.report.header import recording_header
     from stridewatch.report.limits import guidelines_from_rules, thresholds_from_rules
     from stridewatch.report.render import render_pdf, render_report
-    from stridewatch.store.filing import analyze_recording, resolve_rules, save_recording_session
+    from stridewatch.report.signal import KeptSamples
+    from stridewatch.store.filing import (
+        analyze_recording,
+        analyze_streamed,
+        resolve_rules,
+        save_recording_session,
+    )
 
     path = recording_file(input_path)
     out = check_output(out_html)
     pdf_out = check_output(pdf) if pdf is not None else None
     ruleset = resolve_rules(rules, patient_id, db)
-    recording = read_input(path, units, time_unit)
-    result = analyze_recording(recording, rules=ruleset, calibrate_s=calibrate_s, axes=axes)
+    # analysed as a stream where `analyze` streams it (memory independent of the
+    # recording's length: only the times and acceleration the signal needs are kept),
+    # else read whole
+    kept: KeptSamples | None = KeptSamples()
+    streamed = analyze_streamed(path, units, time_unit, rules=ruleset, calibrate_s=calibrate_s,
+                                axes=axes, digest=db is not None and save, tap=kept.tap)
+    if streamed is not None:
+        result, recording = streamed
+    else:
+        kept = None
+        recording = read_input(path, units, time_unit)
+        result = analyze_recording(recording, rules=ruleset, calibrate_s=calibrate_s, axes=axes)
     session = result.to_dict(str(path))
     session["recording"] = recording_header(recording, session, patient_id=patient_id,
                                             started_at=session_date)
-    signal = report_signal(recording, session)
+    signal = report_signal(recording, session, kept)
     provenance = provenance_for(recording, session, ruleset, calibrate_s)
     thresholds = thresholds_from_rules(ruleset)
     guidelines = guidelines_from_rules(ruleset)

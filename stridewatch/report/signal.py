@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from analysis.streaming import SampleChunk
 
 
 @dataclass(frozen=True)
@@ -25,3 +30,42 @@ class ReportSignal:
             raise ValueError(
                 f"t_s has {len(self.t_s)} samples but vertical_g has {len(self.vertical_g)}"
             )
+
+
+def vertical_g(acc_g: np.ndarray, up: Sequence[float] | None) -> np.ndarray:
+    """Acceleration (g) along the unit vector ``up`` (the magnitude when there is none),
+    row by row: the same values whichever rows are given at once (a recording whole or in
+    chunks)."""
+    x, y, z = acc_g[:, 0], acc_g[:, 1], acc_g[:, 2]
+    if up is not None and len(up) == 3:
+        ux, uy, uz = (float(u) for u in up)
+        return x * ux + y * uy + z * uz
+    return np.sqrt(x * x + y * y + z * z)
+
+
+class KeptSamples:
+    """Chunks of a recording analysed as a stream (``analysis.streaming.SampleChunk``),
+    passed on unchanged while their times and acceleration are kept for the report's
+    signal: it needs the body's up axis, known only once the analysis has finished."""
+
+    def __init__(self) -> None:
+        self._t: list[np.ndarray] = []
+        self._acc: list[np.ndarray] = []
+
+    def tap(self, chunks: Iterable[SampleChunk]) -> Iterator[SampleChunk]:
+        for chunk in chunks:
+            self._t.append(np.asarray(chunk.t_s, dtype=float))
+            self._acc.append(np.asarray(chunk.acc, dtype=float))
+            yield chunk
+
+    def signal(self, to_g: Callable[[np.ndarray], np.ndarray], up: Sequence[float] | None,
+               sample_rate_hz: float | None) -> ReportSignal:
+        """The signal (``to_g``: the acceleration's conversion to g); the kept samples are
+        dropped a chunk at a time as their vertical is computed."""
+        vertical = []
+        while self._acc:
+            vertical.append(vertical_g(to_g(self._acc.pop(0)), up))
+        t_s = np.concatenate(self._t) if self._t else np.zeros(0)
+        self._t.clear()
+        return ReportSignal(t_s=t_s, vertical_g=np.concatenate(vertical) if vertical
+                            else np.zeros(0), sample_rate_hz=sample_rate_hz)

@@ -18,12 +18,15 @@ from stridewatch.terminal import terminal_text
 # The analysis is imported only when a recording is analysed, and the store (SQLAlchemy,
 # ~0.4 s to import) only when it is used: `analyze` without --save or --patient never is.
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from analysis.lean import LeanReference
     from analysis.pipeline import SessionResult
     from analysis.streaming import SampleChunk
     from stridewatch.store import database as store
+
+    #: what a stream's chunks pass through on their way to the analysis
+    Tap = Callable[[Iterator[SampleChunk]], Iterator[SampleChunk]]
 
 
 def analyze_recording(
@@ -75,6 +78,7 @@ def analyze_streamed(
     db: store.DbLike = None,
     patient_id: str | None = None,
     digest: bool = False,
+    tap: Tap | None = None,
 ) -> tuple[SessionResult, Recording] | None:
     """Analyse a file as a stream of chunks, memory independent of its length, no samples
     kept: a plain-layout CSV (``stridewatch.inputs.chunks.streamable``), a ``.swtrace``
@@ -84,14 +88,15 @@ def analyze_streamed(
     ``digest``, the samples' ``samples_sha256``, to save the session: a trace's identity
     is its lines), or None when the file is not streamed (another format, or it needs the
     whole-file reader: its clock needs repairs, a cell is not a number; for a table, any
-    error): read it whole then."""
+    error): read it whole then. ``tap``: what the chunks pass through on their way to the
+    analysis (e.g. the report keeping its signal)."""
     import numpy as np
 
     from analysis.timebase import TimeUnit
     from stridewatch.inputs.chunks import TimeNotInSeconds, recording_chunks, streamable
 
     options = {"rules": rules, "calibrate_s": calibrate_s, "axes": axes, "db": db,
-               "patient_id": patient_id, "digest": digest}
+               "patient_id": patient_id, "digest": digest, "tap": tap}
     if streamable(path, time_unit):
         recording = Recording(source=str(path), t_s=np.zeros(0), acc=np.zeros((0, 3)),
                               gyro_dps=None, acc_units=units,
@@ -109,7 +114,7 @@ def analyze_streamed(
             return None
         if fmt == "swtrace":
             return analyze_streamed_trace(path, units, rules=rules, calibrate_s=calibrate_s,
-                                          axes=axes, db=db, patient_id=patient_id)
+                                          axes=axes, db=db, patient_id=patient_id, tap=tap)
         if fmt not in TABLE_FORMATS:  # (a .cwa, .gt3x or data.mat is read whole, no pandas)
             return None
     from stridewatch.inputs.table_stream import table_stream  # (imports pandas)
@@ -125,6 +130,7 @@ def _analyzed_stream(
     chunks: Iterator[SampleChunk], acc_units: str | None, recording: Recording,
     meta: Recording | None, *, rules: RuleSet, calibrate_s: tuple[float, float] | None,
     axes: str | None, db: store.DbLike, patient_id: str | None, digest: bool,
+    tap: Tap | None,
 ) -> tuple[SessionResult, Recording] | None:
     """``analyze_streamed`` of a file's chunks (``meta``: a table's recording, for its
     device; None for a plain CSV, whose analysis errors are its own)."""
@@ -137,6 +143,8 @@ def _analyzed_stream(
 
         samples = SamplesDigest()
         chunks = samples.tap(chunks)
+    if tap is not None:
+        chunks = tap(chunks)
     try:
         result = analyze_stream(
             chunks, acc_units=acc_units, rules=rules, calibrate_s=calibrate_s,
@@ -169,6 +177,7 @@ def analyze_streamed_trace(
     axes: str | None = None,
     db: store.DbLike = None,
     patient_id: str | None = None,
+    tap: Tap | None = None,
 ) -> tuple[SessionResult, Recording] | None:
     """Analyse a ``.swtrace`` trace as a stream of decoded chunks (memory independent of
     its length, ``firmware_bridge.trace.stream_decode``), with the result, and the
@@ -184,7 +193,7 @@ def analyze_streamed_trace(
     changed during the trace, a rate or a time span the analysis refuses, a median
     acceleration (on the same evenly spaced samples) not ~1 g; and every trace whose
     stream the analysis refuses (an ``InputError``, such as time stamps needing repair),
-    so that the error is the whole path's.
+    so that the error is the whole path's. ``tap``: as ``analyze_streamed``'s.
     """
     import itertools
 
@@ -219,8 +228,9 @@ def analyze_streamed_trace(
             return None
         rate = (streamed.rate_hint_hz() if streamed.metadata is None
                 else streamed.metadata.nominal_sample_rate_hz)
+        chunks = itertools.chain([first], kept)
         result = analyze_stream(
-            itertools.chain([first], kept), acc_units="g", rules=rules,
+            chunks if tap is None else tap(chunks), acc_units="g", rules=rules,
             calibrate_s=calibrate_s, axes=axes,
             fs_hz=None if rate is None else float(rate),  # (analyze takes float(fs_hz))
             stored_reference=stored_lean_reference(db, patient_id, Recording(
