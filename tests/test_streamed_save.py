@@ -269,6 +269,56 @@ def test_a_report_streams_the_recording_and_writes_what_reading_it_whole_writes(
     assert rows[0] == rows[1]
 
 
+@pytest.mark.parametrize("streams", [True, False])
+def test_a_stored_traces_report_signal_is_decoded_as_a_stream(tmp_path, monkeypatch, streams):
+    """The web app draws a stored session's viewer from its trace without holding it."""
+    from firmware_bridge.trace import stream_decode
+    from stridewatch.cli.report import report_signal, stored_signal
+    from stridewatch.inputs import swtrace
+    from stridewatch.inputs.swtrace import read_trace_recording
+
+    path = _h10_trace(tmp_path / "walk.swtrace")
+    whole = read_trace_recording(path)
+    session = filing.analyze_recording(whole, rules=builtin_rules()).to_dict(str(path))
+    expected = report_signal(whole, session)
+    with monkeypatch.context() as patch:
+        if streams:
+            patch.setattr(swtrace, "read_trace", _no_whole_read)
+        else:
+            patch.setattr(stream_decode, "stream_trace", _not_streamed)
+        signal = stored_signal(path, session)
+    assert len(signal.t_s) == len(whole.t_s) > 10_000
+    assert np.array_equal(signal.t_s, expected.t_s)
+    assert np.array_equal(signal.vertical_g, expected.vertical_g)
+    assert signal.sample_rate_hz == expected.sample_rate_hz
+    assert abs(np.median(signal.vertical_g) - 1.0) < 0.1  # along the up axis: ~1 g
+    (tmp_path / "damaged.swtrace").write_text("not a trace\n", encoding="utf-8")
+    assert stored_signal(tmp_path / "damaged.swtrace", session) is None
+
+
+def test_a_stored_sessions_page_does_not_decode_its_recording(tmp_path, monkeypatch):
+    from stridewatch.store import engine
+    from stridewatch.web.app import WebConfig, create_app
+    from tests.web_helpers import add_users, login
+
+    db = str(tmp_path / "store.sqlite3")
+    add_users(db)
+    path = _h10_trace(tmp_path / "walk.swtrace")
+    streamed = filing.analyze_streamed(path, rules=builtin_rules())
+    session = streamed[0].to_dict(str(path))
+    saved = filing.save_recording_session(db, session, path, recording=streamed[1],
+                                          patient_id="P1")
+    client = create_app(WebConfig(db=db, upload_dir=tmp_path / "up")).test_client()
+    assert login(client, "alice").status_code == 302
+    with monkeypatch.context() as patch:
+        patch.setattr("stridewatch.web.recordings.read_input", _no_whole_read)
+        page = client.get(f"/sessions/{saved.id}")
+        download = client.get(f"/sessions/{saved.id}/recording")
+    assert page.status_code == 200 and "CSV of samples" in page.text
+    assert download.status_code == 200 and download.data == path.read_bytes()
+    engine.close(db)
+
+
 def _no_whole_read_unless_broken(path, *args, **kwargs):
     if Path(path).name != "broken.csv":
         raise AssertionError("read whole although it streams")

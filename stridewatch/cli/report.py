@@ -57,6 +57,30 @@ def report_signal(recording: Recording, session: dict,
                         sample_rate_hz=rate)
 
 
+def stored_signal(path: Path, session: dict) -> ReportSignal | None:
+    """The signal of a stored session from its recording file (None when it cannot be
+    read): a trace decoded as a stream, only the times and vertical acceleration held
+    (decoded whole where the stream cannot be); another file read whole."""
+    from analysis.units import to_g
+    from firmware_bridge.trace.stream_decode import NotStreamed, stream_trace
+    from stridewatch.inputs import TRACE_SUFFIX, read_input
+    from stridewatch.inputs.swtrace import TraceReadError, trace_chunks
+    from stridewatch.report.signal import chunks_signal
+
+    try:
+        if path.suffix == TRACE_SUFFIX:
+            try:
+                pieces = ((c.t_s, c.acc) for c in trace_chunks(stream_trace(path)))
+                return chunks_signal(pieces, lambda acc: to_g(acc, "g"),
+                                     (session.get("axes") or {}).get("up"),
+                                     session.get("sample_rate_hz"))
+            except NotStreamed:
+                pass
+        return report_signal(read_input(path), session)
+    except (InputFileError, TraceReadError, OSError, ValueError):
+        return None
+
+
 def provenance_for(
     recording: Recording,
     session: dict,

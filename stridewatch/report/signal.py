@@ -62,10 +62,24 @@ class KeptSamples:
                sample_rate_hz: float | None) -> ReportSignal:
         """The signal (``to_g``: the acceleration's conversion to g); the kept samples are
         dropped a chunk at a time as their vertical is computed."""
-        vertical = []
-        while self._acc:
-            vertical.append(vertical_g(to_g(self._acc.pop(0)), up))
-        t_s = np.concatenate(self._t) if self._t else np.zeros(0)
-        self._t.clear()
-        return ReportSignal(t_s=t_s, vertical_g=np.concatenate(vertical) if vertical
-                            else np.zeros(0), sample_rate_hz=sample_rate_hz)
+        def kept() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            while self._acc:
+                yield self._t.pop(0), self._acc.pop(0)
+
+        return chunks_signal(kept(), to_g, up, sample_rate_hz)
+
+
+def chunks_signal(chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+                  to_g: Callable[[np.ndarray], np.ndarray], up: Sequence[float] | None,
+                  sample_rate_hz: float | None) -> ReportSignal:
+    """The signal of a recording's (times s, acceleration) chunks, in order: only the
+    times and the vertical acceleration are held."""
+    times, vertical = [], []
+    for t_s, acc in chunks:
+        times.append(np.asarray(t_s, dtype=float))
+        vertical.append(vertical_g(to_g(acc), up))
+    if not times:
+        return ReportSignal(t_s=np.zeros(0), vertical_g=np.zeros(0),
+                            sample_rate_hz=sample_rate_hz)
+    return ReportSignal(t_s=np.concatenate(times), vertical_g=np.concatenate(vertical),
+                        sample_rate_hz=sample_rate_hz)

@@ -242,7 +242,7 @@ def create_app(config: WebConfig) -> Flask:
     def session_page(session_id: int) -> Any:
         stored = _session_or_404(session_id)
         flags = clinicians.session_flags(db, [stored.id])[stored.id]
-        has_recording = recordings.stored_recording(stored) is not None
+        has_recording = recordings.stored_recording_path(stored) is not None
         return render_template("session.html", s=stored, flags=flags,
                                has_recording=has_recording)
 
@@ -272,10 +272,9 @@ def create_app(config: WebConfig) -> Flask:
     @app.get("/sessions/<int:session_id>/recording")
     def session_recording(session_id: int) -> Any:
         stored = _session_or_404(session_id)
-        recording = recordings.stored_recording(stored)
-        if recording is None:
+        path = recordings.stored_recording_path(stored)  # (sent as stored, not decoded)
+        if path is None:
             abort(404, "this session's recording is not stored")
-        path = Path(str(stored.trace_path))
         return _download(path.read_bytes(), "application/octet-stream",
                          f"session-{session_id}{path.suffix}")
 

@@ -137,12 +137,21 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stored_recording(session: store.StoredSession) -> Recording | None:
-    """The session's recording read from its stored file, or None when it has none."""
+def stored_recording_path(session: store.StoredSession) -> Path | None:
+    """The session's stored recording file, or None when it has none (without reading it:
+    a long recording takes seconds to decode)."""
     if not session.trace_path or not Path(session.trace_path).is_file():
         return None
+    return Path(session.trace_path)
+
+
+def stored_recording(session: store.StoredSession) -> Recording | None:
+    """The session's recording read from its stored file, or None when it has none."""
+    path = stored_recording_path(session)
+    if path is None:
+        return None
     try:
-        return read_input(session.trace_path)
+        return read_input(path)
     except InputFileError:
         return None
 

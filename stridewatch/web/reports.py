@@ -31,7 +31,7 @@ import numpy as np
 from stridewatch.inputs import Recording
 from stridewatch.store import database as store
 from stridewatch.store.filing import resolve_rules
-from stridewatch.web.recordings import stored_recording
+from stridewatch.web.recordings import stored_recording_path
 
 #: Worker processes drawing reports (each a core; more would only queue on this machine).
 RENDER_PROCESSES = max(1, min(2, os.cpu_count() or 1))
@@ -43,16 +43,16 @@ CACHED_REPORT_BYTES = 128 * 2**20
 
 
 def _inputs(db: store.DbLike, stored: store.StoredSession) -> tuple[dict, Any, dict, dict]:
-    from stridewatch.cli.report import report_signal
+    from stridewatch.cli.report import stored_signal
     from stridewatch.report.limits import guidelines_from_rules, thresholds_from_rules
     from stridewatch.report.signal import ReportSignal
 
     session = store.load_session(db, stored.id)
     rules = resolve_rules(None, stored.patient_id, db)
-    recording = stored_recording(stored)
-    if recording is not None:
-        signal = report_signal(recording, session)
-    else:  # a session filed without its recording: the report has no raw excerpt samples
+    path = stored_recording_path(stored)
+    signal = None if path is None else stored_signal(path, session)
+    recording = signal is not None
+    if signal is None:  # a session filed without its recording: no raw excerpt samples
         signal = ReportSignal(t_s=np.zeros(0), vertical_g=np.zeros(0))
     provenance = {
         "input_file": session.get("source") or stored.source_name,
@@ -60,7 +60,7 @@ def _inputs(db: store.DbLike, stored: store.StoredSession) -> tuple[dict, Any, d
         "sample_rate_hz": session.get("sample_rate_hz"),
         "rules_version": stored.rules_version,
         "rules_file": f"patient {stored.patient_id} stored rules",
-        "recording_stored": "yes" if recording is not None else "no",
+        "recording_stored": "yes" if recording else "no",
     }
     return session, signal, provenance, {
         "thresholds": thresholds_from_rules(rules),
