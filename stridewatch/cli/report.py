@@ -47,7 +47,7 @@ def report_signal(recording: Recording, session: dict,
     from analysis.units import to_g
     from stridewatch.report.signal import ReportSignal, vertical_g
 
-    units = session.get("acc_units_in") or recording.acc_units or "g"
+    units = _signal_units(session, recording.acc_units)
     up = (session.get("axes") or {}).get("up")
     rate = session.get("sample_rate_hz")
     if kept is not None:
@@ -55,6 +55,11 @@ def report_signal(recording: Recording, session: dict,
     return ReportSignal(t_s=np.asarray(recording.t_s, dtype=float),
                         vertical_g=vertical_g(to_g(recording.acc, units), up),
                         sample_rate_hz=rate)
+
+
+def _signal_units(session: dict, read_units: str | None) -> str:
+    """The units of the acceleration as read: what the analysis found, else the reader's."""
+    return session.get("acc_units_in") or read_units or "g"
 
 
 def stored_signal(path: Path, session: dict) -> ReportSignal | None:
@@ -71,7 +76,8 @@ def stored_signal(path: Path, session: dict) -> ReportSignal | None:
         if path.suffix == TRACE_SUFFIX:
             try:
                 pieces = ((c.t_s, c.acc) for c in trace_chunks(stream_trace(path)))
-                return chunks_signal(pieces, lambda acc: to_g(acc, "g"),
+                units = _signal_units(session, "g")  # (traces are decoded to g)
+                return chunks_signal(pieces, lambda acc: to_g(acc, units),
                                      (session.get("axes") or {}).get("up"),
                                      session.get("sample_rate_hz"))
             except NotStreamed:
