@@ -173,7 +173,8 @@ def test_a_cohort_streams_its_recordings_into_the_tables_reading_them_whole_give
     inputs = [_write(tmp_path / "walk.csv", _plain_lines(walks)),
               _write(tmp_path / LAYOUTS["polar"][0], LAYOUTS["polar"][1](walks)),
               _h10_trace(tmp_path / "walk.swtrace"),
-              _write(tmp_path / "broken.csv", ["t,ax,ay", "0,1,2"])]
+              _write(tmp_path / "broken.csv", ["t,ax,ay", "0,1,2"]),
+              _write(tmp_path / "short.csv", _plain_lines(walks[:150]))]  # refused: 1.5 s
     answered: list[bool] = []
     real = filing.analyze_streamed
 
@@ -200,8 +201,10 @@ def test_a_cohort_streams_its_recordings_into_the_tables_reading_them_whole_give
         _by_definition(inputs[0]), _by_definition(inputs[1]), _trace_by_definition(inputs[2])]
     assert sessions["steps"][:3].gt(50).all() and sessions["error"][3].startswith(
         f"{inputs[3]}, line 1: missing column(s) az")
+    # a recording the analysis refuses keeps its error with its content hash, as before
+    assert sessions["error"][4] and sessions["content_sha256"][4] == _by_definition(inputs[4])
     summary = run_cohort(inputs, tmp_path / "streamed", resume=True, progress=None)
-    assert (summary.skipped, summary.failed) == (3, 1)  # the streamed hashes are the kept ones
+    assert (summary.skipped, summary.failed) == (3, 2)  # the streamed hashes are the kept ones
 
 
 @pytest.mark.parametrize("streams", [True, False])
@@ -320,7 +323,7 @@ def test_a_stored_sessions_page_does_not_decode_its_recording(tmp_path, monkeypa
 
 
 def _no_whole_read_unless_broken(path, *args, **kwargs):
-    if Path(path).name != "broken.csv":
+    if Path(path).name not in ("broken.csv", "short.csv"):
         raise AssertionError("read whole although it streams")
     return read_input(path, *args, **kwargs)
 

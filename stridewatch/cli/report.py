@@ -149,17 +149,11 @@ def build_report(
     recording's start time if it has one, else the file's modification time. Raises
     ``InputFileError`` naming the file for unreadable input or an unwritable output.
     """
-    from stridewatch.inputs import read_input
     from stridewatch.report.header import recording_header
     from stridewatch.report.limits import guidelines_from_rules, thresholds_from_rules
     from stridewatch.report.render import render_pdf, render_report
     from stridewatch.report.signal import KeptSamples
-    from stridewatch.store.filing import (
-        analyze_recording,
-        analyze_streamed,
-        resolve_rules,
-        save_recording_session,
-    )
+    from stridewatch.store.filing import analyze_file, resolve_rules, save_recording_session
 
     path = recording_file(input_path)
     out = check_output(out_html)
@@ -168,19 +162,14 @@ def build_report(
     # analysed as a stream where `analyze` streams it (memory independent of the
     # recording's length: only the times and acceleration the signal needs are kept),
     # else read whole
-    kept: KeptSamples | None = KeptSamples()
-    streamed = analyze_streamed(path, units, time_unit, rules=ruleset, calibrate_s=calibrate_s,
-                                axes=axes, digest=db is not None and save, tap=kept.tap)
-    if streamed is not None:
-        result, recording = streamed
-    else:
-        kept = None
-        recording = read_input(path, units, time_unit)
-        result = analyze_recording(recording, rules=ruleset, calibrate_s=calibrate_s, axes=axes)
+    kept = KeptSamples()
+    result, recording, streamed = analyze_file(
+        path, units, time_unit, rules=ruleset, calibrate_s=calibrate_s, axes=axes,
+        digest=db is not None and save, tap=kept.tap)
     session = result.to_dict(str(path))
     session["recording"] = recording_header(recording, session, patient_id=patient_id,
                                             started_at=session_date)
-    signal = report_signal(recording, session, kept)
+    signal = report_signal(recording, session, kept if streamed else None)
     provenance = provenance_for(recording, session, ruleset, calibrate_s)
     thresholds = thresholds_from_rules(ruleset)
     guidelines = guidelines_from_rules(ruleset)

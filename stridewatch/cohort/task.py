@@ -52,11 +52,16 @@ def _analyzed_as_stream(path: Path, options: AnalysisOptions) -> tuple[Any, Any]
     """The result and sample-less recording of a file the analysis streams (memory
     independent of its length: a long recording does not fill a worker), else None (read
     whole). A resumed run whose kept result may still hold reads the file whole instead,
-    to compare its content hash before analysing."""
+    to compare its content hash before analysing; so does a recording the analysis
+    refuses (its error is kept with its content hash, as reading it whole keeps it)."""
     from stridewatch.store.filing import analyze_streamed
 
-    return analyze_streamed(path, options.units, rules=_rules(options.rules),
-                            calibrate_s=options.calibrate_s, axes=options.axes, digest=True)
+    try:
+        return analyze_streamed(path, options.units, rules=_rules(options.rules),
+                                calibrate_s=options.calibrate_s, axes=options.axes,
+                                digest=True)
+    except InputFileError:
+        return None
 
 
 def analyze_one(index: int, source: str, options: AnalysisOptions,

@@ -67,6 +67,35 @@ def session_json(result: SessionResult, recording: Recording) -> dict:
     return session
 
 
+def analyze_file(
+    path: Path,
+    units: str | None = None,
+    time_unit: str | None = None,
+    *,
+    rules: RuleSet,
+    calibrate_s: tuple[float, float] | None = None,
+    axes: str | None = None,
+    db: store.DbLike = None,
+    patient_id: str | None = None,
+    digest: bool = False,
+    tap: Tap | None = None,
+) -> tuple[SessionResult, Recording, bool]:
+    """Analyse one recording file: as a stream where ``analyze_streamed`` streams it, else
+    read whole (``read_input``) and analysed; with the stored upright reference of
+    ``patient_id``'s sensor in ``db`` either way. Returns the result, the recording (no
+    samples when streamed) and whether it was streamed (then ``tap`` saw every chunk)."""
+    streamed = analyze_streamed(path, units, time_unit, rules=rules, calibrate_s=calibrate_s,
+                                axes=axes, db=db, patient_id=patient_id, digest=digest,
+                                tap=tap)
+    if streamed is not None:
+        return (*streamed, True)
+    recording = read_input(path, units, time_unit)
+    result = analyze_recording(recording, rules=rules, calibrate_s=calibrate_s, axes=axes,
+                               stored_reference=stored_lean_reference(db, patient_id,
+                                                                      recording))
+    return result, recording, False
+
+
 def analyze_streamed(
     path: Path,
     units: str | None = None,

@@ -20,7 +20,7 @@ from analysis.rules import RuleSet
 from firmware_bridge.trace.events import FORMAT_NAME
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, read_input
 from stridewatch.store import database as store
-from stridewatch.store.filing import analyze_recording, resolve_rules
+from stridewatch.store.filing import analyze_file, analyze_recording, resolve_rules
 from stridewatch.store.identity import identify
 
 CHUNK_BYTES = 1 << 16
@@ -162,12 +162,12 @@ def reanalyse_patient(db: store.DbLike, patient_id: str, rules: RuleSet | None =
     rules = rules or resolve_rules(None, patient_id, db)
     done = 0
     for stored in store.list_sessions(db, patient_id=patient_id):
-        recording = stored_recording(stored)
-        if recording is None or stored.content_sha256 is None:
+        path = stored_recording_path(stored)
+        if path is None or stored.content_sha256 is None:
             continue
         old = store.load_session(db, stored.id)
-        try:
-            result = analyze_recording(recording, rules=rules)
+        try:  # (as a stream where it streams: a long recording is not held)
+            result = analyze_file(path, rules=rules)[0]
         except InputFileError:
             continue
         session = result.to_dict(str(old.get("source") or stored.source or ""))
