@@ -299,9 +299,11 @@ def test_a_stored_traces_report_signal_is_decoded_as_a_stream(tmp_path, monkeypa
     assert stored_signal(tmp_path / "damaged.swtrace", session) is None
 
 
-def test_a_stored_sessions_page_does_not_decode_its_recording(tmp_path, monkeypatch):
+def test_a_stored_sessions_page_and_downloads_do_not_hold_its_recording(tmp_path, monkeypatch):
+    from stridewatch.inputs.swtrace import read_trace_recording
     from stridewatch.store import engine
     from stridewatch.web.app import WebConfig, create_app
+    from stridewatch.web.reports import samples_csv
     from tests.web_helpers import add_users, login
 
     db = str(tmp_path / "store.sqlite3")
@@ -315,10 +317,28 @@ def test_a_stored_sessions_page_does_not_decode_its_recording(tmp_path, monkeypa
     assert login(client, "alice").status_code == 302
     with monkeypatch.context() as patch:
         patch.setattr("stridewatch.web.recordings.read_input", _no_whole_read)
+        patch.setattr("stridewatch.inputs.read_input", _no_whole_read)
         page = client.get(f"/sessions/{saved.id}")
         download = client.get(f"/sessions/{saved.id}/recording")
+        samples = client.get(f"/sessions/{saved.id}/samples.csv")  # decoded as a stream
     assert page.status_code == 200 and "CSV of samples" in page.text
     assert download.status_code == 200 and download.data == path.read_bytes()
+    assert samples.status_code == 200 and samples.mimetype == "text/csv"
+    assert samples.headers["Content-Disposition"] == (
+        f'attachment; filename="session-{saved.id}.csv"')
+    whole = read_trace_recording(path)
+    assert samples.text == samples_csv(whole)  # what writing it from the whole decode gives
+    rows = samples.text.splitlines()
+    assert rows[0] == "t,ax,ay,az" and len(rows) == len(whole.t_s) + 1
+    assert [float(v) for v in rows[1].split(",")] == pytest.approx(
+        [whole.t_s[0], *whole.acc[0]], rel=1e-5, abs=1e-9)
+    with monkeypatch.context() as patch:  # a trace the stream cannot decode: decoded whole
+        from firmware_bridge.trace import stream_decode
+
+        patch.setattr(stream_decode, "stream_trace", _not_streamed)
+        assert client.get(f"/sessions/{saved.id}/samples.csv").text == samples.text
+    path.write_text("not a trace\n", encoding="utf-8")  # damaged since: no samples to give
+    assert client.get(f"/sessions/{saved.id}/samples.csv").status_code == 404
     engine.close(db)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from flask import (
     Flask,
@@ -27,6 +27,7 @@ from flask import (
     url_for,
 )
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wsgi import wrap_file
 
 from analysis.errors import InputError
 from stridewatch.cli.options import default_rules
@@ -263,11 +264,11 @@ def create_app(config: WebConfig) -> Flask:
     @app.get("/sessions/<int:session_id>/samples.csv")
     def session_csv(session_id: int) -> Any:
         stored = _session_or_404(session_id)
-        recording = recordings.stored_recording(stored)
-        if recording is None:
+        path = recordings.stored_recording_path(stored)
+        body = None if path is None else reports.samples_csv_file(path)
+        if body is None:
             abort(404, "this session's recording is not stored")
-        return _download(reports.samples_csv(recording), "text/csv",
-                         f"session-{session_id}.csv")
+        return _download(body, "text/csv", f"session-{session_id}.csv")
 
     @app.get("/sessions/<int:session_id>/recording")
     def session_recording(session_id: int) -> Any:
@@ -313,7 +314,12 @@ def _rules_changes(history: list[clinicians.RulesChange]) -> list[tuple[Any, lis
     return out
 
 
-def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
+def _download(body: bytes | str | IO[bytes], mimetype: str, filename: str) -> Response:
+    """An attachment; a file is sent a block at a time and closed when sent."""
+    if not isinstance(body, bytes | str):
+        body = wrap_file(request.environ, body)
+        response = Response(body, mimetype=mimetype, direct_passthrough=True)
+    else:
+        response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

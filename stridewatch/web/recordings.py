@@ -1,5 +1,6 @@
 """Recordings in the web app: an upload checked by the readers and filed, and the stored
-recording of a session read back for its report and downloads.
+recording of a session found for its report and downloads, and analysed again when the
+patient's rules change.
 
 Uploads are written to the upload folder (outside anything the server serves as files) under
 a temporary name, read by ``stridewatch.inputs`` (which decides whether it is a recording at
@@ -18,7 +19,7 @@ from typing import IO
 
 from analysis.rules import RuleSet
 from firmware_bridge.trace.events import FORMAT_NAME
-from stridewatch.inputs import TRACE_SUFFIX, InputFileError, Recording, read_input
+from stridewatch.inputs import TRACE_SUFFIX, InputFileError, read_input
 from stridewatch.store import database as store
 from stridewatch.store.filing import analyze_file, analyze_recording, resolve_rules
 from stridewatch.store.identity import identify
@@ -143,17 +144,6 @@ def stored_recording_path(session: store.StoredSession) -> Path | None:
     if not session.trace_path or not Path(session.trace_path).is_file():
         return None
     return Path(session.trace_path)
-
-
-def stored_recording(session: store.StoredSession) -> Recording | None:
-    """The session's recording read from its stored file, or None when it has none."""
-    path = stored_recording_path(session)
-    if path is None:
-        return None
-    try:
-        return read_input(path)
-    except InputFileError:
-        return None
 
 
 def reanalyse_patient(db: store.DbLike, patient_id: str, rules: RuleSet | None = None) -> int:

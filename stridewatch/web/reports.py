@@ -20,11 +20,11 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TextIO
 
 import numpy as np
 
@@ -206,12 +206,60 @@ def session_report_pdf(db: store.DbLike, stored: store.StoredSession) -> bytes:
 def samples_csv(recording: Recording) -> str:
     """The recording's samples in the analysis CSV layout (data/csv-format.md)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    has_gyro = recording.gyro_dps is not None
-    writer.writerow(["t", "ax", "ay", "az", *(("gx", "gy", "gz") if has_gyro else ())])
-    columns = [recording.t_s[:, None], recording.acc]
-    if has_gyro:
-        columns.append(recording.gyro_dps)
-    for row in np.hstack(columns):
-        writer.writerow([f"{v:.6g}" for v in row])
+    _write_samples(out, [(recording.t_s, recording.acc, recording.gyro_dps)])
     return out.getvalue()
+
+
+def samples_csv_file(path: Path) -> IO[bytes] | None:
+    """``samples_csv`` of a stored recording file, written to an anonymous temporary file
+    (rewound; it goes when closed), or None when the file cannot be read. A trace is
+    decoded as a stream, a chunk at a time (decoded whole where the stream cannot be), so
+    a long recording is never held; another file is read whole."""
+    from firmware_bridge.trace.stream_decode import NotStreamed, stream_trace
+    from stridewatch.inputs import TRACE_SUFFIX, InputFileError, read_input
+    from stridewatch.inputs.swtrace import TraceReadError, trace_chunks
+
+    text = io.TextIOWrapper(tempfile.TemporaryFile(), encoding="utf-8", newline="")
+    try:
+        if path.suffix == TRACE_SUFFIX:
+            try:
+                chunks = ((c.t_s, c.acc, c.gyro_dps) for c in trace_chunks(stream_trace(path)))
+                if _write_samples(text, chunks):
+                    return _rewound(text)
+                raise InputFileError(f"{path}: no samples")  # (as reading it whole says)
+            except NotStreamed:  # (possibly after some rows: written again, whole)
+                text.seek(0)
+                text.truncate()
+        text.write(samples_csv(read_input(path)))
+        return _rewound(text)
+    except (InputFileError, TraceReadError, OSError, ValueError):
+        text.close()
+        return None
+
+
+def _rewound(text: io.TextIOWrapper) -> IO[bytes]:
+    """The binary file under ``text``, everything written and read from the start."""
+    text.flush()
+    handle = text.detach()
+    handle.seek(0)
+    return handle
+
+
+def _write_samples(out: TextIO,
+                   chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray | None]]) -> int:
+    """The CSV header and one row per sample (t, acc, and gyro where the first chunk has
+    it), each value as ``%.6g``, chunk after chunk; how many chunks there were."""
+    writer = csv.writer(out, lineterminator="\n")
+    written = 0
+    has_gyro = False
+    for t_s, acc, gyro in chunks:
+        if not written:
+            has_gyro = gyro is not None
+            writer.writerow(["t", "ax", "ay", "az", *(("gx", "gy", "gz") if has_gyro else ())])
+        columns = [np.asarray(t_s)[:, None], acc]
+        if has_gyro:
+            columns.append(gyro)
+        for row in np.hstack(columns):
+            writer.writerow([f"{v:.6g}" for v in row])
+        written += 1
+    return written
