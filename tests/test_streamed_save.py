@@ -106,6 +106,28 @@ def test_the_digest_of_chunks_is_the_digest_of_their_whole(walks, monkeypatch):
         mixed.add(t[50:], acc[50:], gyro[50:])
 
 
+def test_a_digest_that_cannot_spill_to_disk_saves_the_file_read_whole(tmp_path, walks,
+                                                                      small_stream,
+                                                                      monkeypatch):
+    """A full or unwritable temporary folder costs memory, never the session."""
+    import tempfile
+
+    from stridewatch.store import identity
+
+    class FullDisk(tempfile.SpooledTemporaryFile):
+        def rollover(self) -> None:
+            raise OSError(28, "No space left on device")
+
+    path = _write(tmp_path / "walk.csv", _plain_lines(walks))
+    monkeypatch.setattr(identity, "SPOOL_BYTES", 1 << 16)
+    monkeypatch.setattr(identity.tempfile, "SpooledTemporaryFile", FullDisk)
+    assert filing.analyze_streamed(path, rules=builtin_rules(), digest=True) is None
+    code, out, err = _cli(["analyze", str(path), "--json", "--save", "--db",
+                           str(tmp_path / "a.db")])
+    assert code == 0 and "saved session 1" in err
+    assert _rows(tmp_path / "a.db")[0]["content_sha256"] == _by_definition(path)
+
+
 def _cli(args: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
