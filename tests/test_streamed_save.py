@@ -35,7 +35,7 @@ from stridewatch.inputs import read_input
 from stridewatch.store import filing
 from stridewatch.store.identity import SamplesDigest
 from tests.test_table_stream import LAYOUTS, ROWS, _three_walks, _write
-from tests.test_trace_stream import _walk
+from tests.test_trace_stream import _walk, counted_streams
 
 LAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "mobgap-lab"
 #: columns that say when a row was written, not what was saved
@@ -160,16 +160,8 @@ def test_analyze_save_streamed_stores_the_row_saving_it_whole_does(tmp_path, wal
         name, lines = ("walk.csv", _plain_lines) if kind == "plain" else LAYOUTS[kind]
         path = _write(tmp_path / name, lines(walks))
     args = ["analyze", str(path), "--json", "--patient", "p1", "--save"]
-    answered: list[bool] = []
-    real = filing.analyze_streamed
-
-    def counting(*a, **k):
-        answer = real(*a, **k)
-        answered.append(answer is not None)
-        return answer
-
     with monkeypatch.context() as patch:  # streamed, and no whole read at all
-        patch.setattr(filing, "analyze_streamed", counting)
+        answered = counted_streams(patch, "analyze_streamed")
         patch.setattr("stridewatch.inputs.read_recordings", _no_whole_read)
         patch.setattr("stridewatch.store.filing.read_input", _no_whole_read)
         streamed = _cli([*args, "--db", str(tmp_path / "streamed.db")])
@@ -197,16 +189,8 @@ def test_a_cohort_streams_its_recordings_into_the_tables_reading_them_whole_give
               _h10_trace(tmp_path / "walk.swtrace"),
               _write(tmp_path / "broken.csv", ["t,ax,ay", "0,1,2"]),
               _write(tmp_path / "short.csv", _plain_lines(walks[:150]))]  # refused: 1.5 s
-    answered: list[bool] = []
-    real = filing.analyze_streamed
-
-    def counting(*a, **k):
-        answer = real(*a, **k)
-        answered.append(answer is not None)
-        return answer
-
     with monkeypatch.context() as patch:
-        patch.setattr(filing, "analyze_streamed", counting)
+        answered = counted_streams(patch, "analyze_streamed")
         patch.setattr("stridewatch.cohort.task.read_input", _no_whole_read_unless_broken)
         run_cohort(inputs, tmp_path / "streamed", progress=None)
     assert answered == [True, True, True, False]  # the broken file: read whole, its error

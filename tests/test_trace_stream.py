@@ -402,20 +402,27 @@ def _analyze(capsys, args: list[str]) -> tuple[int, str, str]:
     return code, out, err
 
 
-def _streamed_and_whole(capsys, monkeypatch, args: list[str]):
-    """(exit status, stdout, stderr) of ``analyze`` as it is, and with every trace read
-    whole (as before streaming); and, of the traces this process answered, which
-    were streamed."""
+def counted_streams(patch: pytest.MonkeyPatch, name: str) -> list[bool]:
+    """Patch ``stridewatch.store.filing.<name>`` (a stream analysis answering None when the
+    file is to be read whole) to note, call by call, whether it streamed."""
     streamed: list[bool] = []
-    real = filing.analyze_streamed_trace
+    real = getattr(filing, name)
 
     def counting(*a, **k):
         answer = real(*a, **k)
         streamed.append(answer is not None)
         return answer
 
+    patch.setattr(filing, name, counting)
+    return streamed
+
+
+def _streamed_and_whole(capsys, monkeypatch, args: list[str]):
+    """(exit status, stdout, stderr) of ``analyze`` as it is, and with every trace read
+    whole (as before streaming); and, of the traces this process answered, which
+    were streamed."""
     with monkeypatch.context() as patch:
-        patch.setattr(filing, "analyze_streamed_trace", counting)
+        streamed = counted_streams(patch, "analyze_streamed_trace")
         as_stream = _analyze(capsys, args)
     with monkeypatch.context() as patch:
         patch.setattr(filing, "analyze_streamed_trace", lambda *a, **k: None)
