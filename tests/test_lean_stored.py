@@ -92,3 +92,23 @@ def test_calibrate_without_standing_is_refused_and_stores_nothing(calibrated_sto
     assert get_lean_reference(db, "p11", "AA:BB:CC:DD:EE:FF") is None
     with store.connect(db).connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM lean_references").scalar() == 1
+
+
+def test_report_and_the_web_app_use_the_stored_reference_as_analyze_does(
+        calibrated_store, capsys, tmp_path):
+    from stridewatch.cli.report import build_report
+    from stridewatch.web import recordings
+
+    folder, db = calibrated_store
+    walk = _trace(folder / "reported.swtrace", [Phase("walk", 120, sagittal_deg=14.0)],
+                  MOUNT, seed=25)
+    analysed = _analyze(capsys, walk, db, "p9")["lean"]
+    assert analysed["reference"] == "stored"
+    built = build_report(walk, tmp_path / "report.html", patient_id="p9", db=db, save=False)
+    assert built.session["lean"] == analysed
+    with open(walk, "rb") as handle:  # uploaded in the clinic web app
+        filed = recordings.file_upload(db, handle, "walk.swtrace", "p9", tmp_path / "up",
+                                       2**26)
+    assert store.load_session(db, filed.session_id)["lean"] == analysed
+    assert recordings.reanalyse_patient(db, "p9") == 1  # after the patient's rules changed
+    assert store.load_session(db, filed.session_id)["lean"] == analysed

@@ -143,9 +143,10 @@ def build_report(
     """Analyse one recording and write its HTML report (and PDF when ``pdf`` is given).
 
     ``rules``: a rules TOML path or RuleSet; when None the patient's rules stored in ``db``
-    are used, else the defaults. ``db``: the store (path or connection); when given (and
-    ``save``), the session is saved there (patient, trace link, rules version) once every
-    output is written. ``session_date``: when the walk was recorded; default: the
+    are used, else the defaults. The patient's stored lean reference for the sensor (from
+    ``calibrate``) is used as ``analyze --patient`` uses it. ``db``: the store (path or
+    connection); when given (and ``save``), the session is saved there (patient, trace
+    link, rules version) once every output is written. ``session_date``: when the walk was recorded; default: the
     recording's start time if it has one, else the file's modification time. Raises
     ``InputFileError`` naming the file for unreadable input or an unwritable output.
     """
@@ -165,7 +166,7 @@ def build_report(
     kept = KeptSamples()
     result, recording, streamed = analyze_file(
         path, units, time_unit, rules=ruleset, calibrate_s=calibrate_s, axes=axes,
-        digest=db is not None and save, tap=kept.tap)
+        db=db, patient_id=patient_id, digest=db is not None and save, tap=kept.tap)
     session = result.to_dict(str(path))
     session["recording"] = recording_header(recording, session, patient_id=patient_id,
                                             started_at=session_date)

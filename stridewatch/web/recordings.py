@@ -21,7 +21,12 @@ from analysis.rules import RuleSet
 from firmware_bridge.trace.events import FORMAT_NAME
 from stridewatch.inputs import TRACE_SUFFIX, InputFileError, read_input
 from stridewatch.store import database as store
-from stridewatch.store.filing import analyze_file, analyze_recording, resolve_rules
+from stridewatch.store.filing import (
+    analyze_file,
+    analyze_recording,
+    resolve_rules,
+    stored_lean_reference,
+)
 from stridewatch.store.identity import identify
 
 CHUNK_BYTES = 1 << 16
@@ -86,7 +91,9 @@ def file_upload(
         try:
             recording = read_input(tmp)
             rules = resolve_rules(None, patient_id, db)
-            result = analyze_recording(recording, rules=rules)
+            result = analyze_recording(
+                recording, rules=rules,
+                stored_reference=stored_lean_reference(db, patient_id, recording))
         except InputFileError as exc:
             raise UploadError(_without_path(str(exc), tmp, display_name)) from exc
         session = result.to_dict(display_name)
@@ -147,8 +154,9 @@ def stored_recording_path(session: store.StoredSession) -> Path | None:
 
 
 def reanalyse_patient(db: store.DbLike, patient_id: str, rules: RuleSet | None = None) -> int:
-    """Analyse again, with the patient's current rules, every session of the patient whose
-    recording is stored; their flags are replaced in the store. Returns how many."""
+    """Analyse again, with the patient's current rules (and stored lean references, as at
+    upload), every session of the patient whose recording is stored; their flags are
+    replaced in the store. Returns how many."""
     rules = rules or resolve_rules(None, patient_id, db)
     done = 0
     for stored in store.list_sessions(db, patient_id=patient_id):
@@ -157,7 +165,7 @@ def reanalyse_patient(db: store.DbLike, patient_id: str, rules: RuleSet | None =
             continue
         old = store.load_session(db, stored.id)
         try:  # (as a stream where it streams: a long recording is not held)
-            result = analyze_file(path, rules=rules)[0]
+            result = analyze_file(path, rules=rules, db=db, patient_id=patient_id)[0]
         except InputFileError:
             continue
         session = result.to_dict(str(old.get("source") or stored.source or ""))
