@@ -146,9 +146,10 @@ def build_report(
     are used, else the defaults. The patient's stored lean reference for the sensor (from
     ``calibrate``) is used as ``analyze --patient`` uses it. ``db``: the store (path or
     connection); when given (and ``save``), the session is saved there (patient, trace
-    link, rules version) once every output is written. ``session_date``: when the walk was recorded; default: the
-    recording's start time if it has one, else the file's modification time. Raises
-    ``InputFileError`` naming the file for unreadable input or an unwritable output.
+    link, rules version) once every output is written. ``session_date``: when the walk
+    was recorded; default: the recording's start time if it has one, else the file's
+    modification time. Raises ``InputFileError`` naming the file for unreadable input or
+    an unwritable output.
     """
     from stridewatch.report.header import recording_header
     from stridewatch.report.limits import guidelines_from_rules, thresholds_from_rules
