@@ -121,22 +121,44 @@ class GaitFeatures:
             return np.zeros(0), np.zeros(0, dtype=int), np.zeros((0, 3)), np.zeros((0, 3))
         t = np.concatenate(self.second_t_s)
         seg = np.concatenate(self.second_segment)
-        total = np.concatenate(self.second_sum_g)
-        count = np.concatenate(self.second_count)
-        # A bin cut by a chunk boundary arrives in two pieces: add them up.
+        # A bin cut by a chunk boundary arrives in two pieces, one after the other: add
+        # them up (in arrival order, so the sums are the same however the bins are found).
         key = np.round(t * 1000.0).astype(np.int64) * 1000 + seg
-        uniq, inverse = np.unique(key, return_inverse=True)
-        sums = np.zeros((len(uniq), 3))
-        np.add.at(sums, inverse, total)
-        squares = np.zeros((len(uniq), 3))
-        np.add.at(squares, inverse, np.concatenate(self.second_sumsq_g2))
-        counts = np.zeros(len(uniq))
-        np.add.at(counts, inverse, count)
-        first = np.zeros(len(uniq), dtype=int)
-        first[inverse[::-1]] = np.arange(len(inverse))[::-1]
+        if (key[1:] >= key[:-1]).all():  # in time order, as the extractor appends them
+            first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            del key
+            sums = np.add.reduceat(np.concatenate(self.second_sum_g), first, axis=0)
+            sums += 0.0  # (-0.0 becomes 0.0, as when adding to zeros)
+            squares = np.add.reduceat(np.concatenate(self.second_sumsq_g2), first, axis=0)
+            squares += 0.0
+            counts = np.add.reduceat(np.concatenate(self.second_count), first)
+        else:
+            first, sums, squares, counts = _bins_in_any_order(
+                key, np.concatenate(self.second_sum_g),
+                np.concatenate(self.second_sumsq_g2), np.concatenate(self.second_count))
         mean = sums / counts[:, None]
-        std = np.sqrt(np.maximum(squares / counts[:, None] - mean * mean, 0.0))
+        del sums
+        squares /= counts[:, None]
+        squares -= mean * mean
+        std = np.sqrt(np.maximum(squares, 0.0, out=squares), out=squares)
         return t[first], seg[first], mean, std
+
+
+def _bins_in_any_order(
+    key: np.ndarray, total: np.ndarray, sumsq: np.ndarray, count: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``GaitFeatures.seconds``' bins by key when pieces are not in time order: the index of
+    each bin's first piece, and the sums, sums of squares and counts of its pieces."""
+    uniq, inverse = np.unique(key, return_inverse=True)
+    sums = np.zeros((len(uniq), 3))
+    np.add.at(sums, inverse, total)
+    squares = np.zeros((len(uniq), 3))
+    np.add.at(squares, inverse, sumsq)
+    counts = np.zeros(len(uniq))
+    np.add.at(counts, inverse, count)
+    first = np.zeros(len(uniq), dtype=int)
+    first[inverse[::-1]] = np.arange(len(inverse))[::-1]
+    return first, sums, squares, counts
 
 
 _LIST_FIELDS = (

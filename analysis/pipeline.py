@@ -356,13 +356,15 @@ def derive_session(
     stored_reference: LeanReference | None = None,
     wear_prior: WearPrior | None = None,
     contacts: Contacts | None = None,
+    seconds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> SessionResult:
     """Everything after the per-sample stage: bouts, sides, cadence, asymmetry, lean, rules.
 
     ``final`` False (a live snapshot): a calibration segment not processed yet
     is not an error; lean is relative to the walking until it is.
     ``contacts``: the contacts to use instead of all of ``features``' (the second
-    pass, once second impacts in one stance are dropped: ``analysis.echoes``).
+    pass, once second impacts in one stance are dropped: ``analysis.echoes``);
+    ``seconds``: ``features.seconds()``, which the second pass takes from the first.
     """
     warnings: list[str] = []
     first_pass = contacts is None
@@ -372,7 +374,9 @@ def derive_session(
     peak_offset, yaw_before = contacts.peak_offset_s, contacts.yaw_before_dps
     bouts_all = find_bouts(ic_all, ic_seg)
     step_reg, stride_reg = regularity(features.regularity_sums)
-    sec_t, _sec_seg, sec_mean, sec_std = features.seconds()
+    if seconds is None:
+        seconds = features.seconds()
+    sec_t, _sec_seg, sec_mean, sec_std = seconds
     band_share = gait_band_share(features.regularity_sums, sec_std[_covered(
         sec_t, [b.start_s for b in bouts_all], [b.end_s for b in bouts_all])])
     not_walking = not_walking_reason(step_reg, stride_reg, band_share,
@@ -430,7 +434,7 @@ def derive_session(
                 features, rules=rules, calibrate_s=calibrate_s, axes_override=axes_override,
                 acc_units=acc_units, start_s=start_s, end_s=end_s, final=final,
                 stored_reference=stored_reference, wear_prior=wear_prior,
-                contacts=contacts.subset(others),
+                contacts=contacts.subset(others), seconds=seconds,
             )
         side_labels = label_sides(ic_t, side_vec, axes, bouts, yaw_before)
 
