@@ -12,7 +12,6 @@ from analysis.extraction import FeatureExtractor, _bins_in_any_order
 from analysis.timebase import UniformBlock
 
 
-
 def _blocks(acc: np.ndarray, fs: float, segment: int, t0: float, size: int):
     for i in range(0, len(acc), size):
         yield UniformBlock(segment, t0 + i / fs, fs, acc[i : i + size])
