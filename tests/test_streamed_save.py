@@ -209,8 +209,14 @@ def test_a_cohort_streams_its_recordings_into_the_tables_reading_them_whole_give
         f"{inputs[3]}, line 1: missing column(s) az")
     # a recording the analysis refuses keeps its error with its content hash, as before
     assert sessions["error"][4] and sessions["content_sha256"][4] == _by_definition(inputs[4])
-    summary = run_cohort(inputs, tmp_path / "streamed", resume=True, progress=None)
+    with monkeypatch.context() as patch:  # resumed: the kept hashes compared as streams
+        answered = counted_streams(patch, "analyze_streamed")
+        patch.setattr("stridewatch.cohort.task.read_input", _no_whole_read_unless_broken)
+        summary = run_cohort(inputs, tmp_path / "streamed", resume=True, progress=None)
     assert (summary.skipped, summary.failed) == (3, 2)  # the streamed hashes are the kept ones
+    # only the two failed ones were analysed again, as in the first run: the broken file
+    # read whole, the short one refused by the stream's analysis (an error, not an answer)
+    assert answered == [False]
 
 
 @pytest.mark.parametrize("streams", [True, False])

@@ -48,12 +48,29 @@ def content_sha256(recording: Any, path: Path) -> str:
     return content_digest(recording, path)[0]
 
 
+def unchanged(path: Path, options: AnalysisOptions, known_sha256: str) -> bool:
+    """Whether the file's content hash, found by reading it as a stream (memory independent
+    of its length, no analysis), is still ``known_sha256``: a trace's lines, the samples of a
+    file the analysis streams. False when it is not read as a stream: a resumed run then
+    reads it whole to compare (a recording whose clock needed repairs was hashed repaired)."""
+    from firmware_bridge.trace import TraceFormatError
+    from stridewatch.inputs import TRACE_SUFFIX
+    from stridewatch.store.filing import streamed_samples_sha256
+    from stridewatch.store.identity import trace_content
+
+    if path.suffix == TRACE_SUFFIX:
+        try:
+            return trace_content(path)[0] == known_sha256
+        except (TraceFormatError, OSError, ValueError):
+            return False
+    return streamed_samples_sha256(path, options.units) == known_sha256
+
+
 def _analyzed_as_stream(path: Path, options: AnalysisOptions) -> tuple[Any, Any] | None:
     """The result and sample-less recording of a file the analysis streams (memory
     independent of its length: a long recording does not fill a worker), else None (read
-    whole). A resumed run whose kept result may still hold reads the file whole instead,
-    to compare its content hash before analysing; so does a recording the analysis
-    refuses (its error is kept with its content hash, as reading it whole keeps it)."""
+    whole). A recording the analysis refuses is read whole too (its error is kept with its
+    content hash, as reading it whole keeps it)."""
     from stridewatch.store.filing import analyze_streamed
 
     try:
@@ -77,7 +94,10 @@ def analyze_one(index: int, source: str, options: AnalysisOptions,
                               "session": None, "error": None, "skipped": False}
     path = Path(source)
     try:
-        if known_sha256 is None and (streamed := _analyzed_as_stream(path, options)):
+        if known_sha256 is not None and unchanged(path, options, known_sha256):
+            result["content_sha256"], result["skipped"] = known_sha256, True
+            return result
+        if streamed := _analyzed_as_stream(path, options):
             analysed, recording = streamed
             result["content_sha256"] = content_sha256(recording, path)
             result["session"] = session_json(analysed, recording)

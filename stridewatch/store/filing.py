@@ -119,19 +119,70 @@ def analyze_streamed(
     whole-file reader: its clock needs repairs, a cell is not a number; for a table, any
     error): read it whole then. ``tap``: what the chunks pass through on their way to the
     analysis (e.g. the report keeping its signal)."""
+    options = {"rules": rules, "calibrate_s": calibrate_s, "axes": axes, "db": db,
+               "patient_id": patient_id, "digest": digest, "tap": tap}
+
+    def analysed(chunks: Iterator[SampleChunk], acc_units: str | None, recording: Recording,
+                 meta: Recording | None) -> tuple[SessionResult, Recording] | None:
+        return _analyzed_stream(chunks, acc_units, recording, meta, **options)
+
+    done = _through_stream(path, units, time_unit, analysed)
+    if done is _A_TRACE:
+        return analyze_streamed_trace(path, units, rules=rules, calibrate_s=calibrate_s,
+                                      axes=axes, db=db, patient_id=patient_id, tap=tap)
+    return done
+
+
+def streamed_samples_sha256(
+    path: Path, units: str | None = None, time_unit: str | None = None
+) -> str | None:
+    """The ``samples_sha256`` of a file's samples read as ``analyze_streamed`` reads them,
+    without analysing them (memory independent of the length): the content hash a session
+    or cohort result of the file has when it was analysed as a stream. None for a file not
+    read as a stream here (another format, a trace, or a file the reader refuses)."""
+    done = _through_stream(path, units, time_unit, _chunks_digest)
+    return None if done is _A_TRACE else done
+
+
+def _chunks_digest(chunks: Iterator[SampleChunk], acc_units: str | None,
+                   recording: Recording, meta: Recording | None) -> str | None:
+    from analysis.streaming import NotStreamable
+    from stridewatch.inputs.chunks import TimeNotInSeconds
+    from stridewatch.store.identity import SamplesDigest
+
+    samples = SamplesDigest()
+    try:
+        for _ in samples.tap(chunks):
+            pass
+        return samples.hexdigest()
+    except TimeNotInSeconds:
+        raise
+    except (NotStreamable, InputError, InputFileError, OSError):
+        return None
+    finally:
+        samples.close()
+
+
+_A_TRACE = object()  # ``_through_stream``: the file is a trace (decoded by its own stream)
+
+
+def _through_stream(path: Path, units: str | None, time_unit: str | None,
+                    use: Callable[..., object]) -> object:
+    """``use(chunks, acc_units, recording, meta)`` on the file's samples as a stream, and
+    what it returns: a plain-layout CSV (``meta`` None), or a table (a CSV in another layout,
+    Polar Sensor Logger or Xsens text; ``meta`` its recording); ``_A_TRACE`` for a trace;
+    None for a file not streamed (another format, or a table the stream cannot read)."""
     import numpy as np
 
     from analysis.timebase import TimeUnit
     from stridewatch.inputs.chunks import TimeNotInSeconds, recording_chunks, streamable
 
-    options = {"rules": rules, "calibrate_s": calibrate_s, "axes": axes, "db": db,
-               "patient_id": patient_id, "digest": digest, "tap": tap}
     if streamable(path, time_unit):
         recording = Recording(source=str(path), t_s=np.zeros(0), acc=np.zeros((0, 3)),
                               gyro_dps=None, acc_units=units,
                               time_unit=TimeUnit("s", False, time_unit is None).describe())
         try:
-            return _analyzed_stream(recording_chunks(path), units, recording, None, **options)
+            return use(recording_chunks(path), units, recording, None)
         except TimeNotInSeconds:  # ms or Unix time under a plain header: a table, below
             fmt = "csv"
     else:
@@ -142,8 +193,7 @@ def analyze_streamed(
         except InputFileError:  # the whole-file reader says why
             return None
         if fmt == "swtrace":
-            return analyze_streamed_trace(path, units, rules=rules, calibrate_s=calibrate_s,
-                                          axes=axes, db=db, patient_id=patient_id, tap=tap)
+            return _A_TRACE
         if fmt not in TABLE_FORMATS:  # (a .cwa, .gt3x or data.mat is read whole, no pandas)
             return None
     from stridewatch.inputs.table_stream import table_stream  # (imports pandas)
@@ -151,8 +201,7 @@ def analyze_streamed(
     table = table_stream(path, fmt, units, time_unit)
     if table is None:
         return None
-    return _analyzed_stream(table.chunks(), table.acc_units, table.recording, table.recording,
-                            **options)
+    return use(table.chunks(), table.acc_units, table.recording, table.recording)
 
 
 def _analyzed_stream(
