@@ -51,8 +51,8 @@ def content_sha256(recording: Any, path: Path) -> str:
 def unchanged(path: Path, options: AnalysisOptions, known_sha256: str) -> bool:
     """Whether the file's content hash, found by reading it as a stream (memory independent
     of its length, no analysis), is still ``known_sha256``: a trace's lines, the samples of a
-    file the analysis streams. False when it is not read as a stream: a resumed run then
-    reads it whole to compare (a recording whose clock needed repairs was hashed repaired)."""
+    file the analysis streams. False when it is not read as a stream, or hashes otherwise
+    so: a resumed run then reads it whole to compare, as a file analysed whole was hashed."""
     from firmware_bridge.trace import TraceFormatError
     from stridewatch.inputs import TRACE_SUFFIX
     from stridewatch.store.filing import streamed_samples_sha256
