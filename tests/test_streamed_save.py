@@ -219,6 +219,26 @@ def test_a_cohort_streams_its_recordings_into_the_tables_reading_them_whole_give
     assert answered == [False]
 
 
+def test_a_resumed_cohort_keeps_a_recording_its_stream_could_not_analyse_without_reading_it(
+        tmp_path, walks, small_stream, monkeypatch):
+    """A phone's repeated time stamp: the stream analysis refuses it, the file is read and
+    repaired whole; its kept hash (the samples as read, before any repair) is the stream's."""
+    lines = _plain_lines(walks)
+    row = len(lines) // 2
+    lines[row + 1] = ",".join([lines[row].split(",")[0], *lines[row + 1].split(",")[1:]])
+    path = _write(tmp_path / "repeated.csv", lines)
+    with monkeypatch.context() as patch:
+        answered = counted_streams(patch, "analyze_streamed")
+        first = run_cohort([path], tmp_path / "out", progress=None)
+    assert answered == [False] and first.analysed == 1  # analysed whole, clock repaired
+    with monkeypatch.context() as patch:
+        answered = counted_streams(patch, "analyze_streamed")
+        patch.setattr("stridewatch.cohort.task.read_input", _no_whole_read)
+        summary = run_cohort([path], tmp_path / "out", resume=True, progress=None)
+    assert (summary.skipped, answered) == (1, [])
+    assert filing.streamed_samples_sha256(path) == _by_definition(path)
+
+
 @pytest.mark.parametrize("streams", [True, False])
 def test_a_finished_recordings_trace_is_saved_without_reading_it_whole(tmp_path, monkeypatch,
                                                                        streams):
