@@ -331,6 +331,34 @@ def test_a_stored_traces_report_signal_is_decoded_as_a_stream(tmp_path, monkeypa
     assert stored_signal(tmp_path / "damaged.swtrace", session) is None
 
 
+@pytest.mark.parametrize("layout", ["plain", "polar"])
+def test_a_stored_csvs_signal_and_samples_are_read_as_a_stream(tmp_path, walks, small_stream,
+                                                               monkeypatch, layout):
+    """A web upload's stored CSV: its viewer signal and its CSV of samples come from the
+    file read as a stream, the same as from reading it whole."""
+    from stridewatch.cli.report import report_signal, stored_signal
+    from stridewatch.web.reports import samples_csv, samples_csv_file
+
+    name, lines = ("walk.csv", _plain_lines(walks)) if layout == "plain" else (
+        LAYOUTS["polar"][0], LAYOUTS["polar"][1](walks))
+    path = _write(tmp_path / name, lines)
+    whole = read_input(path)
+    session = filing.analyze_recording(whole, rules=builtin_rules()).to_dict(str(path))
+    expected = report_signal(whole, session)
+    with monkeypatch.context() as patch:
+        patch.setattr("stridewatch.inputs.read_input", _no_whole_read)
+        signal = stored_signal(path, session)
+        with samples_csv_file(path) as handle:
+            written = handle.read().decode("utf-8")
+    assert len(signal.t_s) == len(whole.t_s) > 10_000
+    assert np.array_equal(signal.t_s, expected.t_s)
+    assert np.array_equal(signal.vertical_g, expected.vertical_g)
+    assert abs(np.median(signal.vertical_g) - 1.0) < 0.1  # along the up axis: ~1 g
+    assert written == samples_csv(whole)
+    broken = _write(tmp_path / "broken.csv", ["t,ax,ay", "0,1,2"])  # the whole read's refusal
+    assert stored_signal(broken, session) is None and samples_csv_file(broken) is None
+
+
 def test_a_stored_sessions_page_and_downloads_do_not_hold_its_recording(tmp_path, monkeypatch):
     from stridewatch.inputs.swtrace import read_trace_recording
     from stridewatch.store import engine

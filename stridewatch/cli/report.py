@@ -23,7 +23,10 @@ from stridewatch.terminal import terminal_text
 # numpy, the store, the analysis and matplotlib are imported by the functions that use
 # them, so that registering these commands (every CLI start) stays cheap.
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from analysis.rules import RuleSet
+    from analysis.streaming import SampleChunk
     from stridewatch.report.signal import KeptSamples, ReportSignal
     from stridewatch.store import database as store
 
@@ -64,25 +67,23 @@ def _signal_units(session: dict, read_units: str | None) -> str:
 
 def stored_signal(path: Path, session: dict) -> ReportSignal | None:
     """The signal of a stored session from its recording file (None when it cannot be
-    read): a trace decoded as a stream, only the times and vertical acceleration held
-    (decoded whole where the stream cannot be); another file read whole."""
+    read), read as a stream where ``analyze`` streams it (only the times and vertical
+    acceleration held), else whole."""
     from analysis.units import to_g
-    from firmware_bridge.trace.stream_decode import NotStreamed, stream_trace
-    from stridewatch.inputs import TRACE_SUFFIX, read_input
-    from stridewatch.inputs.swtrace import TraceReadError, trace_chunks
+    from stridewatch.inputs import read_input
+    from stridewatch.inputs.swtrace import TraceReadError
     from stridewatch.report.signal import chunks_signal
+    from stridewatch.store.filing import read_as_stream
+
+    def signal(chunks: Iterator[SampleChunk], acc_units: str | None) -> ReportSignal:
+        units = _signal_units(session, acc_units)
+        return chunks_signal(((c.t_s, c.acc) for c in chunks), lambda acc: to_g(acc, units),
+                             (session.get("axes") or {}).get("up"),
+                             session.get("sample_rate_hz"))
 
     try:
-        if path.suffix == TRACE_SUFFIX:
-            try:
-                pieces = ((c.t_s, c.acc) for c in trace_chunks(stream_trace(path)))
-                units = _signal_units(session, "g")  # (traces are decoded to g)
-                return chunks_signal(pieces, lambda acc: to_g(acc, units),
-                                     (session.get("axes") or {}).get("up"),
-                                     session.get("sample_rate_hz"))
-            except NotStreamed:
-                pass
-        return report_signal(read_input(path), session)
+        streamed = read_as_stream(path, signal)
+        return streamed if streamed is not None else report_signal(read_input(path), session)
     except (InputFileError, TraceReadError, OSError, ValueError):
         return None
 

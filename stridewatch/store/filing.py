@@ -19,6 +19,7 @@ from stridewatch.terminal import terminal_text
 # ~0.4 s to import) only when it is used: `analyze` without --save or --patient never is.
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from typing import TypeVar
 
     from analysis.lean import LeanReference
     from analysis.pipeline import SessionResult
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     #: what a stream's chunks pass through on their way to the analysis
     Tap = Callable[[Iterator[SampleChunk]], Iterator[SampleChunk]]
+    T = TypeVar("T")
 
 
 def analyze_recording(
@@ -161,6 +163,28 @@ def _chunks_digest(chunks: Iterator[SampleChunk], acc_units: str | None,
         return None
     finally:
         samples.close()
+
+
+def read_as_stream(path: Path, use: Callable[[Iterator[SampleChunk], str | None], T],
+                   ) -> T | None:
+    """What ``use(chunks, acc_units)`` returns for a recording file's samples read as a
+    stream, memory independent of its length: a ``.swtrace`` trace decoded as a stream
+    (in g), another file as ``analyze_streamed`` reads it. None when the file is not read
+    as a stream, also when the stream gives up part-way (``use`` may have seen some
+    chunks): read it whole then, in place of what ``use`` made. A file that cannot be read
+    raises as reading it does (``InputFileError``, ``TraceReadError``, ``OSError``)."""
+    from analysis.streaming import NotStreamable
+    from firmware_bridge.trace.stream_decode import NotStreamed, stream_trace
+    from stridewatch.inputs.swtrace import trace_chunks
+
+    try:
+        if path.suffix == TRACE_SUFFIX:
+            return use(trace_chunks(stream_trace(path)), "g")
+        done = _through_stream(path, None, None,
+                               lambda chunks, acc_units, _recording, _meta: use(chunks, acc_units))
+    except (NotStreamed, NotStreamable):
+        return None
+    return None if done is _A_TRACE else done
 
 
 _A_TRACE = object()  # ``_through_stream``: the file is a trace (decoded by its own stream)

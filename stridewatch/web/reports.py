@@ -212,25 +212,23 @@ def samples_csv(recording: Recording) -> str:
 
 def samples_csv_file(path: Path) -> IO[bytes] | None:
     """``samples_csv`` of a stored recording file, written to an anonymous temporary file
-    (rewound; it goes when closed), or None when the file cannot be read. A trace is
-    decoded as a stream, a chunk at a time (decoded whole where the stream cannot be), so
-    a long recording is never held; another file is read whole."""
-    from firmware_bridge.trace.stream_decode import NotStreamed, stream_trace
-    from stridewatch.inputs import TRACE_SUFFIX, InputFileError, read_input
-    from stridewatch.inputs.swtrace import TraceReadError, trace_chunks
+    (rewound; it goes when closed), or None when the file cannot be read. It is read as a
+    stream where ``analyze`` streams it, a chunk at a time, so a long recording is never
+    held; else whole."""
+    from stridewatch.inputs import InputFileError, read_input
+    from stridewatch.inputs.swtrace import TraceReadError
+    from stridewatch.store.filing import read_as_stream
 
     text = io.TextIOWrapper(tempfile.TemporaryFile(), encoding="utf-8", newline="")
     try:
-        if path.suffix == TRACE_SUFFIX:
-            try:
-                chunks = ((c.t_s, c.acc, c.gyro_dps) for c in trace_chunks(stream_trace(path)))
-                if _write_samples(text, chunks):
-                    return _rewound(text)
-                raise InputFileError(f"{path}: no samples")  # (as reading it whole says)
-            except NotStreamed:  # (possibly after some rows: written again, whole)
-                text.seek(0)
-                text.truncate()
-        text.write(samples_csv(read_input(path)))
+        written = read_as_stream(path, lambda chunks, _units: _write_samples(
+            text, ((c.t_s, c.acc, c.gyro_dps) for c in chunks)))
+        if written == 0:
+            raise InputFileError(f"{path}: no samples")  # (as reading it whole says)
+        if written is None:  # not streamed (possibly after some rows): written again, whole
+            text.seek(0)
+            text.truncate()
+            text.write(samples_csv(read_input(path)))
         return _rewound(text)
     except (InputFileError, TraceReadError, OSError, ValueError):
         text.close()
