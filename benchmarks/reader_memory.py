@@ -3,8 +3,10 @@
 Writes the real-signal day of benchmarks/realday.py (the mobgap-lab lower-back recordings
 tiled and perturbed, with rests and gaps; 100 Hz) for each length in ``--hours`` in four
 layouts: the plain CSV, a phone app's CSV (semicolons, Unix ms, m/s² and rad/s in the
-header), a Polar Sensor Logger export (sensor ns since 2000, mg) and an Xsens MT Manager
-export (SampleTimeFine ticks, m/s², rad/s); then runs ``python -m stridewatch analyze FILE
+header), a Polar Sensor Logger export (sensor ns since 2000, mg), an Xsens MT Manager
+export (SampleTimeFine ticks, m/s², rad/s) and an Axivity AX3 ``.cwa`` (packed samples,
+logged without a break: firmware_bridge.emulation.axivity_cwa); then runs
+``python -m stridewatch analyze FILE
 --json`` on each and prints CPU (user + sys) and peak RSS. Memory independent of length
 means the longer file peaks where the shorter one does. ``--save``: as a clinician files
 them (``--save`` into a store in the temporary folder, one session per file), which hashes
@@ -24,9 +26,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 
 from realday import write_day  # noqa: E402
 from throughput import run_child  # noqa: E402
+
+from firmware_bridge.emulation.axivity_cwa import cwa_bytes  # noqa: E402
 
 G = 9.80665
 START_UNIX_S = 1_764_583_200  # 2025-12-01 10:00 UTC
@@ -49,7 +54,9 @@ def write_layouts(plain: Path, folder: Path, hours: float) -> dict[str, Path]:
         "phone-app CSV": folder / f"phone-{hours:g}h.csv",
         "Polar Sensor Logger": folder / f"Polar_H10_1A2B3C4D_20251201100000_{hours:g}h_ACC.txt",
         "Xsens MT Manager": folder / f"MT_00B42D4F_{hours:g}h.txt",
+        "Axivity .cwa": folder / f"ax3-{hours:g}h.cwa",
     }
+    acc_g = []
     with (paths["phone-app CSV"].open("w") as phone,
           paths["Polar Sensor Logger"].open("w") as polar,
           paths["Xsens MT Manager"].open("w") as xsens):
@@ -73,7 +80,10 @@ def write_layouts(plain: Path, folder: Path, hours: float) -> dict[str, Path]:
             packets = (row + np.arange(len(t))) % 2**16
             np.savetxt(xsens, np.column_stack([packets, ticks, acc, rad]), delimiter="\t",
                        fmt=["%d", "%d"] + ["%.6f"] * 6)
+            acc_g.append(acc / G)
             row += len(t)
+    paths["Axivity .cwa"].write_bytes(cwa_bytes(np.vstack(acc_g), start_unix_s=START_UNIX_S,
+                                                layout="packed"))
     return paths
 
 

@@ -21,6 +21,12 @@ FORMAT_NAMES = {"cwa": "Axivity .cwa", "gt3x": "ActiGraph .gt3x"}
 
 def read_actfast(path: Path, fmt: str, units: str | None = None) -> Recording:
     """Acceleration (g) and angular rate where present, times from the device's stamps."""
+    return samples_read(path, fmt, library_read(path, fmt, path), units)
+
+
+def library_read(path: Path, fmt: str, read_path: Path) -> dict:
+    """What actfast reads from ``read_path`` (``path`` itself, or a part of it: see
+    ``stridewatch.inputs.cwa_stream``); its errors name ``path``."""
     try:
         import actfast
     except ModuleNotFoundError as exc:
@@ -29,15 +35,22 @@ def read_actfast(path: Path, fmt: str, units: str | None = None) -> Recording:
             f'pip install "stridewatch[{EXTRA}]"'
         ) from exc
     try:
-        result = actfast.read(str(path))
+        return actfast.read(str(read_path))
     except (ValueError, OSError) as exc:
         raise InputFileError(f"{path}: damaged {FORMAT_NAMES[fmt]} file ({exc})") from exc
+
+
+def samples_read(path: Path, fmt: str, result: dict, units: str | None = None,
+                 t0_ns: int | None = None) -> Recording:
+    """The recording in actfast's ``result``; ``t0_ns``: the first stamp of the whole
+    file when ``result`` is a later part of it (seconds count from that stamp)."""
     series = result.get("timeseries", {})
     table = next((s for s in series.values() if "acceleration" in s), None)
     if table is None or len(table["datetime"]) == 0:
         raise InputFileError(f"{path}: the {FORMAT_NAMES[fmt]} file holds no acceleration")
     stamps_ns = np.asarray(table["datetime"], dtype=np.int64)
-    t_s, start_unix_s = to_seconds(stamps_ns, TimeUnit("ns", epoch=True, detected=False))
+    t_s, start_unix_s = to_seconds(stamps_ns, TimeUnit("ns", epoch=True, detected=False),
+                                   t0_ns)
     acc = np.asarray(table["acceleration"], dtype=np.float64)
     gyro = table.get("gyroscope")
     gyro = None if gyro is None or len(gyro) != len(acc) else np.asarray(gyro, dtype=np.float64)

@@ -187,52 +187,13 @@ def actigraph_gt3x(t: np.ndarray, acc_g: np.ndarray) -> None:
         archive.writestr("log.bin", bytes(log))
 
 
-def _cwa_time(unix_s: int) -> int:
-    """CWA packed time (OpenMovement cwa.h): year-2000 <<26 | month <<22 | day <<17 |
-    hour <<12 | minute <<6 | second."""
-    import datetime as dt
+def axivity_cwa(acc_g: np.ndarray) -> None:
+    """Axivity AX3 layout, 3 axes of int16 (firmware_bridge.emulation.axivity_cwa)."""
+    from firmware_bridge.emulation.axivity_cwa import cwa_bytes
 
-    d = dt.datetime.fromtimestamp(unix_s, dt.UTC)
-    return ((d.year - 2000) << 26) | (d.month << 22) | (d.day << 17) | (d.hour << 12) | (
-        d.minute << 6) | d.second
-
-
-def axivity_cwa(t: np.ndarray, acc_g: np.ndarray) -> None:
-    """Axivity AX3 layout (OpenMovement's cwa.h): a 1024-byte header block ("MD", length
-    1020, hardware type, device id, session id, logging times, sampling-rate code), then
-    512-byte data blocks ("AX", length 508, session, sequence, packed time, light,
-    temperature, events, battery, rate code, axes/format 0x32 = 3 axes of int16, index of
-    the stamped sample, sample count, 80 samples x,y,z in 1/256 g, and a checksum making
-    the block's 16-bit words sum to zero). Rate code 0x4A: 100 Hz, ±8 g."""
-    import struct
-
-    rate_code = 0x4A  # 3200 / 2^(15 - 10) = 100 Hz; range bits 01 = 8 g
-    header = bytearray(b"\xff" * 1024)
-    header[0:2] = b"MD"
-    struct.pack_into("<HBHIHIII", header, 2, 1020, 0x00, 4242, 7, 0xFFFF,
-                     _cwa_time(START_UNIX_S), _cwa_time(START_UNIX_S + 3600), 0)
-    header[26] = 0  # flash LED
-    header[35] = 0x00
-    header[36] = rate_code
-    header[41] = 45  # firmware revision
-    header[64:512] = b" " * 448  # annotation
-    blocks = [bytes(header)]
-    counts = np.round(acc_g * 256).astype("<i2")
-    per_block = 80
-    for k in range(len(counts) // per_block):
-        first = k * per_block
-        block = bytearray(512)
-        block[0:2] = b"AX"
-        unix = START_UNIX_S + first // int(RATE_HZ)
-        stamped = first % int(RATE_HZ)  # the whole second `unix` is `stamped` samples back
-        struct.pack_into("<HHIIIHHBBBBhH", block, 2, 508, 0, 7, k, _cwa_time(unix),
-                         0, 300, 0, 200, rate_code, 0x32, -stamped if stamped else 0,
-                         per_block)
-        block[30:510] = counts[first:first + per_block].tobytes()
-        words = np.frombuffer(bytes(block[:510]), dtype="<u2")
-        struct.pack_into("<H", block, 510, (-int(words.sum())) & 0xFFFF)
-        blocks.append(bytes(block))
-    (HERE / "walk.cwa").write_bytes(b"".join(blocks))
+    (HERE / "walk.cwa").write_bytes(cwa_bytes(acc_g, start_unix_s=START_UNIX_S,
+                                              rate_hz=RATE_HZ, layout="int16",
+                                              logging_end_unix_s=START_UNIX_S + 3600))
 
 
 def main() -> None:
@@ -244,7 +205,7 @@ def main() -> None:
     mobilise_d_mat(t, acc_g)
     mobilise_d_mat73(t, acc_g)
     actigraph_gt3x(t, acc_g)
-    axivity_cwa(t, acc_g)
+    axivity_cwa(acc_g)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,206 @@
+"""Long Axivity .cwa files are analysed as a stream of pieces (stridewatch.inputs.cwa_stream)
+and give exactly what reading them whole gives: the same samples bit for bit, the same
+session and output bytes, the same errors; a file whose sectors change rate or layout part
+way, or a damaged one, is read whole.
+
+The files are real lower-back walks (../shared/data/mobgap-lab) written in the AX3's and
+AX6's layouts (firmware_bridge.emulation.axivity_cwa, from OpenMovement's cwa.h): their
+samples and times as written are the truth the reading is held to."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import analysis.streaming as streaming
+import stridewatch.inputs.cwa_stream as cwa_stream
+import stridewatch.store.filing as filing
+from analysis.rules import builtin_rules
+from firmware_bridge.emulation.axivity_cwa import (
+    SAMPLES_PER_SECTOR,
+    cwa_bytes,
+    decoded_acc_g,
+    decoded_gyro_dps,
+)
+from stridewatch.cli import main
+from stridewatch.inputs import read_recordings
+from stridewatch.store.filing import analyze_recording, analyze_streamed
+
+LAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "mobgap-lab"
+G = 9.80665
+START_UNIX_S = 1_764_583_200  # 2025-12-01 10:00 UTC
+PIECE = 53  # sectors per piece here: a 9 min walk crosses many piece boundaries
+HEADER, SECTOR = 1024, 512
+
+
+def _three_walks() -> np.ndarray:
+    """Three real lower-back recordings back to back (acc m/s², gyro deg/s), ~9 min, 100 Hz."""
+    parts = [np.loadtxt(LAB / f"{name}.csv", delimiter=",", skiprows=1)[:, 1:7]
+             for name in ("ms-001-test11-trial1", "ha-002-test11-trial1", "ha-001-test11-trial1")]
+    return np.vstack(parts)
+
+
+@pytest.fixture(scope="module")
+def walks() -> np.ndarray:
+    return _three_walks()
+
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Pieces of ``PIECE`` sectors; rate and units judged on the first 20,000 samples (as on
+    the first 200,000 of a long file), so a 9 min walk is a long stream."""
+    monkeypatch.setattr(cwa_stream, "PIECE_SECTORS", PIECE)
+    monkeypatch.setattr(streaming, "WINDOW_SAMPLES", 20_000)
+
+
+def _write(path: Path, walks: np.ndarray, layout: str, fractional: bool) -> Path:
+    gyro = walks[:, 3:6] if layout == "ax6" else None
+    path.write_bytes(cwa_bytes(walks[:, 0:3] / G, start_unix_s=START_UNIX_S, layout=layout,
+                               gyro_dps=gyro, fractional=fractional))
+    return path
+
+
+def _cli(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _whole_cli(monkeypatch, args: list[str]) -> tuple[int, str, str]:
+    with monkeypatch.context() as m:
+        m.setattr(cwa_stream, "PIECE_SECTORS", 1 << 40)  # one piece: read whole
+        return _cli(args)
+
+
+LAYOUTS = [("packed", False), ("int16", True), ("ax6", True)]
+
+
+@pytest.mark.parametrize(("layout", "fractional"), LAYOUTS)
+def test_streamed_cwa_equals_the_whole_file_and_the_samples_written(
+        tmp_path, walks, small_pieces, monkeypatch, layout, fractional):
+    path = _write(tmp_path / "walk.cwa", walks, layout, fractional)
+    (recording,) = read_recordings(path)
+    n = len(recording.t_s)
+    assert n == len(walks) // SAMPLES_PER_SECTOR[layout] * SAMPLES_PER_SECTOR[layout]
+    # the truth as written: the device's counts, one sample every 10 ms from the start
+    # (a fraction of a second is stamped in 1/65536 s)
+    np.testing.assert_array_equal(
+        recording.acc, decoded_acc_g(walks[:n, 0:3] / G, layout).astype(np.float32))
+    np.testing.assert_allclose(recording.t_s, np.arange(n) / 100, rtol=0, atol=3.1e-5)
+    if layout == "ax6":
+        np.testing.assert_allclose(recording.gyro_dps, decoded_gyro_dps(walks[:n, 3:6]),
+                                   rtol=1e-6)
+    # the stream's pieces are the whole reading's samples, bit for bit
+    stream = cwa_stream.cwa_stream(path)
+    assert stream is not None
+    chunks = list(stream.chunks())
+    assert len(chunks) > 5 and [c.first_row for c in chunks] == list(
+        np.cumsum([0] + [len(c) for c in chunks[:-1]]))
+    for name in ("t_s", "acc", "gyro_dps"):
+        whole = getattr(recording, name)
+        if whole is None:
+            assert all(c.gyro_dps is None for c in chunks)
+            continue
+        assert np.concatenate([getattr(c, name) for c in chunks]).tobytes() == whole.tobytes()
+    # and the analysis of the stream is the analysis of the whole file
+    rules = builtin_rules()
+    streamed = analyze_streamed(path, rules=rules)
+    assert streamed is not None  # really streamed
+    result, shell = streamed
+    assert len(shell.t_s) == 0  # no samples kept
+    whole = analyze_recording(recording, rules=rules).to_dict(str(path))
+    assert whole["steps"] > 300  # the real walks were found
+    assert result.to_dict(str(path)) == whole
+    assert shell.describe() == recording.describe()
+    assert shell.meta == recording.meta == {"start_unix_s": START_UNIX_S}
+    assert shell.nominal_rate_hz == recording.nominal_rate_hz == 100.0
+    assert (shell.warnings, shell.first_data_line) == (recording.warnings, None)
+    for args in (["analyze", "--json", str(path)],
+                 ["analyze", str(path), str(path), "--workers", "2"]):
+        assert _cli(args) == _whole_cli(monkeypatch, args)
+
+
+def _by_definition(recording) -> str:
+    """The store's identity of a recording's samples (stridewatch.store.identity)."""
+    digest = hashlib.sha256()
+    for values in (recording.t_s, recording.acc, recording.gyro_dps):
+        if values is not None:
+            values = np.asarray(values, dtype="<f8")
+            digest.update(str(values.shape).encode("ascii") + values.tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("layout", ["packed", "ax6"])
+def test_a_streamed_cwas_identity_is_its_samples_identity(tmp_path, walks, small_pieces,
+                                                          layout):
+    """Saving a long .cwa streamed files the session reading it whole files (same identity),
+    and a resumed cohort knows it unchanged without reading it whole."""
+    path = _write(tmp_path / "walk.cwa", walks, layout, True)
+    streamed = analyze_streamed(path, rules=builtin_rules(), digest=True)
+    assert streamed is not None
+    (recording,) = read_recordings(path)
+    assert streamed[1].samples_sha256 == _by_definition(recording)
+    assert filing.streamed_samples_sha256(path) == _by_definition(recording)
+
+
+def test_a_cwa_stream_reads_no_file_whole(tmp_path, walks, small_pieces, monkeypatch):
+    path = _write(tmp_path / "walk.cwa", walks, "packed", False)
+    expected = _whole_cli(monkeypatch, ["analyze", "--json", str(path)])
+
+    def whole_read(*args, **kwargs):
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(filing, "read_input", whole_read)
+    assert _cli(["analyze", "--json", str(path)]) == expected
+
+
+def _sector_at(data: bytearray, k: int) -> slice:
+    return slice(HEADER + k * SECTOR, HEADER + (k + 1) * SECTOR)
+
+
+def _rechecksum(sector: bytearray) -> None:
+    words = np.frombuffer(bytes(sector[:510]), dtype="<u2")
+    sector[510:512] = ((-int(words.sum(dtype=np.uint64))) & 0xFFFF).to_bytes(2, "little")
+
+
+@pytest.mark.parametrize("change", ["rate", "checksum", "magic"])
+def test_what_the_stream_cannot_read_alike_is_read_whole(tmp_path, walks, small_pieces,
+                                                          monkeypatch, change):
+    data = bytearray(_write(tmp_path / "walk.cwa", walks, "packed", False).read_bytes())
+    at = 3 * PIECE  # the first sector of a later piece
+    if change == "rate":  # from there on the sectors say 50 Hz; reading whole, actfast
+        for k in range(at, (len(data) - HEADER) // SECTOR):  # keeps the first one's 100 Hz
+            sector = bytearray(data[_sector_at(data, k)])
+            sector[24] = 0x49
+            _rechecksum(sector)
+            data[_sector_at(data, k)] = sector
+    elif change == "checksum":
+        data[_sector_at(data, at + 5).start + 100] ^= 0x01
+    else:
+        data[_sector_at(data, at).start] = ord("X")
+    path = tmp_path / "walk.cwa"
+    path.write_bytes(bytes(data))
+    assert analyze_streamed(path, rules=builtin_rules()) is None  # read whole instead
+    args = ["analyze", "--json", str(path)]
+    code, out, err = _cli(args)
+    assert (code, out, err) == _whole_cli(monkeypatch, args)
+    if change == "rate":
+        assert code == 0 and '"sample_rate_hz":100.0' in out
+    else:  # the error names the sector by its offset in the whole file, not in a piece
+        offset = _sector_at(data, at + 5 if change == "checksum" else at).start
+        assert code == 2 and str(offset) in err and err.count("\n") == 1
+
+
+def test_units_other_than_g_are_refused_as_reading_whole_does(tmp_path, walks, small_pieces,
+                                                              monkeypatch):
+    path = _write(tmp_path / "walk.cwa", walks, "int16", False)
+    args = ["analyze", "--json", "--units", "m/s2", str(path)]
+    code, out, err = _cli(args)
+    assert (code, out, err) == _whole_cli(monkeypatch, args)
+    assert code == 2 and "read in g" in err
