@@ -1,13 +1,13 @@
-"""Peak memory of `analyze` on long recordings in every text layout it streams.
+"""Peak memory of `analyze` on long recordings in every layout it streams.
 
 Writes the real-signal day of benchmarks/realday.py (the mobgap-lab lower-back recordings
-tiled and perturbed, with rests and gaps; 100 Hz) for each length in ``--hours`` in four
+tiled and perturbed, with rests and gaps; 100 Hz) for each length in ``--hours`` in six
 layouts: the plain CSV, a phone app's CSV (semicolons, Unix ms, m/s² and rad/s in the
 header), a Polar Sensor Logger export (sensor ns since 2000, mg), an Xsens MT Manager
-export (SampleTimeFine ticks, m/s², rad/s) and an Axivity AX3 ``.cwa`` (packed samples,
-logged without a break: firmware_bridge.emulation.axivity_cwa); then runs
-``python -m stridewatch analyze FILE
---json`` on each and prints CPU (user + sys) and peak RSS. Memory independent of length
+export (SampleTimeFine ticks, m/s², rad/s), an Axivity AX3 ``.cwa`` (packed samples) and
+an ActiGraph ``.gt3x`` (both logged without a break: firmware_bridge.emulation); then runs
+``python -m stridewatch analyze FILE --json`` on each and prints CPU (user + sys) and peak
+RSS. Memory independent of length
 means the longer file peaks where the shorter one does. ``--save``: as a clinician files
 them (``--save`` into a store in the temporary folder, one session per file), which hashes
 every sample for the store's identity of the recording.
@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from realday import write_day  # noqa: E402
 from throughput import run_child  # noqa: E402
 
+from firmware_bridge.emulation.actigraph_gt3x import gt3x_bytes  # noqa: E402
 from firmware_bridge.emulation.axivity_cwa import cwa_bytes  # noqa: E402
 
 G = 9.80665
@@ -55,6 +56,7 @@ def write_layouts(plain: Path, folder: Path, hours: float) -> dict[str, Path]:
         "Polar Sensor Logger": folder / f"Polar_H10_1A2B3C4D_20251201100000_{hours:g}h_ACC.txt",
         "Xsens MT Manager": folder / f"MT_00B42D4F_{hours:g}h.txt",
         "Axivity .cwa": folder / f"ax3-{hours:g}h.cwa",
+        "ActiGraph .gt3x": folder / f"wgt3x-{hours:g}h.gt3x",
     }
     acc_g = []
     with (paths["phone-app CSV"].open("w") as phone,
@@ -82,8 +84,10 @@ def write_layouts(plain: Path, folder: Path, hours: float) -> dict[str, Path]:
                        fmt=["%d", "%d"] + ["%.6f"] * 6)
             acc_g.append(acc / G)
             row += len(t)
-    paths["Axivity .cwa"].write_bytes(cwa_bytes(np.vstack(acc_g), start_unix_s=START_UNIX_S,
+    acc_g = np.vstack(acc_g)
+    paths["Axivity .cwa"].write_bytes(cwa_bytes(acc_g, start_unix_s=START_UNIX_S,
                                                 layout="packed"))
+    paths["ActiGraph .gt3x"].write_bytes(gt3x_bytes(acc_g, start_unix_s=START_UNIX_S))
     return paths
 
 

@@ -115,7 +115,7 @@ def analyze_streamed(
     kept: a plain-layout CSV (``stridewatch.inputs.chunks.streamable``), a ``.swtrace``
     trace (``analyze_streamed_trace``), or a long CSV in another layout, Polar Sensor
     Logger or Xsens text export (``stridewatch.inputs.table_stream``), or a long Axivity
-    ``.cwa`` (``stridewatch.inputs.cwa_stream``).
+    ``.cwa`` or ActiGraph ``.gt3x`` (``stridewatch.inputs.actfast_stream``).
     Returns the result and a recording holding no samples (how the input was read; with
     ``digest``, the samples' ``samples_sha256``, to save the session: a trace's identity
     is its lines), or None when the file is not streamed (another format, or it needs the
@@ -195,8 +195,9 @@ def _through_stream(path: Path, units: str | None, time_unit: str | None,
                     use: Callable[..., object]) -> object:
     """``use(chunks, acc_units, recording, meta)`` on the file's samples as a stream, and
     what it returns: a plain-layout CSV (``meta`` None), a table (a CSV in another layout,
-    Polar Sensor Logger or Xsens text; ``meta`` its recording) or a long Axivity ``.cwa``
-    (``stridewatch.inputs.cwa_stream``; ``meta`` its recording); ``_A_TRACE`` for a trace;
+    Polar Sensor Logger or Xsens text; ``meta`` its recording) or a long Axivity ``.cwa`` or
+    ActiGraph ``.gt3x`` (``stridewatch.inputs.actfast_stream``; ``meta`` its recording);
+    ``_A_TRACE`` for a trace;
     None for a file not streamed (another format, or a table the stream cannot read)."""
     import numpy as np
 
@@ -220,14 +221,14 @@ def _through_stream(path: Path, units: str | None, time_unit: str | None,
             return None
         if fmt == "swtrace":
             return _A_TRACE
-        if fmt == "cwa":
-            from stridewatch.inputs.cwa_stream import cwa_stream
+        from stridewatch.inputs.actfast_stream import PIECE_FORMATS, piece_stream
 
-            cwa = cwa_stream(path, units)
-            if cwa is None:
+        if fmt in PIECE_FORMATS:
+            pieces = piece_stream(path, fmt, units)
+            if pieces is None:
                 return None
-            return use(cwa.chunks(), cwa.acc_units, cwa.recording, cwa.recording)
-        if fmt not in TABLE_FORMATS:  # (a .gt3x or data.mat is read whole, no pandas)
+            return use(pieces.chunks(), pieces.acc_units, pieces.recording, pieces.recording)
+        if fmt not in TABLE_FORMATS:  # (a data.mat is read whole, no pandas)
             return None
     from stridewatch.inputs.table_stream import table_stream  # (imports pandas)
 

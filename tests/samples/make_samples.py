@@ -130,61 +130,12 @@ def mobilise_d_mat73(t: np.ndarray, acc_g: np.ndarray) -> None:
         handle.write(header.ljust(512, b"\0"))
 
 
-def _ssp_float(value: float) -> int:
-    """ActiGraph's SSP float encoding (GT3X-File-Format, LogRecords/Parameters.md):
-    exponent in the top byte, 24-bit two's-complement significand / 2^23."""
-    exponent, significand = 0, abs(value)
-    while significand >= 1.0:
-        significand, exponent = significand / 2.0, exponent + 1
-    while significand < 0.5:
-        significand, exponent = significand * 2.0, exponent - 1
-    return ((exponent & 0xFF) << 24) | (int(round(significand * 2**23)) & 0xFFFFFF)
+def actigraph_gt3x(acc_g: np.ndarray) -> None:
+    """ActiGraph's GT3X layout (firmware_bridge.emulation.actigraph_gt3x)."""
+    from firmware_bridge.emulation.actigraph_gt3x import gt3x_bytes
 
-
-def _gt3x_record(record_type: int, unix_s: int, payload: bytes) -> bytes:
-    record = bytes([0x1E, record_type]) + unix_s.to_bytes(4, "little") + \
-        len(payload).to_bytes(2, "little") + payload
-    checksum = 0
-    for byte in record:
-        checksum ^= byte
-    return record + bytes([~checksum & 0xFF])
-
-
-def actigraph_gt3x(t: np.ndarray, acc_g: np.ndarray) -> None:
-    """ActiGraph's documented GT3X layout (github.com/actigraph/GT3X-File-Format): a ZIP
-    with info.txt and log.bin. log.bin records: 0x1E, type, u32 Unix time, u16 size,
-    payload, checksum (one's complement of the XOR of the record's bytes). PARAMETERS
-    (0x15) holds 8-byte (key, value) pairs: sample rate (address space 1, id 10) and
-    acceleration scale (space 0, id 55, SSP float). ACTIVITY (0x00) holds one second of
-    12-bit two's-complement samples packed most significant bit first, in y, x, z order."""
-    import zipfile
-
-    rate, scale = int(RATE_HZ), 256.0
-    ticks = lambda unix: 621_355_968_000_000_000 + unix * 10_000_000  # noqa: E731 .NET ticks
-    seconds = len(t) // rate
-    info = "\n".join([
-        "Serial Number: MOS2E12345678", "Device Type: wGT3XBT", "Firmware: 1.9.2",
-        "Battery Voltage: 4.10", f"Sample Rate: {rate}", f"Start Date: {ticks(START_UNIX_S)}",
-        f"Stop Date: {ticks(START_UNIX_S + seconds)}",
-        f"Last Sample Time: {ticks(START_UNIX_S + seconds)}",
-        f"Download Date: {ticks(START_UNIX_S + seconds + 60)}", "Board Revision: 8",
-        "Unexpected Resets: 0", f"Acceleration Scale: {scale}", "Acceleration Min: -8.0",
-        "Acceleration Max: 8.0", "TimeZone: 00:00:00",
-    ]) + "\n"
-    parameters = b"".join(
-        (key_space | (key_id << 16)).to_bytes(4, "little") + value.to_bytes(4, "little")
-        for key_space, key_id, value in ((1, 10, rate), (0, 55, _ssp_float(scale))))
-    log = bytearray(_gt3x_record(0x15, START_UNIX_S, parameters))
-    for second in range(seconds):
-        counts = np.round(acc_g[second * rate:(second + 1) * rate] * scale).astype(int)
-        bits = "".join(format(v & 0xFFF, "012b") for y_x_z in counts[:, [1, 0, 2]]
-                       for v in y_x_z)
-        bits += "0" * (-len(bits) % 8)
-        payload = int(bits, 2).to_bytes(len(bits) // 8, "big")
-        log += _gt3x_record(0x00, START_UNIX_S + second, payload)
-    with zipfile.ZipFile(HERE / "walk.gt3x", "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("info.txt", info)
-        archive.writestr("log.bin", bytes(log))
+    (HERE / "walk.gt3x").write_bytes(gt3x_bytes(acc_g, start_unix_s=START_UNIX_S,
+                                                rate_hz=int(RATE_HZ)))
 
 
 def axivity_cwa(acc_g: np.ndarray) -> None:
@@ -204,7 +155,7 @@ def main() -> None:
     xsens_text(t, acc_g)
     mobilise_d_mat(t, acc_g)
     mobilise_d_mat73(t, acc_g)
-    actigraph_gt3x(t, acc_g)
+    actigraph_gt3x(acc_g)
     axivity_cwa(acc_g)
 
 

@@ -1,16 +1,18 @@
-"""Long Axivity .cwa files are analysed as a stream of pieces (stridewatch.inputs.cwa_stream)
-and give exactly what reading them whole gives: the same samples bit for bit, the same
-session and output bytes, the same errors; a file whose sectors change rate or layout part
-way, or a damaged one, is read whole.
+"""Long Axivity .cwa and ActiGraph .gt3x files are analysed as a stream of pieces
+(stridewatch.inputs.actfast_stream) and give exactly what reading them whole gives: the same
+samples bit for bit, the same session and output bytes, the same errors; a .cwa whose
+sectors change rate or layout part way, or a damaged file, is read whole.
 
 The files are real lower-back walks (../shared/data/mobgap-lab) written in the AX3's and
-AX6's layouts (firmware_bridge.emulation.axivity_cwa, from OpenMovement's cwa.h): their
-samples and times as written are the truth the reading is held to."""
+AX6's layouts (firmware_bridge.emulation.axivity_cwa, from OpenMovement's cwa.h) and in
+ActiGraph's (firmware_bridge.emulation.actigraph_gt3x, from ActiGraph's GT3X-File-Format):
+their samples and times as written are the truth the reading is held to."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -19,8 +21,10 @@ import pytest
 
 import analysis.streaming as streaming
 import stridewatch.inputs.cwa_stream as cwa_stream
+import stridewatch.inputs.gt3x_stream as gt3x_stream
 import stridewatch.store.filing as filing
 from analysis.rules import builtin_rules
+from firmware_bridge.emulation import actigraph_gt3x
 from firmware_bridge.emulation.axivity_cwa import (
     SAMPLES_PER_SECTOR,
     cwa_bytes,
@@ -29,12 +33,14 @@ from firmware_bridge.emulation.axivity_cwa import (
 )
 from stridewatch.cli import main
 from stridewatch.inputs import read_recordings
+from stridewatch.inputs.actfast_stream import piece_stream
 from stridewatch.store.filing import analyze_recording, analyze_streamed
 
 LAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "mobgap-lab"
 G = 9.80665
 START_UNIX_S = 1_764_583_200  # 2025-12-01 10:00 UTC
-PIECE = 53  # sectors per piece here: a 9 min walk crosses many piece boundaries
+PIECE = 53  # .cwa sectors per piece here: a 9 min walk crosses many piece boundaries
+PIECE_BYTES = 20_000  # .gt3x log bytes per piece here (~44 s at 100 Hz)
 HEADER, SECTOR = 1024, 512
 
 
@@ -52,13 +58,22 @@ def walks() -> np.ndarray:
 
 @pytest.fixture
 def small_pieces(monkeypatch):
-    """Pieces of ``PIECE`` sectors; rate and units judged on the first 20,000 samples (as on
-    the first 200,000 of a long file), so a 9 min walk is a long stream."""
+    """Pieces of ``PIECE`` sectors or ``PIECE_BYTES``; rate and units judged on the first
+    20,000 samples (as on the first 200,000 of a long file), so a 9 min walk is a long
+    stream."""
     monkeypatch.setattr(cwa_stream, "PIECE_SECTORS", PIECE)
+    monkeypatch.setattr(gt3x_stream, "PIECE_BYTES", PIECE_BYTES)
     monkeypatch.setattr(streaming, "WINDOW_SAMPLES", 20_000)
 
 
-def _write(path: Path, walks: np.ndarray, layout: str, fractional: bool) -> Path:
+def _write(path: Path, walks: np.ndarray, layout: str, fractional: bool = False) -> Path:
+    """The walks as a .cwa in ``layout``, or a .gt3x (layout "gt3x"; ``path``'s suffix
+    follows)."""
+    if layout == "gt3x":
+        path = path.with_suffix(".gt3x")
+        path.write_bytes(actigraph_gt3x.gt3x_bytes(walks[:, 0:3] / G,
+                                                   start_unix_s=START_UNIX_S))
+        return path
     gyro = walks[:, 3:6] if layout == "ax6" else None
     path.write_bytes(cwa_bytes(walks[:, 0:3] / G, start_unix_s=START_UNIX_S, layout=layout,
                                gyro_dps=gyro, fractional=fractional))
@@ -75,29 +90,34 @@ def _cli(args: list[str]) -> tuple[int, str, str]:
 def _whole_cli(monkeypatch, args: list[str]) -> tuple[int, str, str]:
     with monkeypatch.context() as m:
         m.setattr(cwa_stream, "PIECE_SECTORS", 1 << 40)  # one piece: read whole
+        m.setattr(gt3x_stream, "PIECE_BYTES", 1 << 40)
         return _cli(args)
 
 
-LAYOUTS = [("packed", False), ("int16", True), ("ax6", True)]
+LAYOUTS = [("packed", False), ("int16", True), ("ax6", True), ("gt3x", False)]
 
 
 @pytest.mark.parametrize(("layout", "fractional"), LAYOUTS)
-def test_streamed_cwa_equals_the_whole_file_and_the_samples_written(
+def test_streamed_file_equals_the_whole_file_and_the_samples_written(
         tmp_path, walks, small_pieces, monkeypatch, layout, fractional):
     path = _write(tmp_path / "walk.cwa", walks, layout, fractional)
     (recording,) = read_recordings(path)
     n = len(recording.t_s)
-    assert n == len(walks) // SAMPLES_PER_SECTOR[layout] * SAMPLES_PER_SECTOR[layout]
     # the truth as written: the device's counts, one sample every 10 ms from the start
-    # (a fraction of a second is stamped in 1/65536 s)
-    np.testing.assert_array_equal(
-        recording.acc, decoded_acc_g(walks[:n, 0:3] / G, layout).astype(np.float32))
+    # (a .cwa's fraction of a second is stamped in 1/65536 s)
+    if layout == "gt3x":
+        assert n == len(walks) // 100 * 100  # whole seconds
+        written = actigraph_gt3x.decoded_acc_g(walks[:n, 0:3] / G)
+    else:
+        assert n == len(walks) // SAMPLES_PER_SECTOR[layout] * SAMPLES_PER_SECTOR[layout]
+        written = decoded_acc_g(walks[:n, 0:3] / G, layout)
+    np.testing.assert_array_equal(recording.acc, written.astype(np.float32))
     np.testing.assert_allclose(recording.t_s, np.arange(n) / 100, rtol=0, atol=3.1e-5)
     if layout == "ax6":
         np.testing.assert_allclose(recording.gyro_dps, decoded_gyro_dps(walks[:n, 3:6]),
                                    rtol=1e-6)
     # the stream's pieces are the whole reading's samples, bit for bit
-    stream = cwa_stream.cwa_stream(path)
+    stream = piece_stream(path, path.suffix[1:])
     assert stream is not None
     chunks = list(stream.chunks())
     assert len(chunks) > 5 and [c.first_row for c in chunks] == list(
@@ -136,10 +156,10 @@ def _by_definition(recording) -> str:
     return digest.hexdigest()
 
 
-@pytest.mark.parametrize("layout", ["packed", "ax6"])
-def test_a_streamed_cwas_identity_is_its_samples_identity(tmp_path, walks, small_pieces,
-                                                          layout):
-    """Saving a long .cwa streamed files the session reading it whole files (same identity),
+@pytest.mark.parametrize("layout", ["packed", "ax6", "gt3x"])
+def test_a_streamed_files_identity_is_its_samples_identity(tmp_path, walks, small_pieces,
+                                                           layout):
+    """Saving a long file streamed files the session reading it whole files (same identity),
     and a resumed cohort knows it unchanged without reading it whole."""
     path = _write(tmp_path / "walk.cwa", walks, layout, True)
     streamed = analyze_streamed(path, rules=builtin_rules(), digest=True)
@@ -149,8 +169,9 @@ def test_a_streamed_cwas_identity_is_its_samples_identity(tmp_path, walks, small
     assert filing.streamed_samples_sha256(path) == _by_definition(recording)
 
 
-def test_a_cwa_stream_reads_no_file_whole(tmp_path, walks, small_pieces, monkeypatch):
-    path = _write(tmp_path / "walk.cwa", walks, "packed", False)
+@pytest.mark.parametrize("layout", ["packed", "gt3x"])
+def test_a_stream_reads_no_file_whole(tmp_path, walks, small_pieces, monkeypatch, layout):
+    path = _write(tmp_path / "walk.cwa", walks, layout)
     expected = _whole_cli(monkeypatch, ["analyze", "--json", str(path)])
 
     def whole_read(*args, **kwargs):
@@ -204,3 +225,68 @@ def test_units_other_than_g_are_refused_as_reading_whole_does(tmp_path, walks, s
     code, out, err = _cli(args)
     assert (code, out, err) == _whole_cli(monkeypatch, args)
     assert code == 2 and "read in g" in err
+
+
+def _gt3x_with_log(path: Path, walks: np.ndarray, log: bytes) -> Path:
+    """A .gt3x of the walks' info.txt and ``log`` as its log.bin."""
+    with zipfile.ZipFile(io.BytesIO(actigraph_gt3x.gt3x_bytes(
+            walks[:, 0:3] / G, start_unix_s=START_UNIX_S))) as archive:
+        info = archive.read("info.txt")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("info.txt", info)
+        archive.writestr("log.bin", log)
+    return path
+
+
+def _activity_log(walks: np.ndarray, scale_from: dict[int, float]) -> tuple[bytes, np.ndarray]:
+    """log.bin of the walks, a record a second, the scale (counts per g) changed by a
+    PARAMETERS record before each second of ``scale_from``; and the acceleration written."""
+    scale, log, written = 256.0, [actigraph_gt3x.parameters_record(START_UNIX_S, 100, 256.0)], []
+    acc_g = walks[:, 0:3] / G
+    for second in range(len(walks) // 100):
+        if second in scale_from:
+            scale = scale_from[second]
+            log.append(actigraph_gt3x.parameters_record(START_UNIX_S + second, 100, scale))
+        part = acc_g[second * 100:(second + 1) * 100]
+        counts = np.clip(np.round(part * scale), -2048, 2047).astype(np.int64)
+        log.append(actigraph_gt3x.record(0x00, START_UNIX_S + second,
+                                         actigraph_gt3x.activity_payload(counts)))
+        written.append(counts / scale)
+    return b"".join(log), np.vstack(written)
+
+
+def test_a_gt3x_scale_set_part_way_applies_to_every_piece_after_it(tmp_path, walks,
+                                                                   small_pieces, monkeypatch):
+    """Each piece carries the PARAMETERS record in force where it starts: the scale changed
+    at 150 s (to 512 counts per g, then back at 400 s) is read as a whole reading reads it."""
+    log, written = _activity_log(walks, {150: 512.0, 400: 256.0})
+    path = _gt3x_with_log(tmp_path / "walk.gt3x", walks, log)
+    (recording,) = read_recordings(path)
+    np.testing.assert_array_equal(recording.acc, written.astype(np.float32))
+    stream = gt3x_stream.gt3x_stream(path)
+    assert stream is not None
+    chunks = list(stream.chunks())
+    assert len(chunks) > 5
+    assert np.concatenate([c.acc for c in chunks]).tobytes() == recording.acc.tobytes()
+    assert np.concatenate([c.t_s for c in chunks]).tobytes() == recording.t_s.tobytes()
+    args = ["analyze", "--json", str(path)]
+    assert _cli(args) == _whole_cli(monkeypatch, args)
+
+
+@pytest.mark.parametrize("change", ["separator", "truncated"])
+def test_a_broken_gt3x_log_is_read_whole(tmp_path, walks, small_pieces, monkeypatch, change):
+    log, _ = _activity_log(walks, {})
+    log = bytearray(log)
+    record_bytes = 8 + 450 + 1  # a second at 100 Hz: 300 12-bit values, and the checksum
+    at = 8 + 16 + 1 + 300 * record_bytes  # the 300th second's record, in a later piece
+    assert log[at] == 0x1E
+    if change == "separator":
+        log[at] = 0x1F
+    else:
+        log = log[: at + 100]
+    path = _gt3x_with_log(tmp_path / "walk.gt3x", walks, bytes(log))
+    assert analyze_streamed(path, rules=builtin_rules()) is None  # read whole instead
+    args = ["analyze", "--json", str(path)]
+    code, out, err = _cli(args)
+    assert (code, out, err) == _whole_cli(monkeypatch, args)
+    assert code == 2 and "damaged ActiGraph .gt3x file" in err and err.count("\n") == 1
