@@ -180,6 +180,46 @@ def test_analyze_save_streamed_stores_the_row_saving_it_whole_does(tmp_path, wal
     assert rows[0]["content_sha256"] == definition(path)
 
 
+@pytest.mark.parametrize("kind", ["plain", "polar", "trace"])
+def test_a_web_upload_is_analysed_as_a_stream_and_filed_as_saving_it_whole_files(
+        tmp_path, walks, small_stream, monkeypatch, kind):
+    """An uploaded recording that streams is analysed without reading it whole, and files
+    the session (same row, same identity) that reading it whole filed before."""
+    from stridewatch.store import engine
+    from stridewatch.web import recordings
+
+    if kind == "trace":
+        path = _h10_trace(tmp_path / "walk.swtrace")
+    else:
+        name, lines = ("walk.csv", _plain_lines) if kind == "plain" else LAYOUTS[kind]
+        path = _write(tmp_path / name, lines(walks))
+
+    def upload(db: Path) -> int:
+        with open(path, "rb") as handle:
+            return recordings.file_upload(str(db), handle, path.name, "P1",
+                                          tmp_path / db.stem, 2**26).session_id
+
+    with monkeypatch.context() as patch:
+        answered = counted_streams(patch, "analyze_streamed")
+        patch.setattr("stridewatch.store.filing.read_input", _no_whole_read)
+        upload(tmp_path / "streamed.db")
+    assert answered == [True]
+    with monkeypatch.context() as patch:  # read whole, as uploads were before
+        patch.setattr(filing, "analyze_streamed", lambda *a, **k: None)
+        upload(tmp_path / "whole.db")
+    rows = _rows(tmp_path / "streamed.db")
+    whole = _rows(tmp_path / "whole.db")
+    for row in (*rows, *whole):  # filed under each store's upload folder
+        row["trace_path"] = Path(row["trace_path"]).name
+        if kind == "plain":  # no clock in the file: dated by when its upload was written
+            del row["started_at"], row["recorded_at_utc"]
+    assert rows == whole and len(rows) == 1 and rows[0]["steps"] > 50
+    definition = _trace_by_definition if kind == "trace" else _by_definition
+    assert rows[0]["content_sha256"] == definition(path)
+    for db in ("streamed.db", "whole.db"):
+        engine.close(str(tmp_path / db))
+
+
 def test_a_cohort_streams_its_recordings_into_the_tables_reading_them_whole_gives(
         tmp_path, walks, small_stream, monkeypatch):
     import pandas as pd
@@ -376,7 +416,7 @@ def test_a_stored_sessions_page_and_downloads_do_not_hold_its_recording(tmp_path
     client = create_app(WebConfig(db=db, upload_dir=tmp_path / "up")).test_client()
     assert login(client, "alice").status_code == 302
     with monkeypatch.context() as patch:
-        patch.setattr("stridewatch.web.recordings.read_input", _no_whole_read)
+        patch.setattr("stridewatch.store.filing.read_input", _no_whole_read)
         patch.setattr("stridewatch.inputs.read_input", _no_whole_read)
         page = client.get(f"/sessions/{saved.id}")
         download = client.get(f"/sessions/{saved.id}/recording")

@@ -19,14 +19,9 @@ from typing import IO
 
 from analysis.rules import RuleSet
 from firmware_bridge.trace.events import FORMAT_NAME
-from stridewatch.inputs import TRACE_SUFFIX, InputFileError, read_input
+from stridewatch.inputs import TRACE_SUFFIX, InputFileError
 from stridewatch.store import database as store
-from stridewatch.store.filing import (
-    analyze_file,
-    analyze_recording,
-    resolve_rules,
-    stored_lean_reference,
-)
+from stridewatch.store.filing import analyze_file, resolve_rules
 from stridewatch.store.identity import identify
 
 CHUNK_BYTES = 1 << 16
@@ -89,11 +84,11 @@ def file_upload(
         tmp.rename(typed)
         tmp = typed
         try:
-            recording = read_input(tmp)
             rules = resolve_rules(None, patient_id, db)
-            result = analyze_recording(
-                recording, rules=rules,
-                stored_reference=stored_lean_reference(db, patient_id, recording))
+            # as a stream where the file streams (memory independent of its length, the
+            # samples' digest taken on the way for the identity), else read whole
+            result, recording, _ = analyze_file(tmp, rules=rules, db=db,
+                                                patient_id=patient_id, digest=True)
         except InputFileError as exc:
             raise UploadError(_without_path(str(exc), tmp, display_name)) from exc
         session = result.to_dict(display_name)
