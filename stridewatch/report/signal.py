@@ -54,19 +54,28 @@ class KeptSamples:
 
     def tap(self, chunks: Iterable[SampleChunk]) -> Iterator[SampleChunk]:
         for chunk in chunks:
-            self._t.append(np.asarray(chunk.t_s, dtype=float))
-            self._acc.append(np.asarray(chunk.acc, dtype=float))
+            # copies of their own: a chunk's columns are often views of the parsed table,
+            # which holds every column (gyro too) and would be kept whole
+            self._t.append(np.array(chunk.t_s, dtype=float))
+            self._acc.append(np.array(chunk.acc, dtype=float))
             yield chunk
 
     def signal(self, to_g: Callable[[np.ndarray], np.ndarray], up: Sequence[float] | None,
                sample_rate_hz: float | None) -> ReportSignal:
         """The signal (``to_g``: the acceleration's conversion to g); the kept samples are
-        dropped a chunk at a time as their vertical is computed."""
-        def kept() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            while self._acc:
-                yield self._t.pop(0), self._acc.pop(0)
-
-        return chunks_signal(kept(), to_g, up, sample_rate_hz)
+        dropped a chunk at a time as their vertical is computed, into arrays made once."""
+        n = sum(len(t) for t in self._t)
+        t_s, vertical = np.empty(n), np.empty(n)
+        at = 0
+        self._t.reverse()
+        self._acc.reverse()
+        while self._acc:  # first chunk first; each let go once copied
+            t, acc = self._t.pop(), self._acc.pop()
+            t_s[at:at + len(t)] = t
+            vertical[at:at + len(t)] = vertical_g(to_g(acc), up)
+            at += len(t)
+            del t, acc
+        return ReportSignal(t_s=t_s, vertical_g=vertical, sample_rate_hz=sample_rate_hz)
 
 
 def chunks_signal(chunks: Iterable[tuple[np.ndarray, np.ndarray]],

@@ -58,7 +58,9 @@ def signal_segments(signal: ReportSignal, offset_s: float) -> list[dict[str, Any
     t = np.asarray(signal.t_s, dtype=float)
     v = np.asarray(signal.vertical_g, dtype=float)
     keep = np.isfinite(t) & np.isfinite(v)
-    t, v = t[keep], v[keep]
+    if not keep.all():  # (a copy only when there is something to leave out)
+        t, v = t[keep], v[keep]
+    del keep
     if len(t) < 2:
         return []
     breaks = np.flatnonzero(np.diff(t) > MAX_GAP_S) + 1
