@@ -46,3 +46,24 @@ def test_the_kept_samples_do_not_hold_the_parsed_tables_and_give_the_signal():
     np.testing.assert_array_equal(signal.vertical_g, np.concatenate(expected_v))
     assert signal.sample_rate_hz == 100.0
     assert len(kept.signal(lambda acc: acc, None, None).t_s) == 0  # given once, then let go
+
+
+def test_the_viewers_json_is_what_tojson_writes_of_the_same_data():
+    """The page's viewer data, written a block of samples at a time, is byte for byte what
+    jinja's ``tojson`` writes of it as plain lists (keys sorted; <, >, & and ' escaped)."""
+    from jinja2 import Environment
+
+    import stridewatch.report.viewer as viewer
+
+    rng = np.random.default_rng(5)
+    segments = [{"t0": 0.0, "dt": 0.02, "mg": rng.integers(-3000, 3000, 200_001)},
+                {"t0": 4100.5, "dt": 0.02, "mg": np.zeros(0, dtype=np.int64)},
+                {"t0": 4200.0, "dt": 0.020004, "mg": np.array([1000, -7, 0])}]
+    data = {"segments": segments, "duration_s": 4300.0,
+            "flags": [{"name": "lean <b>'&'</b>", "rule": "trunk_lean", "start_s": 1.0,
+                       "end_s": 2.5}],
+            "colors": {"L": "#1f77b4", "R": "#ff7f0e"}, "gaps": []}
+    as_lists = {**data, "segments": [{**s, "mg": s["mg"].tolist()} for s in segments]}
+    expected = Environment().from_string("{{ d|tojson }}").render(d=as_lists)
+    assert viewer.data_json(data) == expected
+    assert "\\u003cb\\u003e\\u0027\\u0026\\u0027" in expected  # the escaping was exercised

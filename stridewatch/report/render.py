@@ -25,6 +25,7 @@ from stridewatch.report.durations import format_clock, format_duration
 from stridewatch.report.history import HistorySession, PatientEntry
 from stridewatch.report.limits import Thresholds
 from stridewatch.report.signal import ReportSignal
+from stridewatch.report.viewer import data_json
 from stridewatch.report.wording import count_of
 
 
@@ -87,7 +88,7 @@ def render_report(
     return _page("report.html.j2", title=c.title, header_line=c.header_line,
                  script=None if for_print else _asset("viewer.js"), c=c, flag_rows=flag_rows,
                  gap_rows=gap_rows, overview_svg=Markup(c.viewer.overview_svg),
-                 print=for_print)
+                 viewer_data=Markup(data_json(c.viewer.data)), print=for_print)
 
 
 def html_to_pdf(page: str, out_path: str | Path) -> Path:
