@@ -190,7 +190,7 @@ def _rechecksum(sector: bytearray) -> None:
     sector[510:512] = ((-int(words.sum(dtype=np.uint64))) & 0xFFFF).to_bytes(2, "little")
 
 
-@pytest.mark.parametrize("change", ["rate", "checksum", "magic"])
+@pytest.mark.parametrize("change", ["rate", "range", "checksum", "magic"])
 def test_what_the_stream_cannot_read_alike_is_read_whole(tmp_path, walks, small_pieces,
                                                           monkeypatch, change):
     data = bytearray(_write(tmp_path / "walk.cwa", walks, "packed", False).read_bytes())
@@ -199,6 +199,13 @@ def test_what_the_stream_cannot_read_alike_is_read_whole(tmp_path, walks, small_
         for k in range(at, (len(data) - HEADER) // SECTOR):  # keeps the first one's 100 Hz
             sector = bytearray(data[_sector_at(data, k)])
             sector[24] = 0x49
+            _rechecksum(sector)
+            data[_sector_at(data, k)] = sector
+    elif change == "range":  # from there on the scale code says 1/512 g a count; reading
+        for k in range(at, (len(data) - HEADER) // SECTOR):  # whole keeps the first's 1/256
+            sector = bytearray(data[_sector_at(data, k)])
+            codes = int.from_bytes(sector[18:20], "little") | (1 << 13)
+            sector[18:20] = codes.to_bytes(2, "little")
             _rechecksum(sector)
             data[_sector_at(data, k)] = sector
     elif change == "checksum":
@@ -213,6 +220,10 @@ def test_what_the_stream_cannot_read_alike_is_read_whole(tmp_path, walks, small_
     assert (code, out, err) == _whole_cli(monkeypatch, args)
     if change == "rate":
         assert code == 0 and '"sample_rate_hz":100.0' in out
+    elif change == "range":  # the samples as the whole reading scales them: the first's
+        (recording,) = read_recordings(path)
+        written = decoded_acc_g(walks[:len(recording.acc), 0:3] / G, "packed")
+        assert code == 0 and np.array_equal(recording.acc, written.astype(np.float32))
     else:  # the error names the sector by its offset in the whole file, not in a piece
         offset = _sector_at(data, at + 5 if change == "checksum" else at).start
         assert code == 2 and str(offset) in err and err.count("\n") == 1
@@ -290,3 +301,56 @@ def test_a_broken_gt3x_log_is_read_whole(tmp_path, walks, small_pieces, monkeypa
     code, out, err = _cli(args)
     assert (code, out, err) == _whole_cli(monkeypatch, args)
     assert code == 2 and "damaged ActiGraph .gt3x file" in err and err.count("\n") == 1
+
+
+def _stored_gt3x(path: Path, walks: np.ndarray, log: bytes, compression: int) -> Path:
+    with zipfile.ZipFile(io.BytesIO(actigraph_gt3x.gt3x_bytes(
+            walks[:, 0:3] / G, start_unix_s=START_UNIX_S))) as archive:
+        info = archive.read("info.txt")
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        archive.writestr("info.txt", info)
+        archive.writestr("log.bin", log)
+    return path
+
+
+@pytest.mark.parametrize("change", ["crc", "bzip2"])
+def test_a_gt3x_archive_the_stream_cannot_read_alike_is_read_whole(
+        tmp_path, walks, small_pieces, monkeypatch, change):
+    """A log.bin whose stored bytes no longer match the archive's CRC (found only at its
+    end, after every piece), or compressed in a way actfast cannot read (the pieces would
+    be), is read whole: the same answer, a one-line error, not a traceback."""
+    log, _ = _activity_log(walks, {})
+    path = tmp_path / "walk.gt3x"
+    if change == "crc":
+        data = bytearray(_stored_gt3x(path, walks, log, zipfile.ZIP_STORED).read_bytes())
+        data[data.find(log[-200:]) + 50] ^= 0x01  # inside the last ACTIVITY payload
+        path.write_bytes(bytes(data))
+    else:
+        _stored_gt3x(path, walks, log, zipfile.ZIP_BZIP2)
+    assert analyze_streamed(path, rules=builtin_rules()) is None  # read whole instead
+    args = ["analyze", "--json", str(path)]
+    code, out, err = _cli(args)
+    assert (code, out, err) == _whole_cli(monkeypatch, args)
+    assert code == 2 and "damaged ActiGraph .gt3x file" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("change", ["idle", "part-header"])
+def test_what_actfast_reads_alike_in_pieces_stays_streamed(tmp_path, walks, small_pieces,
+                                                          monkeypatch, change):
+    """Pieces without samples (the device idling: empty ACTIVITY records) and a log ending
+    in part of a record header (power lost while writing: actfast stops there) are streamed
+    and read as a whole reading reads them."""
+    log, _ = _activity_log(walks, {})
+    record_bytes = 8 + 450 + 1
+    if change == "idle":
+        at = 8 + 16 + 1 + 100 * record_bytes
+        idle = b"".join(actigraph_gt3x.record(0x00, START_UNIX_S + 100 + k, b"")
+                        for k in range(3000))  # ~25 pieces of nothing
+        log = log[:at] + idle + log[at:]
+    else:
+        log = log + b"\x1e\x00\x01"
+    path = _stored_gt3x(tmp_path / "walk.gt3x", walks, log, zipfile.ZIP_DEFLATED)
+    assert analyze_streamed(path, rules=builtin_rules()) is not None  # streamed
+    args = ["analyze", "--json", str(path)]
+    code, out, err = _cli(args)
+    assert code == 0 and (code, out, err) == _whole_cli(monkeypatch, args)

@@ -180,15 +180,28 @@ def test_analyze_save_streamed_stores_the_row_saving_it_whole_does(tmp_path, wal
     assert rows[0]["content_sha256"] == definition(path)
 
 
-@pytest.mark.parametrize("kind", ["plain", "polar", "trace"])
+@pytest.mark.parametrize("kind", ["plain", "polar", "trace", "cwa", "gt3x"])
 def test_a_web_upload_is_analysed_as_a_stream_and_filed_as_saving_it_whole_files(
         tmp_path, walks, small_stream, monkeypatch, kind):
     """An uploaded recording that streams is analysed without reading it whole, and files
     the session (same row, same identity) that reading it whole filed before."""
+    import stridewatch.inputs.cwa_stream as cwa_stream
+    import stridewatch.inputs.gt3x_stream as gt3x_stream
+    from firmware_bridge.emulation.actigraph_gt3x import gt3x_bytes
+    from firmware_bridge.emulation.axivity_cwa import cwa_bytes
     from stridewatch.store import engine
     from stridewatch.web import recordings
 
-    if kind == "trace":
+    monkeypatch.setattr(cwa_stream, "PIECE_SECTORS", 53)  # many pieces
+    monkeypatch.setattr(gt3x_stream, "PIECE_BYTES", 20_000)
+    acc_g = walks[:, 1:4] / 9.80665
+    if kind == "cwa":
+        path = tmp_path / "walk.cwa"
+        path.write_bytes(cwa_bytes(acc_g, start_unix_s=1_764_583_200))
+    elif kind == "gt3x":
+        path = tmp_path / "walk.gt3x"
+        path.write_bytes(gt3x_bytes(acc_g, start_unix_s=1_764_583_200))
+    elif kind == "trace":
         path = _h10_trace(tmp_path / "walk.swtrace")
     else:
         name, lines = ("walk.csv", _plain_lines) if kind == "plain" else LAYOUTS[kind]

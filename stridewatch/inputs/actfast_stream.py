@@ -48,6 +48,8 @@ class PieceStream:
 
     def chunks(self) -> Iterator[SampleChunk]:
         """The samples, a piece at a time (``NotStreamable`` when iterated: read it whole)."""
+        if self._first is None:
+            raise NotStreamable("the stream was read already: read whole")
         try:
             read, self._first = self._first, None  # let the first piece go once yielded
             first_row = len(read.t_s)
@@ -55,29 +57,41 @@ class PieceStream:
             del read
             for piece in self._pieces:
                 part, _ = self._decode(piece, self._t0_ns)
+                if part is None:  # no samples in this piece (a device idling): none to give
+                    continue
                 yield SampleChunk(t_s=part.t_s, acc=part.acc, gyro_dps=part.gyro_dps,
                                   first_row=first_row)
                 first_row += len(part.t_s)
         finally:
             self._spool.close()
 
-    def _decode(self, piece: bytes, t0_ns: int | None) -> tuple[Recording, int]:
+    def _decode(self, piece: bytes, t0_ns: int | None) -> tuple[Recording | None, int]:
         """The samples of one piece as actfast reads it (seconds from ``t0_ns``, the file's
-        first stamp; None for the first piece), with that first stamp."""
+        first stamp; None for the first piece), with that first stamp; None for a later
+        piece without samples."""
         spool = self._spool
-        spool.seek(0)
-        spool.truncate()
-        spool.write(piece)
-        spool.flush()
         try:
+            spool.seek(0)
+            spool.truncate()
+            spool.write(piece)
+            spool.flush()
             result = library_read(self.path, self.fmt, Path(spool.name))
+            stamps = _stamps(result)
+            if t0_ns is not None and stamps is not None and len(stamps) == 0:
+                return None, t0_ns
             read = samples_read(self.path, self.fmt, result, self._units, t0_ns)
-        except InputFileError as exc:
+        except (InputFileError, OSError) as exc:  # (OSError: the temporary file, a full disk)
             raise NotStreamable(f"not read as a stream: {exc}") from exc
         if t0_ns is None:
-            t0_ns = int(next(s for s in result["timeseries"].values()
-                             if "acceleration" in s)["datetime"][0])
+            t0_ns = int(stamps[0])
         return read, t0_ns
+
+
+def _stamps(result: dict) -> np.ndarray | None:
+    """The time stamps of the acceleration in actfast's ``result`` (None: no such table)."""
+    table = next((s for s in result.get("timeseries", {}).values() if "acceleration" in s),
+                 None)
+    return None if table is None else table["datetime"]
 
 
 #: The formats read a piece at a time.
