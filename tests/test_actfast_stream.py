@@ -354,3 +354,32 @@ def test_what_actfast_reads_alike_in_pieces_stays_streamed(tmp_path, walks, smal
     args = ["analyze", "--json", str(path)]
     code, out, err = _cli(args)
     assert code == 0 and (code, out, err) == _whole_cli(monkeypatch, args)
+
+
+REAL = Path(__file__).resolve().parent / "samples" / "ggirread"  # see its NOTICE
+
+
+@pytest.mark.parametrize("name", ["ax3_testfile_32_sectors.cwa", "ax6_testfile_32_sectors.cwa"])
+def test_real_device_files_read_in_pieces_are_the_whole_reading(monkeypatch, name):
+    """Real AX3 (packed samples) and AX6 (gyro) recordings, with the devices' own
+    fractional time stamps and stamped-sample offsets, read four sectors at a time: the
+    same samples and times, bit for bit, as actfast reading them whole."""
+    monkeypatch.setattr(cwa_stream, "PIECE_SECTORS", 4)
+    path = REAL / name
+    (recording,) = read_recordings(path)
+    stream = piece_stream(path, "cwa")
+    assert stream is not None
+    chunks = list(stream.chunks())
+    assert len(chunks) == 8  # 30 sectors
+    for field in ("t_s", "acc", "gyro_dps"):
+        whole = getattr(recording, field)
+        parts = [getattr(c, field) for c in chunks]
+        if whole is None:
+            assert all(p is None for p in parts)
+        else:
+            assert np.concatenate(parts).tobytes() == whole.tobytes()
+    assert (recording.gyro_dps is not None) == ("ax6" in name)
+    assert np.all(np.diff(recording.t_s) > 0) and recording.nominal_rate_hz == 100.0
+    assert stream.recording.meta == recording.meta
+    args = ["analyze", "--json", str(path)]
+    assert _cli(args) == _whole_cli(monkeypatch, args)
