@@ -40,24 +40,36 @@ class BuiltReport:
     session_created: bool = False  # a new session (False: the recording's session updated)
 
 
-def report_signal(recording: Recording, session: dict,
-                  kept: KeptSamples | None = None) -> ReportSignal:
+def report_signal(recording: Recording, session: dict, kept: KeptSamples | None = None,
+                  path: Path | None = None) -> ReportSignal:
     """Vertical acceleration (g) along the body's up axis that the analysis found
     (the magnitude when it found none), on the recording's clock; ``kept``: the samples a
-    recording analysed as a stream left (it holds none itself)."""
+    recording analysed as a stream left (it holds none itself). A long recording's viewer
+    samples are chosen as it streams by (``stridewatch.report.long_viewer``): from its
+    samples when read whole, else from ``path`` read again, as is a recording whose kept
+    samples ran past what the report keeps."""
     import numpy as np
 
     from analysis.units import to_g
+    from stridewatch.report.long_viewer import blocks, is_long, long_signal
     from stridewatch.report.signal import ReportSignal, vertical_g
 
     units = _signal_units(session, recording.acc_units)
     up = (session.get("axes") or {}).get("up")
     rate = session.get("sample_rate_hz")
-    if kept is not None:
+    if kept is None and is_long(session):
+        return long_signal(blocks(recording.t_s, recording.acc), lambda acc: to_g(acc, units),
+                           up, session)
+    if kept is None:
+        return ReportSignal(t_s=np.asarray(recording.t_s, dtype=float),
+                            vertical_g=vertical_g(to_g(recording.acc, units), up),
+                            sample_rate_hz=rate)
+    if not kept.gave_up and not is_long(session):
         return kept.signal(lambda acc: to_g(acc, units), up, rate)
-    return ReportSignal(t_s=np.asarray(recording.t_s, dtype=float),
-                        vertical_g=vertical_g(to_g(recording.acc, units), up),
-                        sample_rate_hz=rate)
+    again = None if path is None else stored_signal(path, session)
+    if again is None:
+        raise InputFileError(f"{path}: could not be read again for the report's signal")
+    return again
 
 
 def _signal_units(session: dict, read_units: str | None) -> str:
@@ -68,17 +80,21 @@ def _signal_units(session: dict, read_units: str | None) -> str:
 def stored_signal(path: Path, session: dict) -> ReportSignal | None:
     """The signal of a stored session from its recording file (None when it cannot be
     read), read as a stream where ``analyze`` streams it (only the times and vertical
-    acceleration held), else whole."""
+    acceleration held; for a long recording only the viewer's samples), else whole."""
     from analysis.units import to_g
     from stridewatch.inputs import read_input
     from stridewatch.inputs.swtrace import TraceReadError
+    from stridewatch.report.long_viewer import is_long, long_signal
     from stridewatch.report.signal import chunks_signal
     from stridewatch.store.filing import read_as_stream
 
     def signal(chunks: Iterator[SampleChunk], acc_units: str | None) -> ReportSignal:
         units = _signal_units(session, acc_units)
-        return chunks_signal(((c.t_s, c.acc) for c in chunks), lambda acc: to_g(acc, units),
-                             (session.get("axes") or {}).get("up"),
+        pairs = ((c.t_s, c.acc) for c in chunks)
+        up = (session.get("axes") or {}).get("up")
+        if is_long(session):
+            return long_signal(pairs, lambda acc: to_g(acc, units), up, session)
+        return chunks_signal(pairs, lambda acc: to_g(acc, units), up,
                              session.get("sample_rate_hz"))
 
     try:
@@ -154,6 +170,7 @@ def build_report(
     """
     from stridewatch.report.header import recording_header
     from stridewatch.report.limits import guidelines_from_rules, thresholds_from_rules
+    from stridewatch.report.long_viewer import FULL_DETAIL_S
     from stridewatch.report.render import render_pdf, render_report
     from stridewatch.report.signal import KeptSamples
     from stridewatch.store.filing import analyze_file, resolve_rules, save_recording_session
@@ -163,16 +180,16 @@ def build_report(
     pdf_out = check_output(pdf) if pdf is not None else None
     ruleset = resolve_rules(rules, patient_id, db)
     # analysed as a stream where `analyze` streams it (memory independent of the
-    # recording's length: only the times and acceleration the signal needs are kept),
-    # else read whole
-    kept = KeptSamples()
+    # recording's length: only the times and acceleration the signal needs are kept, up
+    # to FULL_DETAIL_S; a longer recording is read again for its viewer), else read whole
+    kept = KeptSamples(up_to_s=FULL_DETAIL_S)
     result, recording, streamed = analyze_file(
         path, units, time_unit, rules=ruleset, calibrate_s=calibrate_s, axes=axes,
         db=db, patient_id=patient_id, digest=db is not None and save, tap=kept.tap)
     session = result.to_dict(str(path))
     session["recording"] = recording_header(recording, session, patient_id=patient_id,
                                             started_at=session_date)
-    signal = report_signal(recording, session, kept if streamed else None)
+    signal = report_signal(recording, session, kept if streamed else None, path)
     provenance = provenance_for(recording, session, ruleset, calibrate_s)
     thresholds = thresholds_from_rules(ruleset)
     guidelines = guidelines_from_rules(ruleset)

@@ -19,11 +19,15 @@ class ReportSignal:
     ``t_s``: sample times in seconds from the start of the recording (same clock as the
     session's ``initial_contacts_s``); ``vertical_g``: vertical acceleration in g (gravity
     included or removed, either is fine). ``sample_rate_hz`` is informational.
+    ``stretches``: for a long recording, the viewer's samples already chosen (start s on
+    the same clock, interval s, milli-g ints; ``stridewatch.report.long_viewer``), with no
+    ``t_s`` then.
     """
 
     t_s: np.ndarray
     vertical_g: np.ndarray
     sample_rate_hz: float | None = None
+    stretches: tuple[tuple[float, float, np.ndarray], ...] | None = None
 
     def __post_init__(self) -> None:
         if len(self.t_s) != len(self.vertical_g):
@@ -48,16 +52,24 @@ class KeptSamples:
     passed on unchanged while their times and acceleration are kept for the report's
     signal: it needs the body's up axis, known only once the analysis has finished."""
 
-    def __init__(self) -> None:
+    def __init__(self, up_to_s: float = float("inf")) -> None:
         self._t: list[np.ndarray] = []
         self._acc: list[np.ndarray] = []
+        self._up_to_s = up_to_s
+        self.gave_up = False  # the recording ran past ``up_to_s``: nothing is kept
 
     def tap(self, chunks: Iterable[SampleChunk]) -> Iterator[SampleChunk]:
+        """The chunks, kept while the recording spans at most ``up_to_s`` (a longer one's
+        signal is read again once the session is known: ``long_viewer``)."""
         for chunk in chunks:
-            # copies of their own: a chunk's columns are often views of the parsed table,
-            # which holds every column (gyro too) and would be kept whole
-            self._t.append(np.array(chunk.t_s, dtype=float))
-            self._acc.append(np.array(chunk.acc, dtype=float))
+            if not self.gave_up and len(chunk):
+                if self._t and chunk.t_s[-1] - self._t[0][0] > self._up_to_s:
+                    self._t, self._acc, self.gave_up = [], [], True
+                else:
+                    # copies of their own: a chunk's columns are often views of the parsed
+                    # table, which holds every column (gyro too) and would be kept whole
+                    self._t.append(np.array(chunk.t_s, dtype=float))
+                    self._acc.append(np.array(chunk.acc, dtype=float))
             yield chunk
 
     def signal(self, to_g: Callable[[np.ndarray], np.ndarray], up: Sequence[float] | None,

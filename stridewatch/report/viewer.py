@@ -55,7 +55,11 @@ class Viewer:
 
 
 def signal_segments(signal: ReportSignal, offset_s: float) -> list[dict[str, Any]]:
-    """Gap-free stretches of the signal, at most ``MAX_VIEWER_RATE_HZ``, values in milli-g."""
+    """Gap-free stretches of the signal, at most ``MAX_VIEWER_RATE_HZ``, values in milli-g
+    (a long recording's, as ``stridewatch.report.long_viewer`` chose them)."""
+    if signal.stretches is not None:
+        return [{"t0": round(t0 - offset_s, 3), "dt": round(dt, 6), "mg": mg}
+                for t0, dt, mg in signal.stretches]
     t = np.asarray(signal.t_s, dtype=float)
     v = np.asarray(signal.vertical_g, dtype=float)
     keep = np.isfinite(t) & np.isfinite(v)
