@@ -10,10 +10,8 @@ their samples and times as written are the truth the reading is held to."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zipfile
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +29,11 @@ from firmware_bridge.emulation.axivity_cwa import (
     decoded_acc_g,
     decoded_gyro_dps,
 )
-from stridewatch.cli import main
 from stridewatch.inputs import read_recordings
 from stridewatch.inputs.actfast_stream import piece_stream
 from stridewatch.store.filing import analyze_recording, analyze_streamed
+from tests.test_streamed_save import _by_definition
+from tests.test_table_stream import _cli
 
 LAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "mobgap-lab"
 G = 9.80665
@@ -78,13 +77,6 @@ def _write(path: Path, walks: np.ndarray, layout: str, fractional: bool = False)
     path.write_bytes(cwa_bytes(walks[:, 0:3] / G, start_unix_s=START_UNIX_S, layout=layout,
                                gyro_dps=gyro, fractional=fractional))
     return path
-
-
-def _cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(args)
-    return code, out.getvalue(), err.getvalue()
 
 
 def _whole_cli(monkeypatch, args: list[str]) -> tuple[int, str, str]:
@@ -146,16 +138,6 @@ def test_streamed_file_equals_the_whole_file_and_the_samples_written(
         assert _cli(args) == _whole_cli(monkeypatch, args)
 
 
-def _by_definition(recording) -> str:
-    """The store's identity of a recording's samples (stridewatch.store.identity)."""
-    digest = hashlib.sha256()
-    for values in (recording.t_s, recording.acc, recording.gyro_dps):
-        if values is not None:
-            values = np.asarray(values, dtype="<f8")
-            digest.update(str(values.shape).encode("ascii") + values.tobytes())
-    return digest.hexdigest()
-
-
 @pytest.mark.parametrize("layout", ["packed", "ax6", "gt3x"])
 def test_a_streamed_files_identity_is_its_samples_identity(tmp_path, walks, small_pieces,
                                                            layout):
@@ -164,9 +146,8 @@ def test_a_streamed_files_identity_is_its_samples_identity(tmp_path, walks, smal
     path = _write(tmp_path / "walk.cwa", walks, layout, True)
     streamed = analyze_streamed(path, rules=builtin_rules(), digest=True)
     assert streamed is not None
-    (recording,) = read_recordings(path)
-    assert streamed[1].samples_sha256 == _by_definition(recording)
-    assert filing.streamed_samples_sha256(path) == _by_definition(recording)
+    assert streamed[1].samples_sha256 == _by_definition(path)
+    assert filing.streamed_samples_sha256(path) == _by_definition(path)
 
 
 @pytest.mark.parametrize("layout", ["packed", "gt3x"])

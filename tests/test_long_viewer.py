@@ -10,13 +10,12 @@ import math
 import re
 
 import numpy as np
-import pytest
 
 import stridewatch.report.long_viewer as long_viewer
 import stridewatch.report.signal as report_signal
 from stridewatch.report.long_viewer import LongViewerSegments
 from stridewatch.store import filing
-from tests.test_streamed_save import _plain_lines
+from tests.test_streamed_save import _plain_lines, small_stream, walks  # noqa: F401 (fixtures)
 from tests.test_table_stream import _write
 
 
@@ -69,7 +68,7 @@ def _viewer_data(page: str) -> dict:
 
 
 def test_a_long_recordings_report_streamed_is_the_report_read_whole(tmp_path, monkeypatch,
-                                                                     walks, small_stream):
+                                                                     walks, small_stream):  # noqa: F811
     """Past FULL_DETAIL_S (here 2 min of the real ~9 min walks) the report keeps nothing
     while the analysis runs and reads the file again for the viewer: walking at 50 Hz,
     the rest at 1 Hz, the same page as reading the file whole."""
@@ -104,20 +103,3 @@ def test_a_long_recordings_report_streamed_is_the_report_read_whole(tmp_path, mo
         streamed.session["duration_s"] + 10
     for s in data["segments"]:  # each stretch lies on the recording's clock
         assert 0 <= s["t0"] <= data["duration_s"]
-
-
-@pytest.fixture(scope="module")
-def walks() -> np.ndarray:
-    from tests.test_table_stream import _three_walks
-
-    return _three_walks()
-
-
-@pytest.fixture
-def small_stream(monkeypatch):
-    import analysis.streaming as streaming
-    import stridewatch.inputs.chunks as chunks
-
-    monkeypatch.setattr(chunks, "STREAM_ABOVE_BYTES", 0)
-    monkeypatch.setattr(chunks, "CHUNK_ROWS", 7919)
-    monkeypatch.setattr(streaming, "WINDOW_SAMPLES", 20_000)
