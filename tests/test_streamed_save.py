@@ -223,6 +223,7 @@ def test_a_web_upload_is_analysed_as_a_stream_and_filed_as_saving_it_whole_files
     rows = _rows(tmp_path / "streamed.db")
     whole = _rows(tmp_path / "whole.db")
     for row in (*rows, *whole):  # filed under each store's upload folder
+        assert Path(row["trace_path"]).suffix == path.suffix  # named for what it holds
         row["trace_path"] = Path(row["trace_path"]).name
         if kind == "plain":  # no clock in the file: dated by when its upload was written
             del row["started_at"], row["recorded_at_utc"]

@@ -23,6 +23,10 @@ from stridewatch.inputs.recording import InputFileError
 FORMATS = ("swtrace", "cwa", "gt3x", "mobilise-d-mat", "polar-sensor-logger", "xsens-text", "csv")
 #: The text tables among them (read with pandas; long ones as a stream: ``table_stream``).
 TABLE_FORMATS = ("polar-sensor-logger", "xsens-text", "csv")
+#: The file name ending each format is kept under (a stored upload).
+FORMAT_SUFFIXES = {"swtrace": ".swtrace", "cwa": ".cwa", "gt3x": ".gt3x",
+                   "mobilise-d-mat": ".mat", "polar-sensor-logger": ".txt",
+                   "xsens-text": ".txt", "csv": ".csv"}
 #: File name endings a directory is searched for.
 SUFFIXES = (".csv", ".swtrace", ".txt", ".tsv", ".cwa", ".gt3x", ".mat")
 #: Endings that also name other text (a README): in a directory, read only when recognised.

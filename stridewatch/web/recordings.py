@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from analysis.rules import RuleSet
-from firmware_bridge.trace.events import FORMAT_NAME
-from stridewatch.inputs import TRACE_SUFFIX, InputFileError
+from stridewatch.inputs import InputFileError
 from stridewatch.store import database as store
 from stridewatch.store.filing import analyze_file, resolve_rules
 from stridewatch.store.identity import identify
@@ -38,27 +37,29 @@ class FiledUpload:
     stored_path: Path
 
 
-def sniff_suffix(head: bytes) -> str:
-    """The reader for these first bytes: a stridewatch trace (JSON header line naming the
-    format) or the CSV reader for anything else (which refuses what is not a recording)."""
-    first_line = head.split(b"\n", 1)[0]
-    if first_line.lstrip().startswith(b"{") and FORMAT_NAME.encode() in first_line:
-        return TRACE_SUFFIX
-    return ".csv"
+def sniff_suffix(path: Path) -> str:
+    """The file name ending for an upload, from its content (``detect_format``): a device's
+    own (``.cwa``, ``.gt3x``, ``.mat``, ``.swtrace``), ``.txt`` for a phone-app or Xsens
+    export, else ``.csv`` (the CSV reader, which refuses what is not a recording)."""
+    from stridewatch.inputs.detect import FORMAT_SUFFIXES, detect_format
+
+    try:
+        return FORMAT_SUFFIXES.get(detect_format(path), ".csv")
+    except InputFileError:
+        return ".csv"
 
 
-def _copy_limited(stream: IO[bytes], out: IO[bytes], max_bytes: int) -> tuple[int, bytes]:
-    """Copy at most ``max_bytes``; UploadError as soon as the stream holds more."""
-    total, head = 0, b""
+def _copy_limited(stream: IO[bytes], out: IO[bytes], max_bytes: int) -> int:
+    """Copy at most ``max_bytes`` (the bytes copied); UploadError as soon as the stream
+    holds more."""
+    total = 0
     while True:
         chunk = stream.read(CHUNK_BYTES)
         if not chunk:
-            return total, head
+            return total
         total += len(chunk)
         if total > max_bytes:
             raise UploadError(f"the file is larger than the {max_bytes // 2**20} MB limit")
-        if len(head) < 4096:
-            head += chunk[: 4096 - len(head)]
         out.write(chunk)
 
 
@@ -76,10 +77,10 @@ def file_upload(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            size, head = _copy_limited(stream, out, max_bytes)
+            size = _copy_limited(stream, out, max_bytes)
         if size == 0:
             raise UploadError("the file is empty")
-        suffix = sniff_suffix(head)
+        suffix = sniff_suffix(tmp)
         typed = tmp.with_name(tmp.name + suffix)
         tmp.rename(typed)
         tmp = typed
