@@ -25,8 +25,8 @@ def read_actfast(path: Path, fmt: str, units: str | None = None) -> Recording:
 
 
 def library_read(path: Path, fmt: str, read_path: Path) -> dict:
-    """What actfast reads from ``read_path`` (``path`` itself, or a part of it: see
-    ``stridewatch.inputs.cwa_stream``); its errors name ``path``."""
+    """What actfast reads from ``read_path`` (``path`` itself, or a piece of it: see
+    ``stridewatch.inputs.actfast_stream``); its errors name ``path``."""
     try:
         import actfast
     except ModuleNotFoundError as exc:

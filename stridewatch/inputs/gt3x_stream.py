@@ -40,8 +40,9 @@ def _records(log: BinaryIO) -> Iterator[tuple[int, bytes]]:
     while len(head := log.read(HEADER_BYTES)) == HEADER_BYTES:
         if head[0] != SEPARATOR:
             raise NotStreamable("not a record where one should start: read whole")
-        body = log.read(int.from_bytes(head[6:8], "little") + 1)
-        if len(body) < int.from_bytes(head[6:8], "little") + 1:
+        size = int.from_bytes(head[6:8], "little") + 1  # the payload and its checksum
+        body = log.read(size)
+        if len(body) < size:
             raise NotStreamable("the log ends inside a record: read whole")
         yield head[1], head + body
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from analysis.timebase import MAX_GAP_S
 from stridewatch.report.signal import ReportSignal, vertical_g
-from stridewatch.report.viewer import MAX_VIEWER_RATE_HZ  # walking in a long one too
+from stridewatch.report.viewer import MAX_VIEWER_RATE_HZ, milli_g  # (walking in a long one too)
 
 FULL_DETAIL_S = 6 * 3600.0  # recordings up to this long are shown at up to 50 Hz throughout
 CONTEXT_RATE_HZ = 1.0  # the rest of a longer one: what the wearer was doing around the walks
@@ -95,7 +95,7 @@ class LongViewerSegments:
     def _close(self) -> None:
         t = np.concatenate(self._kept_t) if self._kept_t else np.zeros(0)
         if len(t) >= 2:
-            mg = np.round(np.concatenate(self._kept_v) * 1000.0).astype(np.int64)
+            mg = milli_g(np.concatenate(self._kept_v))
             self.stretches.append((float(t[0]), float((t[-1] - t[0]) / (len(t) - 1)), mg))
         self._kept_t, self._kept_v = [], []
 

@@ -79,9 +79,14 @@ def signal_segments(signal: ReportSignal, offset_s: float) -> list[dict[str, Any
         out.append({
             "t0": round(float(seg_t[0]) - offset_s, 3),
             "dt": round(dt * step, 6),
-            "mg": np.round(seg_v[::step] * 1000.0).astype(np.int64),  # (n,) int, milli-g
+            "mg": milli_g(seg_v[::step]),
         })
     return out
+
+
+def milli_g(vertical_g: np.ndarray) -> np.ndarray:
+    """The viewer's values: the vertical acceleration in whole milli-g, (n,) int."""
+    return np.round(np.asarray(vertical_g) * 1000.0).astype(np.int64)
 
 
 #: Samples written to the page's JSON at a time (a day at 50 Hz is 4.3 M of them: made into
