@@ -321,7 +321,7 @@ def _boot_means(cs: np.ndarray, starts: np.ndarray, block: int, n: int) -> np.nd
 
 
 _BOOT_CHUNK = 50
-BOOT_DRAW_VALUES = 1 << 18  # block starts drawn at a time (2 MB of int64)
+BOOT_DRAW_VALUES = 1 << 15  # block starts drawn at a time (256 kB of int64)
 
 
 def _intervals(strides: Strides, rng: np.random.Generator, one_sided_level: float,

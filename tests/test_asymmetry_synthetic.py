@@ -211,6 +211,21 @@ def test_correlated_strides_are_resampled_in_blocks(monkeypatch):
     assert coverage() <= 0.82
 
 
+def test_the_interval_does_not_depend_on_how_the_resamples_are_drawn(monkeypatch):
+    # A day's thousands of strides are resampled a few rows of block starts at a time
+    # (bounded memory): the interval must be the one of a single draw of all the rows,
+    # which is what numpy's generator gives for one (samples, blocks) call.
+    rng = np.random.default_rng(8)
+    left = 0.62 * (1 + 0.04 * rng.standard_normal(3001))
+    right = 0.60 * (1 + 0.04 * rng.standard_normal(3001))
+    strides = _strides(left, right)
+    chunked = step_asymmetry(strides)
+    monkeypatch.setattr("analysis.asymmetry.BOOT_DRAW_VALUES", 1 << 30)  # one draw
+    assert step_asymmetry(strides) == chunked
+    monkeypatch.setattr("analysis.asymmetry.BOOT_DRAW_VALUES", 1)  # a row per draw
+    assert step_asymmetry(strides) == chunked
+
+
 @pytest.mark.parametrize(("p", "df", "table"), [
     (0.95, 21, 1.721), (0.975, 4, 2.776), (0.995, 10, 3.169), (0.999, 3, 10.215),
     (0.9995, 1, 636.619), (0.99, 2, 6.965), (0.95, 1000, 1.646)])
