@@ -36,6 +36,9 @@ sys.path.insert(0, str(ROOT))
 from analysis.simulate import Phase, simulate_walk  # noqa: E402
 from firmware_bridge.emulation.h10_trace import RATE_HZ, write_h10_trace  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from user_process import child_env, compile_project  # noqa: E402
+
 FRAME = 36  # samples per notification at the H10's usual MTU
 
 
@@ -69,7 +72,7 @@ _WHOLE = ("import sys; from stridewatch.store import filing; "
 def run_measured(command: list[str]) -> tuple[int, bytes, bytes, float, float]:
     """(exit status, stdout, stderr, peak RSS in MB, CPU s user + sys) of one child."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT)
+        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT, env=child_env())
         _pid, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -106,6 +109,7 @@ def main() -> int:
                         help="measure `analyze --json` of traces, streamed and whole")
     parser.add_argument("--dir", type=Path, help="keep (and reuse) the traces here")
     args = parser.parse_args()
+    compile_project()  # the children load byte-compiled modules, as an installation does
     if args.analyze:
         return main_analyze(args.hours, args.dir)
     args.hours = args.hours[0]
@@ -124,7 +128,8 @@ def main() -> int:
                    "--json", str(path)]
         samples: list[tuple[float, float]] = []
         with out_path.open("w") as out_file, err_path.open("w") as err_file:
-            child = subprocess.Popen(command, stdout=out_file, stderr=err_file, text=True)
+            child = subprocess.Popen(command, stdout=out_file, stderr=err_file, text=True,
+                                     env=child_env())
             while child.poll() is None:
                 rss = rss_mb(child.pid)
                 if rss is not None:
