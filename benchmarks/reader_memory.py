@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from realday import write_day  # noqa: E402
 from throughput import run_child  # noqa: E402
+from user_process import compile_project  # noqa: E402
 
 from firmware_bridge.emulation.actigraph_gt3x import gt3x_bytes  # noqa: E402
 from firmware_bridge.emulation.axivity_cwa import cwa_bytes  # noqa: E402
@@ -97,6 +98,7 @@ def main() -> int:
     parser.add_argument("--save", action="store_true",
                         help="save each session into a store (analyze --save --db)")
     args = parser.parse_args()
+    compile_project()  # the children load byte-compiled modules, as an installation does
     peaks: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
