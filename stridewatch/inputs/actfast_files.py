@@ -40,12 +40,17 @@ def library_read(path: Path, fmt: str, read_path: Path) -> dict:
         raise InputFileError(f"{path}: damaged {FORMAT_NAMES[fmt]} file ({exc})") from exc
 
 
+def acceleration_table(result: dict) -> dict | None:
+    """The time series in actfast's ``result`` that holds the acceleration (None: none)."""
+    return next((s for s in result.get("timeseries", {}).values() if "acceleration" in s),
+                None)
+
+
 def samples_read(path: Path, fmt: str, result: dict, units: str | None = None,
                  t0_ns: int | None = None) -> Recording:
     """The recording in actfast's ``result``; ``t0_ns``: the first stamp of the whole
     file when ``result`` is a later part of it (seconds count from that stamp)."""
-    series = result.get("timeseries", {})
-    table = next((s for s in series.values() if "acceleration" in s), None)
+    table = acceleration_table(result)
     if table is None or len(table["datetime"]) == 0:
         raise InputFileError(f"{path}: the {FORMAT_NAMES[fmt]} file holds no acceleration")
     stamps_ns = np.asarray(table["datetime"], dtype=np.int64)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.streaming import NotStreamable, SampleChunk
-from stridewatch.inputs.actfast_files import library_read, samples_read
+from stridewatch.inputs.actfast_files import acceleration_table, library_read, samples_read
 from stridewatch.inputs.recording import InputFileError, Recording
 
 
@@ -76,7 +76,8 @@ class PieceStream:
             spool.write(piece)
             spool.flush()
             result = library_read(self.path, self.fmt, Path(spool.name))
-            stamps = _stamps(result)
+            table = acceleration_table(result)
+            stamps = None if table is None else table["datetime"]
             if t0_ns is not None and stamps is not None and len(stamps) == 0:
                 return None, t0_ns
             read = samples_read(self.path, self.fmt, result, self._units, t0_ns)
@@ -85,13 +86,6 @@ class PieceStream:
         if t0_ns is None:
             t0_ns = int(stamps[0])
         return read, t0_ns
-
-
-def _stamps(result: dict) -> np.ndarray | None:
-    """The time stamps of the acceleration in actfast's ``result`` (None: no such table)."""
-    table = next((s for s in result.get("timeseries", {}).values() if "acceleration" in s),
-                 None)
-    return None if table is None else table["datetime"]
 
 
 #: The formats read a piece at a time.
